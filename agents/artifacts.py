@@ -1,0 +1,710 @@
+"""The season's artifacts: spec, bible, arc, episode scripts, critiques and continuity reports.
+
+Shot lists live in `cliffhanger.agents.shotlist`, built on the types here.
+
+Contracts
+- Every artifact is a frozen pydantic model that forbids unknown keys and strips surrounding
+  whitespace from strings. List fields are tuples, so an artifact cannot change under a reader;
+  the JSON is unchanged (arrays in, arrays out) and callers may pass lists.
+- Ids are snake_case ascii (`ID_PATTERN`): the key shared by canon, arc, scripts and shots.
+- Text and list bounds guard against runaway model output; they are limits, not style targets.
+- No I/O: reading and writing the season folder belongs to `cliffhanger.app`.
+
+Structured output
+`model_json_schema()` of the LLM-facing models (Bible, ArcPlan, EpisodeScript, Critique,
+ContinuityReport, ShotList and their parts) is what json_mode prompts, tool calls and grammar-based
+local servers (llama.cpp, vLLM) see. It keeps maxLength/minLength so those grammars bound the output.
+Almost every field is required; the exceptions are `X | None = None` fields and a few fields with a
+non-null default (the `type` tags of script elements, `Shot.aspect_ratio`, `Sound.sfx`).
+No class is OpenAI-strict-compatible as is, because OpenAI's strict subset documents none of:
+maxLength/minLength (every text field), oneOf + discriminator (EpisodeScript's element union), and
+non-null `default`; it also needs every property listed as required. `strict_json_schema(Model)`
+rewrites a model's schema into that subset (bounds move into the descriptions, oneOf becomes anyOf,
+every property becomes required, nullable where optional) and is the schema to send with
+`strict: true`. SeasonSpec and PaywallPlan come from season.toml, not from a model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+# ---- shared types ------------------------------------------------------------------------------
+
+Language = Literal["zh", "en"]
+PaywallMode = Literal["paywall", "ad"]
+AspectRatio = Literal["9:16", "3:4", "1:1", "16:9"]
+IntExt = Literal["INT", "EXT", "INT/EXT"]
+TimeOfDay = Literal["day", "night", "dawn", "dusk"]
+
+MAX_EPISODES = 300
+MIN_RUNTIME_S, MAX_RUNTIME_S = 20, 600
+
+TIME_ZH: dict[str, str] = {"day": "日", "night": "夜", "dawn": "晨", "dusk": "黄昏"}
+INT_EXT_ZH: dict[str, str] = {"INT": "内", "EXT": "外", "INT/EXT": "内/外"}
+
+ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    slug = slug.lstrip("0123456789_")
+    return slug[:64]
+
+
+def _check_id(value: str) -> str:
+    if _ID_RE.fullmatch(value):
+        return value
+    hint = _slug(value)
+    example = f" like {hint!r}" if hint and hint != value else " (pinyin works: 'lin_wan')"
+    raise ValueError(
+        f"{value!r} is not a valid id: use snake_case ascii{example}: a lowercase letter, then a-z, 0-9 "
+        "or _, at most 64 characters"
+    )
+
+
+# A custom validator instead of a pattern constraint so the error says how to fix the id; the schema
+# still shows the pattern to the model.
+Id = Annotated[str, AfterValidator(_check_id), WithJsonSchema({"type": "string", "pattern": ID_PATTERN})]
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+Line = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+Episode = Annotated[int, Field(ge=1, le=MAX_EPISODES)]
+
+
+def _check_relative_path(value: str) -> str:
+    parts = re.split(r"[\\/]", value)
+    if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value) or ".." in parts:
+        raise ValueError(
+            f"{value!r} must be a path relative to the season folder without '..' (e.g. 'refs/lin_wan.png')"
+        )
+    return value
+
+
+RelPath = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_check_relative_path)]
+
+
+class Artifact(BaseModel):
+    """Base of every artifact: frozen, unknown keys rejected, strings stripped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+# ---- season spec ------------------------------------------------------------------------------
+
+PAYWALL_INTERVAL = 20  # later paywall points: roughly every 20 episodes after the first
+DEFAULT_FREE_EPISODES = 10
+
+
+def default_paywall_episodes(episodes: int, free_episodes: int) -> list[int]:
+    """Paywall points for a paywall-mode season: free_episodes+1, then every PAYWALL_INTERVAL episodes.
+
+    60 episodes with 10 free gives [11, 30, 50].
+    """
+    free_episodes = max(free_episodes, 0)  # a negative count is reported by validation, not here
+    return [free_episodes + 1, *range(free_episodes + PAYWALL_INTERVAL, episodes + 1, PAYWALL_INTERVAL)]
+
+
+class PaywallPlan(Artifact):
+    """Where the money is made. Paywall episodes are the first episodes behind each paywall point:
+    the episode before each one must end on the season's strongest cliffhangers. In ad mode every
+    episode is free and every episode end needs a hook; there are no paywall episodes.
+    """
+
+    mode: PaywallMode = Field(description="'paywall': pay to unlock; 'ad': ad-supported and free to watch.")
+    free_episodes: int = Field(
+        description="Episodes 1..free_episodes are free to watch (in ad mode: episodes before ads start).",
+        json_schema_extra={"minimum": 0},
+    )
+    paywall_episodes: tuple[int, ...] = Field(
+        description="Sorted unique episode numbers where a paywall falls; normally the first is free_episodes+1.",
+        max_length=MAX_EPISODES,
+    )
+
+    @field_validator("free_episodes")
+    @classmethod
+    def _free_not_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError(f"must be 0 or more (got {v}): set how many episodes are free to watch")
+        return v
+
+    # A field validator (fields are validated in order, mode and free_episodes first) so errors are
+    # located at paywall_episodes rather than at the plan as a whole.
+    @field_validator("paywall_episodes")
+    @classmethod
+    def _valid_points(cls, v: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
+        bad = [ep for ep in v if ep < 1]
+        if bad:
+            raise ValueError(f"episode numbers start at 1 (got {bad[0]}): list episodes like [11, 30, 50]")
+        eps = sorted(set(v))
+        mode, free = info.data.get("mode"), info.data.get("free_episodes")
+        if mode == "ad" and eps:
+            raise ValueError(
+                f"mode 'ad' has no paywall episodes but {eps} are listed: remove paywall_episodes or set mode 'paywall'"
+            )
+        if mode == "paywall" and not eps:
+            first = f" = {free + 1}" if free is not None else ""
+            raise ValueError(
+                f"mode 'paywall' needs at least one paywall episode: list them (normally starting at "
+                f"free_episodes+1{first}) or set mode 'ad'"
+            )
+        inside = [ep for ep in eps if free is not None and ep <= free]
+        if inside:
+            raise ValueError(
+                f"episode {inside[0]} is inside the free range (episodes 1-{free}): start paywall episodes after "
+                f"free_episodes (normally at {free + 1}) or lower free_episodes"
+            )
+        return tuple(eps)
+
+
+def _required_text(value: str, field: str, fix: str, limit: int) -> str:
+    if not value:
+        raise ValueError(f"is empty: {fix}")
+    if len(value) > limit:
+        raise ValueError(f"is {len(value)} characters, over the {limit} limit: shorten the {field}")
+    return value
+
+
+class SeasonSpec(Artifact):
+    """season.toml: what the season is. Construction rejects impossible specs with a message that
+    names the field and the fix; use `SeasonSpec.create` to get the default paywall plan.
+    """
+
+    title: str = Field(description="Title of the season (the drama's name).", json_schema_extra={"maxLength": 200})
+    logline: str = Field(
+        description="One or two sentences: who wants what, and what stands in the way.",
+        json_schema_extra={"maxLength": 1000},
+    )
+    genre: Id = Field(description="Genre pack id, e.g. 'revenge' or 'ceo_romance'.")
+    language: Language = Field(description="Script language: 'zh' (Chinese) or 'en' (English).")
+    episodes: int = Field(
+        description="Number of episodes in the season.", json_schema_extra={"minimum": 1, "maximum": MAX_EPISODES}
+    )
+    runtime_s: int = Field(
+        description="Target runtime of one episode in seconds.",
+        json_schema_extra={"minimum": MIN_RUNTIME_S, "maximum": MAX_RUNTIME_S},
+    )
+    paywall: PaywallPlan = Field(description="Free episodes, paywall points and monetisation mode.")
+    aspect_ratio: AspectRatio = Field("9:16", description="Frame of every shot; micro-dramas are vertical 9:16.")
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, v: str) -> str:
+        return _required_text(v, "title", "give the season a title", 200)
+
+    @field_validator("logline")
+    @classmethod
+    def _logline(cls, v: str) -> str:
+        return _required_text(v, "logline", "write one or two sentences: who wants what, and what stands in the way", 1000)
+
+    @field_validator("episodes")
+    @classmethod
+    def _episodes(cls, v: int) -> int:
+        if not 1 <= v <= MAX_EPISODES:
+            raise ValueError(f"must be between 1 and {MAX_EPISODES} (got {v}): set how many episodes the season has")
+        return v
+
+    @field_validator("runtime_s")
+    @classmethod
+    def _runtime(cls, v: int) -> int:
+        if not MIN_RUNTIME_S <= v <= MAX_RUNTIME_S:
+            raise ValueError(
+                f"must be between {MIN_RUNTIME_S} and {MAX_RUNTIME_S} seconds (got {v}): "
+                "micro-drama episodes usually run 60-120 s"
+            )
+        return v
+
+    @field_validator("paywall")
+    @classmethod
+    def _paywall_fits(cls, v: PaywallPlan, info: ValidationInfo) -> PaywallPlan:
+        episodes = info.data.get("episodes")
+        if episodes is None:  # episodes itself was invalid and is already reported
+            return v
+        if v.free_episodes >= episodes:
+            raise ValueError(
+                f"free_episodes ({v.free_episodes}) must be less than episodes ({episodes}): "
+                "lower free_episodes or add episodes"
+            )
+        late = [ep for ep in v.paywall_episodes if ep > episodes]
+        if late:
+            raise ValueError(
+                f"paywall episode {late[0]} is after the last episode ({episodes}): "
+                "drop it from paywall_episodes or add episodes"
+            )
+        return v
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        title: str,
+        logline: str,
+        genre: str,
+        language: Language = "zh",
+        episodes: int = 60,
+        runtime_s: int = 90,
+        mode: PaywallMode = "paywall",
+        free_episodes: int | None = None,
+        paywall_episodes: Iterable[int] | None = None,
+        aspect_ratio: AspectRatio = "9:16",
+    ) -> SeasonSpec:
+        """A validated spec; missing paywall settings get defaults.
+
+        free_episodes defaults to 10 (fewer for seasons of 10 episodes or less). Paywall mode without
+        paywall_episodes gets `default_paywall_episodes`; ad mode gets none. Raises ValidationError.
+        """
+        free = free_episodes if free_episodes is not None else max(0, min(DEFAULT_FREE_EPISODES, episodes - 1))
+        if paywall_episodes is not None:
+            points = list(paywall_episodes)
+        else:
+            points = default_paywall_episodes(episodes, free) if mode == "paywall" else []
+        return cls(
+            title=title, logline=logline, genre=genre, language=language, episodes=episodes,
+            runtime_s=runtime_s, aspect_ratio=aspect_ratio,
+            # A dict, not a PaywallPlan, so its errors are reported under `paywall.`.
+            paywall={"mode": mode, "free_episodes": free, "paywall_episodes": points},
+        )
+
+    def is_paywall(self, episode: int) -> bool:
+        """True when `episode` is the first episode behind a paywall point."""
+        return episode in self.paywall.paywall_episodes
+
+    def is_free(self, episode: int) -> bool:
+        """True when `episode` is free to watch: every episode in ad mode, else 1..free_episodes."""
+        return self.paywall.mode == "ad" or 1 <= episode <= self.paywall.free_episodes
+
+    def is_paywall_cliffhanger(self, episode: int) -> bool:
+        """True when the next episode is a paywall episode: this ending must make the viewer pay."""
+        return self.is_paywall(episode + 1)
+
+
+# ---- bible ------------------------------------------------------------------------------------
+
+CharacterRole = Literal["protagonist", "antagonist", "love_interest", "ally", "mentor", "rival", "family", "other"]
+
+
+class VisualDescriptor(Artifact):
+    """A character's locked look, written in English and pasted verbatim into every video prompt."""
+
+    face: Line = Field(description="Face: shape, eyes, skin, expression at rest (English).")
+    hair: Line = Field(description="Hair: colour, length, style (English).")
+    build: Line = Field(description="Height and build (English).")
+    age_look: Name = Field(description="Apparent age as seen on screen, e.g. 'early twenties' (English).")
+    wardrobe: Line = Field(description="Signature wardrobe worn unless the script says otherwise (English).")
+    marks: Annotated[str, StringConstraints(max_length=300)] = Field(
+        description="Distinguishing marks (scar, mole, jewellery); empty string when none (English)."
+    )
+
+    def as_prompt(self) -> str:
+        """The descriptor as one prompt string; identical output for identical descriptors."""
+        parts = [self.age_look, self.face, self.hair, self.build, f"wearing {self.wardrobe}"]
+        if self.marks:
+            parts.append(self.marks)
+        return ", ".join(p.rstrip(".") for p in parts)
+
+
+class Character(Artifact):
+    """A person in the story with what drives them and how they look and sound."""
+
+    id: Id = Field(description="Stable snake_case ascii id, e.g. 'lin_wan'.")
+    name: Name = Field(description="Display name in the script language.")
+    aliases: tuple[Name, ...] = Field(
+        description="Other names in any language: nicknames, titles, romanisations.", max_length=10
+    )
+    role: CharacterRole = Field(description="Dramatic function in the season.")
+    age: int | None = Field(description="Age in years at season start; null when deliberately unknown.", ge=0, le=150)
+    want: Line = Field(description="What the character wants this season.")
+    secret: Line | None = Field(None, description="What the character hides; null when nothing.")
+    arc: Text = Field(description="How the character changes over the season.")
+    voice: Line = Field(description="How the character speaks: register, verbal tics, rhythm.")
+    visual: VisualDescriptor = Field(description="Locked visual descriptor used in every shot.")
+    reference_image: RelPath | None = Field(
+        None, description="Reference image path relative to the season folder; null until one exists."
+    )
+
+
+class Location(Artifact):
+    """A recurring place."""
+
+    id: Id = Field(description="Stable snake_case ascii id, e.g. 'gu_mansion_hall'.")
+    name: Name = Field(description="Display name in the script language.")
+    description: Text = Field(description="What the place is and why it matters to the story.")
+    visual: Line = Field(description="Locked visual descriptor in English for video prompts.")
+    int_ext: IntExt = Field(description="Interior, exterior, or both.")
+
+
+class Secret(Artifact):
+    """Hidden knowledge that drives reveals; knowledge is tracked per character by the canon ledger."""
+
+    id: Id = Field(description="Stable snake_case ascii id, e.g. 'true_parentage'.")
+    description: Text = Field(description="What the secret is.")
+    known_by: tuple[Id, ...] = Field(description="Ids of the characters who know it at season start.", max_length=40)
+    planned_reveal_episode: Episode | None = Field(
+        description="Episode where it is planned to surface; null when not this season."
+    )
+
+
+class Bible(Artifact):
+    """The story's canon at season start. Ids are unique across characters, locations and secrets,
+    and every secret's known_by names characters of this bible.
+    """
+
+    premise: LongText = Field(description="The premise: situation, central conflict and hook of the season.")
+    world_rules: tuple[Line, ...] = Field(description="Rules of the world the story never breaks.", max_length=30)
+    characters: tuple[Character, ...] = Field(
+        description="The cast, protagonist first.", min_length=1, max_length=40
+    )
+    locations: tuple[Location, ...] = Field(description="Recurring locations.", max_length=60)
+    secrets: tuple[Secret, ...] = Field(description="Secrets that drive the season's reveals.", max_length=40)
+
+    @model_validator(mode="after")
+    def _references(self) -> Bible:
+        seen: dict[str, str] = {}
+        for kind, items in (("characters", self.characters), ("locations", self.locations), ("secrets", self.secrets)):
+            for item in items:
+                if item.id in seen:
+                    raise ValueError(
+                        f"id {item.id!r} is used twice ({seen[item.id]} and {kind}): ids must be unique across "
+                        "characters, locations and secrets; rename one"
+                    )
+                seen[item.id] = kind
+        cast = self.character_ids
+        for i, secret in enumerate(self.secrets):
+            for who in secret.known_by:
+                if who not in cast:
+                    raise ValueError(
+                        f"secrets[{i}] {secret.id!r}: known_by names {who!r}, which is not a character id; "
+                        f"use one of: {', '.join(cast)}"
+                    )
+        return self
+
+    @property
+    def character_ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.characters)
+
+    def character(self, id: str) -> Character:
+        """The character with this id; KeyError naming the known ids otherwise."""
+        return _by_id(self.characters, id, "character")
+
+    def location(self, id: str) -> Location:
+        return _by_id(self.locations, id, "location")
+
+    def secret(self, id: str) -> Secret:
+        return _by_id(self.secrets, id, "secret")
+
+
+_Item = TypeVar("_Item", Character, Location, Secret)
+
+
+def _by_id(items: tuple[_Item, ...], id: str, kind: str) -> _Item:
+    for item in items:
+        if item.id == id:
+            return item
+    raise KeyError(f"no {kind} {id!r} in the bible; known: {', '.join(i.id for i in items) or 'none'}")
+
+
+# ---- arc --------------------------------------------------------------------------------------
+
+
+class Cliffhanger(Artifact):
+    """How an episode ends."""
+
+    kind: Id = Field(
+        description="Cliffhanger kind id from the genre pack, e.g. identity_reveal, cornered, revenge_launch, "
+        "romance_breakthrough, secret_surfacing, threat, question."
+    )
+    hook_line: Line = Field(description="The final line or image that leaves the viewer hanging.")
+    strength: int = Field(description="Pull from 1 (mild) to 5 (must-watch; paywall episodes).", ge=1, le=5)
+
+
+class ArcRow(Artifact):
+    """One episode of the beat sheet."""
+
+    episode: Episode = Field(description="Episode number, from 1.")
+    act: int = Field(description="Act of the season this episode belongs to, from 1.", ge=1, le=10)
+    logline: Line = Field(description="What happens in this episode, in one sentence.")
+    beats: tuple[Line, ...] = Field(description="Story beats in order.", min_length=2, max_length=8)
+    payoff: Line = Field(description="The payoff (爽点): reveal, face-slap or reversal this episode delivers.")
+    opening_hook: Line = Field(description="What grabs the viewer in the first 3-5 seconds.")
+    cliffhanger: Cliffhanger = Field(description="How the episode ends.")
+    paywall: bool = Field(
+        description="True when this episode is a paywall episode of the season spec (the first one behind a "
+        "paywall point): the previous episode must end on a paywall-strength cliffhanger."
+    )
+    reveals: tuple[Id, ...] = Field(description="Ids of the bible secrets revealed in this episode.", max_length=10)
+
+
+class ArtifactMismatch(ValueError):
+    """An artifact that is valid on its own disagrees with the spec or bible; `problems` lists each."""
+
+    def __init__(self, what: str, problems: list[str]) -> None:
+        super().__init__(f"{what}: " + "; ".join(problems))
+        self.problems = problems
+
+
+class ArcPlan(Artifact):
+    """The season's beat sheet: one row per episode, numbered 1..N in order."""
+
+    rows: tuple[ArcRow, ...] = Field(description="One row per episode, episode 1 first.", min_length=1, max_length=MAX_EPISODES)
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> ArcPlan:
+        for i, row in enumerate(self.rows, start=1):
+            if row.episode != i:
+                raise ValueError(
+                    f"rows must be numbered 1..N in order: row {i} has episode {row.episode}; "
+                    f"renumber it {i} or add the missing episode"
+                )
+        return self
+
+    def row(self, episode: int) -> ArcRow:
+        """The row for `episode` (1-based); IndexError outside the plan."""
+        if not 1 <= episode <= len(self.rows):
+            raise IndexError(f"the arc has episodes 1-{len(self.rows)}, not {episode}")
+        return self.rows[episode - 1]
+
+    def problems_against(self, spec: SeasonSpec, bible: Bible | None = None) -> list[str]:
+        """Every disagreement with the spec (row count, paywall flags) and bible (reveal ids)."""
+        out: list[str] = []
+        if len(self.rows) != spec.episodes:
+            n = len(self.rows)
+            fix = f"add rows {n + 1}-{spec.episodes}" if n < spec.episodes else f"drop rows {spec.episodes + 1}-{n}"
+            out.append(f"the arc has {n} rows but the season has {spec.episodes} episodes: {fix}")
+        for row in self.rows:
+            want = spec.is_paywall(row.episode)
+            if row.paywall != want:
+                out.append(
+                    f"episode {row.episode}: paywall is {str(row.paywall).lower()} but the spec's paywall episodes "
+                    f"are {list(spec.paywall.paywall_episodes)}: set it {str(want).lower()}"
+                )
+        if bible is not None:
+            known = {s.id for s in bible.secrets}
+            for row in self.rows:
+                out += [
+                    f"episode {row.episode}: reveals {sid!r}, which is not a bible secret; use one of: "
+                    f"{', '.join(sorted(known)) or 'none'}"
+                    for sid in row.reveals if sid not in known
+                ]
+        return out
+
+    def validate_against(self, spec: SeasonSpec, bible: Bible | None = None) -> None:
+        """Raise ArtifactMismatch listing `problems_against(spec, bible)` when there are any."""
+        problems = self.problems_against(spec, bible)
+        if problems:
+            raise ArtifactMismatch("arc.json does not match the season", problems)
+
+
+# ---- episode script ---------------------------------------------------------------------------
+
+# Speech and screen-time rates for runtime estimates, in units per second. A unit is one CJK
+# character or one latin word (see `count_units`).
+# - zh dialogue 4.0 chars/s (240/min): Mandarin drama dialogue sits below newsreader pace (~280/min)
+#   once pauses between phrases are counted.
+# - en dialogue 2.5 words/s (150 wpm): the usual screen/voice-over rate.
+# - action lines are screen time, not reading time: a beat has to register before the cut, so they
+#   run at about three quarters of the dialogue rate (zh 3.0 chars/s, en 2.0 words/s; "林晚推门而入，
+#   看见满地碎片" ≈ 4 s), and never under MIN_ACTION_S.
+# - TURN_PAUSE_S per dialogue line covers the reaction beat between speeches.
+DIALOGUE_UNITS_PER_S: dict[str, float] = {"zh": 4.0, "en": 2.5}
+ACTION_UNITS_PER_S: dict[str, float] = {"zh": 3.0, "en": 2.0}
+MIN_ACTION_S = 1.0
+TURN_PAUSE_S = 0.3
+RUNTIME_TOLERANCE = 0.15
+
+_UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+(?:['’][A-Za-z]+)*")
+
+
+def count_units(text: str) -> int:
+    """CJK characters plus latin words and numbers; punctuation and spaces do not count."""
+    return len(_UNIT_RE.findall(text))
+
+
+class Action(Artifact):
+    """An action line (△ in Chinese scripts): what we see and hear, present tense."""
+
+    type: Literal["action"] = Field("action", description="Element tag: always 'action'.")
+    text: Text = Field(description="What happens on screen, present tense, filmable.")
+
+
+class DialogueLine(Artifact):
+    """A speech: `角色（动作）：台词`, or a Fountain character cue, parenthetical and dialogue."""
+
+    type: Literal["dialogue"] = Field("dialogue", description="Element tag: always 'dialogue'.")
+    speaker: Id = Field(description="Character id of the speaker.")
+    parenthetical: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        None, description="Short acting direction, e.g. 'coldly'; null when none."
+    )
+    line: Line = Field(description="What the character says, in the script language.")
+    delivery: Literal["OS", "VO"] | None = Field(
+        None, description="'OS' off-screen, 'VO' voice-over; null when spoken on screen."
+    )
+
+
+Element = Annotated[Action | DialogueLine, Field(discriminator="type")]
+
+
+class Scene(Artifact):
+    """One scene of an episode. Speakers seen on screen must be in the cast."""
+
+    number: int = Field(description="Scene number within the episode, from 1.", ge=1, le=99)
+    int_ext: IntExt = Field(description="Interior or exterior (内/外).")
+    location: Name = Field(description="Bible location id, or a short name for a one-off place.")
+    time: TimeOfDay = Field(description="Time of day (日/夜/晨/黄昏).")
+    cast: tuple[Id, ...] = Field(description="Ids of the characters present in the scene.", max_length=20)
+    elements: tuple[Element, ...] = Field(
+        description="Action and dialogue in screen order.", min_length=1, max_length=200
+    )
+
+    @model_validator(mode="after")
+    def _speakers_in_cast(self) -> Scene:
+        for el in self.elements:
+            if isinstance(el, DialogueLine) and el.delivery is None and el.speaker not in self.cast:
+                raise ValueError(
+                    f"scene {self.number}: {el.speaker!r} speaks on screen but is not in cast "
+                    f"{list(self.cast)}: add them to cast or set the line's delivery to 'OS' or 'VO'"
+                )
+        return self
+
+    def label(self, episode: int) -> str:
+        """The Chinese `集-场` scene number, e.g. '17-2'."""
+        return f"{episode}-{self.number}"
+
+    @property
+    def time_zh(self) -> str:
+        return TIME_ZH[self.time]
+
+    @property
+    def int_ext_zh(self) -> str:
+        return INT_EXT_ZH[self.int_ext]
+
+
+class EpisodeScript(Artifact):
+    """An episode's script: scenes numbered 1..N in order, ending on the cliffhanger."""
+
+    episode: Episode = Field(description="Episode number, from 1.")
+    title: Name = Field(description="Episode title in the script language.")
+    scenes: tuple[Scene, ...] = Field(description="Scenes in order.", min_length=1, max_length=30)
+    ending_hook: Line = Field(description="The cliffhanger line or image the episode ends on.")
+
+    @model_validator(mode="after")
+    def _numbered(self) -> EpisodeScript:
+        for i, scene in enumerate(self.scenes, start=1):
+            if scene.number != i:
+                raise ValueError(f"scenes must be numbered 1..N in order: scene {i} has number {scene.number}")
+        return self
+
+    def dialogue(self) -> list[DialogueLine]:
+        return [el for s in self.scenes for el in s.elements if isinstance(el, DialogueLine)]
+
+    def actions(self) -> list[Action]:
+        return [el for s in self.scenes for el in s.elements if isinstance(el, Action)]
+
+    def spoken_text(self) -> str:
+        """Every dialogue line (on screen, OS and VO), one per line, in order."""
+        return "\n".join(d.line for d in self.dialogue())
+
+    def word_count(self) -> int:
+        """Units (CJK characters + latin words) over dialogue and action."""
+        return sum(count_units(d.line) for d in self.dialogue()) + sum(count_units(a.text) for a in self.actions())
+
+    def estimate_runtime_s(self, language: Language) -> float:
+        """Screen time in seconds from the rates above; parentheticals and ending_hook are not timed."""
+        speech = sum(count_units(d.line) / DIALOGUE_UNITS_PER_S[language] + TURN_PAUSE_S for d in self.dialogue())
+        action = sum(max(MIN_ACTION_S, count_units(a.text) / ACTION_UNITS_PER_S[language]) for a in self.actions())
+        return round(speech + action, 1)
+
+    def fits_runtime(self, target_s: float, language: Language, tolerance: float = RUNTIME_TOLERANCE) -> bool:
+        """True when the estimate is within `tolerance` (a fraction) of `target_s`."""
+        return abs(self.estimate_runtime_s(language) - target_s) <= tolerance * target_s
+
+
+# ---- review -----------------------------------------------------------------------------------
+
+CRITERIA: tuple[str, ...] = (
+    "hook", "cliffhanger_pull", "payoff", "pacing", "escalation",
+    "character_consistency", "dialogue", "earned_emotion", "freshness",
+)
+
+
+class CriterionScore(Artifact):
+    """One rubric score with the reason for it."""
+
+    score: int = Field(description="Score from 1 (fails) to 10 (exceptional).", ge=1, le=10)
+    reason: Line = Field(description="Why this score, citing the script.")
+
+
+class Critique(Artifact):
+    """The critic's review of one draft against the rubric."""
+
+    hook: CriterionScore = Field(description="Do the first 3-5 seconds grab the viewer?")
+    cliffhanger_pull: CriterionScore = Field(description="How hard does the ending pull into the next episode?")
+    payoff: CriterionScore = Field(description="Does the episode deliver its payoff (爽点) and pay off the last cliffhanger?")
+    pacing: CriterionScore = Field(description="Is there a payoff or turn every 30-60 seconds, with no dead air?")
+    escalation: CriterionScore = Field(description="Do the stakes rise within the episode and against the last one?")
+    character_consistency: CriterionScore = Field(description="Do characters act and sound like their bible entries?")
+    dialogue: CriterionScore = Field(description="Is the dialogue sharp, speakable and in each character's voice?")
+    earned_emotion: CriterionScore = Field(description="Are the emotional beats set up rather than asserted?")
+    freshness: CriterionScore = Field(description="Does it avoid stock beats or give them a new turn?")
+    must_fix: tuple[Line, ...] = Field(description="Changes required before acceptance; empty when none.", max_length=10)
+    notes: Annotated[str, StringConstraints(max_length=2000)] = Field(description="Other notes for the writer; may be empty.")
+
+    def scores(self) -> dict[str, int]:
+        """Criterion name -> score, in rubric order."""
+        return {c: getattr(self, c).score for c in CRITERIA}
+
+    def overall(self, weights: dict[str, float] | None = None) -> float:
+        """Weighted mean score (1-10). Criteria missing from `weights` weigh 1.0; unknown names,
+        negative weights or all-zero weights raise ValueError.
+        """
+        weights = weights or {}
+        unknown = sorted(set(weights) - set(CRITERIA))
+        if unknown:
+            raise ValueError(f"unknown rubric criteria {unknown}: use {', '.join(CRITERIA)}")
+        w = {c: float(weights.get(c, 1.0)) for c in CRITERIA}
+        if any(v < 0 for v in w.values()) or sum(w.values()) == 0:
+            raise ValueError("rubric weights must be 0 or more and not all 0")
+        scores = self.scores()
+        return sum(scores[c] * w[c] for c in CRITERIA) / sum(w.values())
+
+
+class ContinuityFinding(Artifact):
+    """A contradiction between the script and canon, quoting both sides."""
+
+    rule: Id = Field(description="Rule or kind broken, e.g. immutable_trait, exclusive_state, knowledge, relationship.")
+    severity: Literal["error", "warning"] = Field(description="'error' must be fixed; 'warning' is worth a look.")
+    subject: Id = Field(description="Id of the entity concerned (character, location, item or secret).")
+    canon_fact: Line = Field(description="The canon fact, quoted.")
+    script_quote: Line = Field(description="The contradicting script line, quoted exactly.")
+    episode: Episode = Field(description="Episode of the contradicting line.")
+    scene: int | None = Field(description="Scene number of the contradicting line; null when episode-wide.", ge=1, le=99)
+    explanation: Line = Field(description="Why the two cannot both be true.")
+    suggested_fix: Line = Field(description="The smallest script change that removes the contradiction.")
+
+
+class ContinuityReport(Artifact):
+    """The continuity checker's findings for one draft; empty when the draft is consistent."""
+
+    findings: tuple[ContinuityFinding, ...] = Field(description="Contradictions found; empty when none.", max_length=50)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity == "error" for f in self.findings)
+
+    def errors(self) -> list[ContinuityFinding]:
+        return [f for f in self.findings if f.severity == "error"]

@@ -1,0 +1,451 @@
+"""The model layer: one `ModelClient` per role over langchain-openai's `ChatOpenAI`.
+
+Every call goes through here. The contract:
+- structured calls return a validated pydantic object or raise `ModelOutputError`; truncated output
+  (`finish_reason == "length"`) is never accepted, invalid output is retried with the problem fed back;
+- transport failures follow one retry rule (`RETRYABLE_STATUS`, connection errors, timeouts), with
+  backoff that honours `Retry-After`; 4xx other than 408/409/429 are never retried;
+- every call appends one record to the usage log;
+- errors the user can fix become `ModelError` with one line that names the endpoint and the fix, and
+  never contains the API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import BaseModel, SecretStr
+
+from cliffhanger.agents.errors import ModelError, ModelOutputError, one_line
+from cliffhanger.agents.parsing import (
+    OutputProblem,
+    ThinkStreamFilter,
+    parse_output,
+    strip_think,
+)
+from cliffhanger.agents.profiles import PROFILES, Price, Profile, StructuredMethod, price_for
+from cliffhanger.agents.prompts import render
+from cliffhanger.agents.strict_schema import strict_json_schema
+from cliffhanger.agents.tokens import count_message_tokens, count_tokens
+from cliffhanger.agents.usage import Outcome, UsageLog, UsageRecord
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+    from langchain_openai import ChatOpenAI
+
+T = TypeVar("T", bound=BaseModel)
+Role = Literal["showrunner", "writer", "continuity", "critic", "shots", "judge"]
+ROLES: tuple[Role, ...] = ("showrunner", "writer", "continuity", "critic", "shots", "judge")
+Messages = Sequence["BaseMessage | tuple[str, str]"]
+
+RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+NO_KEY = "sk-no-key-needed"  # the openai client insists on a key; local servers ignore it
+_KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{6,}")
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """Where and how one role's calls go. Built from settings at the edge; nodes never read env."""
+
+    provider: str
+    base_url: str
+    model: str
+    api_key: SecretStr | None = field(default=None, repr=False)
+    temperature: float = 0.8
+    timeout_s: float = 120.0
+    max_tokens: int | None = None
+    structured_method: StructuredMethod | None = None  # None: the profile's
+    seed: int | None = None
+
+    @property
+    def profile(self) -> Profile:
+        return PROFILES[self.provider]
+
+    @property
+    def method(self) -> StructuredMethod:
+        return self.structured_method or self.profile.structured_method
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """Bounds on retrying: parse/validation attempts and transport retries per attempt."""
+
+    max_attempts: int = 3
+    max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 20.0
+
+
+def redact(text: str, secret: SecretStr | None) -> str:
+    """Remove the API key (and anything that looks like one) from a message."""
+    if secret is not None and secret.get_secret_value():
+        text = text.replace(secret.get_secret_value(), "***")
+    return _KEYLIKE.sub(lambda m: m.group(1) + "-***", text)
+
+
+class ModelClient:
+    """Calls one endpoint for one role and logs every call."""
+
+    def __init__(
+        self,
+        role: str,
+        endpoint: EndpointConfig,
+        usage: UsageLog,
+        policy: CallPolicy | None = None,
+        prices: dict[str, Price] | None = None,
+    ) -> None:
+        self.role = role
+        self.endpoint = endpoint
+        self.usage = usage
+        self.policy = policy or CallPolicy()
+        self._price = price_for(endpoint.model, endpoint.provider, prices)
+        self._chat: ChatOpenAI | None = None
+        self._chat_loop: object = None
+        # Learned per client: a 400 for json_schema moves us down the method list once, not per call.
+        self._method: StructuredMethod = endpoint.method
+        self.allow_fallback = True
+
+    @property
+    def chat(self) -> ChatOpenAI:
+        # The async HTTP client belongs to the event loop that first used it; a new loop (another
+        # asyncio.run) needs a new client.
+        try:
+            loop: object = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if self._chat is None or self._chat_loop is not loop:
+            from langchain_openai import ChatOpenAI
+
+            self._chat_loop = loop
+
+            ep = self.endpoint
+            profile = ep.profile
+            max_tokens = ep.max_tokens or profile.default_max_tokens
+            extra_body = dict(profile.extra_body)
+            if profile.legacy_max_tokens and max_tokens:
+                extra_body["max_tokens"] = max_tokens
+            import openai
+
+            self._chat = ChatOpenAI(
+                model=ep.model,
+                # Our own async client: langchain-openai's shared one is cached per base URL and
+                # stays bound to the first event loop that used it.
+                http_async_client=openai.DefaultAsyncHttpxClient(),
+                base_url=ep.base_url,
+                api_key=ep.api_key or SecretStr(NO_KEY),
+                temperature=ep.temperature,
+                timeout=ep.timeout_s,
+                stream_chunk_timeout=ep.timeout_s,
+                max_retries=0,  # our own rule below
+                max_tokens=None if profile.legacy_max_tokens else max_tokens,
+                stream_usage=profile.stream_usage,
+                extra_body=extra_body or None,
+                seed=ep.seed,
+            )
+        return self._chat
+
+    # ---- structured -------------------------------------------------------------------------
+
+    async def structured(
+        self,
+        schema: type[T],
+        messages: Messages,
+        *,
+        episode: int | None = None,
+        prompt: str | None = None,
+    ) -> T:
+        """A validated `schema` instance, or ModelOutputError after `max_attempts` tries."""
+        from langchain_core.messages import AIMessage, HumanMessage
+
+        history: list[Any] = list(messages)
+        if self._method == "json_mode":
+            history = _with_schema_prompt(history, schema)
+        started = time.monotonic()
+        tin = tout = retries = 0
+        estimated = False
+        problem = "no attempt made"
+        outcome: Outcome = "failed"
+        for attempt in range(1, self.policy.max_attempts + 1):
+            runnable = self.chat.with_structured_output(
+                self._output_schema(schema), method=self._method, include_raw=True
+            )
+            try:
+                out, n_retries = await self._send(lambda r=runnable, h=history: r.ainvoke(h))
+            except _Truncated as exc:
+                retries += exc.retries
+                i, o, est = self._count(history, exc.text, exc.usage)
+                tin, tout, estimated = tin + i, tout + o, estimated or est
+                problem = "the answer was cut off at the output token limit"
+                history += [AIMessage(content=exc.text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
+                continue
+            except ModelError as exc:
+                if self._fallback_method(exc):
+                    history = _with_schema_prompt(list(messages), schema) if self._method == "json_mode" else history
+                    continue
+                self._log("structured", started, tin, tout, estimated, attempt, retries, "failed", episode, prompt, str(exc))
+                raise
+            retries += n_retries
+            raw = out["raw"]
+            text = _raw_text(raw)
+            i, o, est = self._count(history, text, getattr(raw, "usage_metadata", None))
+            tin, tout, estimated = tin + i, tout + o, estimated or est
+            if (raw.response_metadata or {}).get("finish_reason") == "length":
+                problem = "the answer was cut off at the output token limit"
+                history += [AIMessage(content=text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
+                continue
+            # langchain's `parsed` is ignored on purpose: its JSON parsers complete truncated objects.
+            try:
+                value, cleaned = parse_output(text, schema)
+            except OutputProblem as exc:
+                problem = str(exc)
+                history += [AIMessage(content=text[:4000] or "(empty)"), HumanMessage(_feedback(problem))]
+                continue
+            outcome = "ok" if attempt == 1 and not cleaned else "repaired"
+            self._log("structured", started, tin, tout, estimated, attempt, retries, outcome, episode, prompt)
+            return value
+        msg = (
+            f"{self.role}: {self.endpoint.model} at {self.endpoint.base_url} gave no valid {schema.__name__} "
+            f"in {self.policy.max_attempts} attempts (last: {problem}); use a stronger model for this role "
+            "or raise max_attempts"
+        )
+        self._log("structured", started, tin, tout, estimated, self.policy.max_attempts, retries, "failed",
+                  episode, prompt, problem)
+        raise ModelOutputError(one_line(redact(msg, self.endpoint.api_key), 400))
+
+    def _output_schema(self, schema: type[T]) -> type[T] | dict[str, Any]:
+        """What we hand to with_structured_output for the current method.
+
+        For json_schema we send a plain dict: given a pydantic class, the openai client parses the
+        content itself and raises on think tags or bad JSON before we see the raw answer.
+        """
+        if self._method != "json_schema":
+            return schema
+        strict = self.endpoint.profile.strict
+        return {
+            "name": schema.__name__,
+            "description": (schema.__doc__ or schema.__name__).strip()[:500],
+            "schema": strict_json_schema(schema) if strict else schema.model_json_schema(),
+            "strict": strict,
+        }
+
+    def _fallback_method(self, exc: ModelError) -> bool:
+        """On a 400 that rejects our structured-output method, move to the next one (sticky)."""
+        text = str(exc).lower()
+        if not self.allow_fallback or "(400" not in text or not any(k in text for k in ("response_format", "json_schema", "tool")):
+            return False
+        order: list[StructuredMethod] = ["json_schema", "function_calling", "json_mode"]
+        nxt = order.index(self._method) + 1
+        if nxt >= len(order):
+            return False
+        self._method = order[nxt]
+        return True
+
+    # ---- text -------------------------------------------------------------------------------
+
+    async def text(self, messages: Messages, *, episode: int | None = None, prompt: str | None = None) -> str:
+        """A plain completion with think tags removed."""
+        started = time.monotonic()
+        try:
+            msg, retries = await self._send(lambda: self.chat.ainvoke(list(messages)))
+        except ModelError as exc:
+            self._log("text", started, 0, 0, False, 1, 0, "failed", episode, prompt, str(exc))
+            raise
+        text = _raw_text(msg)
+        i, o, est = self._count(list(messages), text, msg.usage_metadata)
+        self._log("text", started, i, o, est, 1, retries, "ok", episode, prompt)
+        return strip_think(text)
+
+    async def stream(
+        self, messages: Messages, *, episode: int | None = None, prompt: str | None = None
+    ) -> AsyncIterator[str]:
+        """Yield answer text as it arrives (think blocks filtered out); logs usage when done or cancelled."""
+        started = time.monotonic()
+        filt = ThinkStreamFilter()
+        pieces: list[str] = []
+        usage = None
+        outcome: Outcome = "cancelled"
+        try:
+            async for chunk in self.chat.astream(list(messages)):
+                if chunk.usage_metadata:
+                    usage = chunk.usage_metadata
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                pieces.append(piece)
+                visible = filt.feed(piece)
+                if visible:
+                    yield visible
+            tail = filt.flush()
+            if tail:
+                yield tail
+            outcome = "ok"
+        except Exception as exc:  # noqa: BLE001 - translated, logged, re-raised
+            err = self._translate(exc)
+            if err is None:
+                raise
+            outcome = "failed"
+            raise err from None
+        finally:
+            i, o, est = self._count(list(messages), "".join(pieces), usage)
+            self._log("stream", started, i, o, est, 1, 0, outcome, episode, prompt)
+
+    # ---- transport ----------------------------------------------------------------------------
+
+    async def _send(self, call: Callable[[], Awaitable[Any]]) -> tuple[Any, int]:
+        """Run `call` under the retry rule; returns (result, retries used)."""
+        import openai
+
+        for retry in range(self.policy.max_retries + 1):
+            try:
+                return await call(), retry
+            except openai.LengthFinishReasonError as exc:
+                completion = exc.completion
+                text = completion.choices[0].message.content or "" if completion.choices else ""
+                raise _Truncated(text, _usage_dict(completion.usage), retry) from None
+            except Exception as exc:  # noqa: BLE001 - anything not retryable is translated below
+                if retry >= self.policy.max_retries or not _retryable(exc):
+                    err = self._translate(exc, retries=retry)
+                    if err is None:
+                        raise
+                    raise err from None
+                await asyncio.sleep(self._delay(exc, retry))
+        raise AssertionError("unreachable")
+
+    def _delay(self, exc: Exception, retry: int) -> float:
+        headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+        for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+            value = headers.get(name)
+            if value:
+                try:
+                    return min(float(value) * scale, self.policy.backoff_max_s)
+                except ValueError:
+                    pass
+        base = min(self.policy.backoff_base_s * (2**retry), self.policy.backoff_max_s)
+        return base * (0.5 + random.random() / 2)
+
+    def _translate(self, exc: Exception, retries: int = 0) -> ModelError | None:
+        """A one-line ModelError for failures the user can act on; None for our own bugs."""
+        import openai
+
+        ep = self.endpoint
+        where = f"{ep.base_url} (provider {ep.provider}, model {ep.model})"
+        tries = f" after {retries + 1} tries" if retries else ""
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            msg = (f"{where} refused the API key ({exc.status_code}): set a valid key in OPENAI_API_KEY "
+                   "or CLIFFHANGER_API_KEY")
+        elif isinstance(exc, openai.NotFoundError):
+            msg = (f"{where} answered 404 (model or path not found): check the model name for role "
+                   f"{self.role} and that the base URL ends in /v1")
+        elif isinstance(exc, openai.BadRequestError):
+            msg = f"{where} rejected the request (400: {_api_message(exc)})"
+        elif isinstance(exc, openai.RateLimitError):
+            msg = f"{where} kept rate-limiting{tries} (429): lower --concurrency or try again later"
+        elif isinstance(exc, openai.APITimeoutError | TimeoutError):
+            msg = f"{where} gave no answer within {ep.timeout_s:g} s{tries}: raise timeout_s or check the server"
+        elif isinstance(exc, openai.APIConnectionError):
+            msg = f"cannot reach {ep.base_url}{tries}: is the server running? check --base-url"
+        elif isinstance(exc, openai.APIStatusError):
+            msg = f"{where} failed with HTTP {exc.status_code}{tries}: {_api_message(exc)}"
+        elif isinstance(exc, AttributeError | TypeError | ValueError | json.JSONDecodeError) and _not_api(exc):
+            msg = (f"{ep.base_url} did not answer like an OpenAI-compatible API (an HTML page or proxy?): "
+                   "check --base-url; it usually ends in /v1")
+        else:
+            return None
+        return ModelError(one_line(redact(msg, ep.api_key), 400))
+
+    # ---- usage --------------------------------------------------------------------------------
+
+    def _count(self, history: list[Any], text: str, usage: Any) -> tuple[int, int, bool]:
+        if usage and (usage.get("input_tokens") or usage.get("output_tokens")):
+            return int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0), False
+        pairs = [(_role_of(m), _content_of(m)) for m in history]
+        return count_message_tokens(pairs, self.endpoint.model), count_tokens(text, self.endpoint.model), True
+
+    def _log(self, kind: Any, started: float, tin: int, tout: int, estimated: bool, attempts: int,
+             retries: int, outcome: Outcome, episode: int | None, prompt: str | None,
+             error: str | None = None) -> None:
+        self.usage.append(
+            UsageRecord(
+                time=UsageRecord.now(), role=self.role, episode=episode, provider=self.endpoint.provider,
+                model=self.endpoint.model, kind=kind, method=self._method if kind == "structured" else None,
+                tokens_in=tin, tokens_out=tout, estimated=estimated,
+                latency_s=round(time.monotonic() - started, 4),
+                cost_usd=None if self._price is None else round(self._price.cost(tin, tout), 8),
+                attempts=attempts, retries=retries, outcome=outcome, prompt=prompt,
+                error=None if error is None else redact(one_line(error, 300), self.endpoint.api_key),
+            )
+        )
+
+
+class _Truncated(Exception):
+    def __init__(self, text: str, usage: dict[str, int] | None, retries: int) -> None:
+        super().__init__("truncated")
+        self.text, self.usage, self.retries = text, usage, retries
+
+
+def _feedback(problem: str) -> str:
+    return render("structured.retry_invalid", problem=problem).text
+
+
+def _with_schema_prompt(history: list[Any], schema: type[BaseModel]) -> list[Any]:
+    from langchain_core.messages import SystemMessage
+
+    text = render("structured.json_mode", schema=json.dumps(schema.model_json_schema(), ensure_ascii=False)).text
+    return [*history, SystemMessage(content=text)]
+
+
+def _raw_text(msg: Any) -> str:
+    calls = getattr(msg, "tool_calls", None) or []
+    if calls:
+        return json.dumps(calls[0].get("args", {}), ensure_ascii=False)
+    bad = getattr(msg, "invalid_tool_calls", None) or []
+    if bad:
+        return str(bad[0].get("args") or "")
+    content = getattr(msg, "content", "")
+    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+
+
+def _usage_dict(usage: Any) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {"input_tokens": usage.prompt_tokens or 0, "output_tokens": usage.completion_tokens or 0}
+
+
+def _role_of(m: Any) -> str:
+    return m[0] if isinstance(m, tuple) else getattr(m, "type", "user")
+
+
+def _content_of(m: Any) -> str:
+    content = m[1] if isinstance(m, tuple) else getattr(m, "content", "")
+    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+
+
+def _retryable(exc: Exception) -> bool:
+    import openai
+
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError)  # includes APITimeoutError
+
+
+def _api_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(exc, "message", exc))
+
+
+def _not_api(exc: Exception) -> bool:
+    """A decode failure inside the openai/langchain response handling, not in our code."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = tb.tb_frame.f_code.co_filename if tb else ""
+    return any(part in filename for part in ("openai", "langchain", "pydantic", "json"))

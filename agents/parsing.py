@@ -1,0 +1,158 @@
+"""Turning raw model text into validated objects, without ever trusting it.
+
+Repairs are limited to noise around a complete answer: reasoning in `<think>` tags, code fences,
+prose before or after the JSON. A half-written object is never completed or guessed at: the
+caller retries instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+
+_THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+# An unclosed think tag at the start: the model ran out of tokens while reasoning.
+_THINK_OPEN = re.compile(r"^\s*<(think|thinking|reasoning)>.*\Z", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+
+MAX_FEEDBACK_CHARS = 1500
+
+
+class OutputProblem(Exception):
+    """Why a model answer could not be used; the message is fed back to the model on retry."""
+
+
+def strip_think(text: str) -> str:
+    """Remove reasoning blocks (`<think>…</think>` and kin) that reasoning models put before answers."""
+    text = _THINK_BLOCK.sub("", text)
+    text = _THINK_OPEN.sub("", text)
+    # Some servers drop the opening tag and keep only the closing one.
+    for tag in ("</think>", "</thinking>", "</reasoning>"):
+        if tag in text:
+            text = text.split(tag)[-1]
+    return text.strip()
+
+
+def extract_json_text(text: str) -> str:
+    """The JSON value inside `text`: the whole text, a fenced block, or the outermost object.
+
+    Raises OutputProblem when no complete JSON value is there.
+    """
+    text = strip_think(text)
+    candidates = [text]
+    candidates += [m.group(1).strip() for m in _FENCE.finditer(text)]
+    start = text.find("{")
+    end = text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    last_error: json.JSONDecodeError | None = None
+    for cand in candidates:
+        if not cand:
+            continue
+        try:
+            json.loads(cand)
+        except json.JSONDecodeError as exc:
+            last_error = exc
+            continue
+        return cand
+    if not text:
+        raise OutputProblem("the answer was empty")
+    detail = f" ({last_error.msg} at position {last_error.pos})" if last_error else ""
+    raise OutputProblem(f"the answer is not valid JSON{detail}")
+
+
+def validate_json(text: str, schema: type[T]) -> T:
+    """Parse and validate; OutputProblem carries the validation errors in a form a model can act on."""
+    return parse_output(text, schema)[0]
+
+
+def parse_output(text: str, schema: type[T]) -> tuple[T, bool]:
+    """(validated object, whether noise around the JSON had to be removed).
+
+    Strict `json.loads` only: langchain's own parsers complete half-written JSON, which we refuse.
+    """
+    raw = extract_json_text(text)
+    return _validate(raw, schema), raw != text.strip()
+
+
+def _validate(raw: str, schema: type[T]) -> T:
+    data: Any = json.loads(raw)
+    # Some models wrap the object in its schema name or in {"properties": ...}.
+    if isinstance(data, dict) and len(data) == 1:
+        (key, inner), = data.items()
+        if key in (schema.__name__, "properties", "data", "result") and isinstance(inner, dict):
+            try:
+                return schema.model_validate(inner)
+            except ValidationError:
+                pass
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise OutputProblem(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:12]:
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    more = exc.error_count() - len(parts)
+    text = "the JSON does not match the schema: " + "; ".join(parts)
+    if more > 0:
+        text += f"; and {more} more"
+    return text[:MAX_FEEDBACK_CHARS]
+
+
+class ThinkStreamFilter:
+    """Removes `<think>…</think>` from a token stream as it arrives.
+
+    Text is held back only while it could still be the start of a tag, so ordinary answers stream
+    without delay.
+    """
+
+    _OPEN = ("<think>", "<thinking>", "<reasoning>")
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._inside: str | None = None
+
+    def feed(self, chunk: str) -> str:
+        self._buf += chunk
+        out = []
+        while self._buf:
+            if self._inside is not None:
+                end = self._buf.find(self._inside)
+                if end < 0:
+                    # Keep a tail that might be the start of the closing tag.
+                    self._buf = self._buf[-(len(self._inside) - 1) :]
+                    break
+                self._buf = self._buf[end + len(self._inside) :].lstrip()
+                self._inside = None
+                continue
+            start = self._buf.find("<")
+            if start < 0:
+                out.append(self._buf)
+                self._buf = ""
+                break
+            out.append(self._buf[:start])
+            self._buf = self._buf[start:]
+            opened = next((t for t in self._OPEN if self._buf.startswith(t)), None)
+            if opened:
+                self._inside = "</" + opened[1:]
+                self._buf = self._buf[len(opened) :]
+                continue
+            if any(t.startswith(self._buf) for t in self._OPEN):
+                break  # could still become a tag: wait for more
+            out.append(self._buf[0])
+            self._buf = self._buf[1:]
+        return "".join(out)
+
+    def flush(self) -> str:
+        rest = "" if self._inside is not None else self._buf
+        self._buf = ""
+        return rest

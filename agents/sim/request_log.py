@@ -1,0 +1,40 @@
+"""The sim's request log: one JSON line per request, appended under a lock.
+
+Records carry what a cost estimate or a benchmark needs (model, mode, tokens, latency, status,
+fault) and never a header, so the API key cannot end up in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+FIELDS = ("time", "model", "mode", "stream", "prompt_tokens", "completion_tokens", "latency_ms", "status", "fault")
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(path, threading.Lock())
+
+
+class RequestLog:
+    """Appends records to a JSONL file; servers in one process that share a file share its lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self._lock = _lock_for(self.path)
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        line.update({k: record.get(k) for k in FIELDS if k != "time"})
+        text = json.dumps(line, ensure_ascii=False) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(text)

