@@ -42,6 +42,8 @@ from pydantic import (
     model_validator,
 )
 
+from cliffhanger.genres.pack import RUBRIC_CRITERIA
+
 # ---- shared types ------------------------------------------------------------------------------
 
 Language = Literal["zh", "en"]
@@ -636,10 +638,8 @@ class EpisodeScript(Artifact):
 
 # ---- review -----------------------------------------------------------------------------------
 
-CRITERIA: tuple[str, ...] = (
-    "hook", "cliffhanger_pull", "payoff", "pacing", "escalation",
-    "character_consistency", "dialogue", "earned_emotion", "freshness",
-)
+# The rubric is defined once, with the genre packs that weight it.
+CRITERIA: tuple[str, ...] = RUBRIC_CRITERIA
 
 
 class CriterionScore(Artifact):

@@ -33,8 +33,8 @@ from cliffhanger.agents.parsing import (
 from cliffhanger.agents.profiles import PROFILES, Price, Profile, StructuredMethod, price_for
 from cliffhanger.agents.prompts import render
 from cliffhanger.agents.strict_schema import strict_json_schema
-from cliffhanger.agents.tokens import count_message_tokens, count_tokens
 from cliffhanger.agents.usage import Outcome, UsageLog, UsageRecord
+from cliffhanger.memory.tokens import count_message_tokens, count_tokens
 
 if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage

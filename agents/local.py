@@ -61,6 +61,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM it when we die, even by kill -9 (no orphaned servers)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class LocalServer:
     """A llama-cpp-python server process bound to 127.0.0.1 on a free port."""
 
@@ -93,7 +103,8 @@ class LocalServer:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             # A process group of its own so Ctrl-C in the terminal reaches us first and we stop it cleanly.
-            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                          preexec_fn=_die_with_parent)
         finally:
             if log is not subprocess.DEVNULL:
                 log.close()

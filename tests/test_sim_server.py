@@ -16,7 +16,7 @@ import pytest
 
 from cliffhanger.agents.sim.config import SimConfig
 from cliffhanger.agents.sim.runner import pick_free_port, run_in_thread
-from cliffhanger.agents.tokens import count_tokens
+from cliffhanger.memory.tokens import count_tokens
 
 SCENE_SCHEMA = {
     "type": "object",

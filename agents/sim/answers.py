@@ -15,7 +15,7 @@ from cliffhanger.agents.sim.drama_text import DramaText
 from cliffhanger.agents.sim.faults import cut_tokens, malform, seeded, truncate_half
 from cliffhanger.agents.sim.prompt_reading import embedded_schema
 from cliffhanger.agents.sim.schema_fill import fill
-from cliffhanger.agents.tokens import count_message_tokens, count_tokens
+from cliffhanger.memory.tokens import count_message_tokens, count_tokens
 
 # What json_object mode writes when the prompt carries no schema.
 GENERIC_SCHEMA: dict[str, Any] = {

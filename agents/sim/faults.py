@@ -10,7 +10,7 @@ import hashlib
 import random
 
 from cliffhanger.agents.sim.config import FaultPlan, parse_faults, parse_quirks
-from cliffhanger.agents.tokens import encoding_for
+from cliffhanger.memory.tokens import encoding_for
 
 # parse_faults/parse_quirks live in config; they are importable from here too.
 __all__ = ["FaultPlan", "cut_tokens", "draw_fault", "malform", "parse_faults", "parse_quirks", "seeded",

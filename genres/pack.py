@@ -1,0 +1,228 @@
+"""The genre pack: a genre's conventions as typed data the writers' room, critic and shot planner read.
+
+A pack is YAML under `genres/packs/` (built in) or in a user folder, validated into `GenrePack`.
+Everything a later stage needs is exposed as typed values and methods (`act_for`, `beats_for`,
+`paywall_kinds`, `rubric_weights`), never as raw dicts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Language = Literal["zh", "en"]
+
+# The critic's rubric. agents.artifacts.Critique has one field per criterion; it imports this tuple
+# (genres is the bottom layer and imports nothing from the others).
+RUBRIC_CRITERIA: tuple[str, ...] = (
+    "hook", "cliffhanger_pull", "payoff", "pacing", "escalation",
+    "character_consistency", "dialogue", "earned_emotion", "freshness",
+)
+
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"{value!r} is not an id: use lowercase ascii, digits and _ (like 'ceo_romance')")
+    return value
+
+
+PackId = Annotated[str, AfterValidator(_check_id)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+BeatRole = Literal["hook", "setup", "escalation", "payoff", "reversal", "cliffhanger"]
+
+
+class Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Names(Part):
+    zh: Short = Field(description="the genre's name in Chinese")
+    en: Short = Field(description="the genre's name in English")
+
+
+class Trope(Part):
+    name: Short = Field(description="the trope")
+    how_it_plays: Text = Field(description="how it plays out on screen in this genre")
+
+
+class Archetype(Part):
+    id: PackId = Field(description="archetype id")
+    name: Short = Field(description="display name")
+    role: Literal["protagonist", "antagonist", "love_interest", "ally", "mentor", "rival", "family", "other"] = Field(
+        description="dramatic function")
+    description: Text = Field(description="want, wound, typical behaviour and how the audience should feel")
+
+
+class Act(Part):
+    name: Short = Field(description="act name")
+    start: Fraction = Field(description="where the act starts, as a fraction of the season's episodes")
+    end: Fraction = Field(description="where the act ends, as a fraction of the season's episodes")
+    job: Text = Field(description="what this act must achieve")
+
+
+class BeatTemplate(Part):
+    role: BeatRole = Field(description="the beat's job in the episode")
+    start: Fraction = Field(description="start, as a fraction of the episode runtime")
+    end: Fraction = Field(description="end, as a fraction of the episode runtime")
+    description: Text = Field(description="what happens in this beat in this genre")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BeatTemplate:
+        if self.end <= self.start:
+            raise ValueError(f"beat {self.role}: end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class TimedBeat(Part):
+    role: BeatRole
+    start_s: float
+    end_s: float
+    description: str
+
+
+class PayoffKind(Part):
+    id: PackId = Field(description="payoff kind id")
+    name: Short = Field(description="display name")
+    description: Text = Field(description="what the audience gets")
+
+
+class CliffhangerKind(Part):
+    id: PackId = Field(description="cliffhanger kind id, used in the arc's rows")
+    name: Short = Field(description="display name")
+    description: Text = Field(description="how it is built and why it pulls")
+    paywall: bool = Field(description="strong enough for a paywall episode")
+    strength: int = Field(ge=1, le=5, description="typical pull, 1-5")
+
+
+class PaywallConventions(Part):
+    free_episodes: int = Field(ge=1, le=30, description="usual number of free episodes")
+    later_every: int = Field(ge=5, le=40, description="episodes between later paywall points")
+    first_paywall: Text = Field(description="what the first paywall episode (卡一) must deliver")
+    ad_mode: Text = Field(description="the ad-supported variant: how every episode ending hooks instead")
+
+
+class Avoid(Part):
+    zh: tuple[Short, ...] = Field(min_length=5, description="stale phrasings and LLM-isms to avoid, Chinese")
+    en: tuple[Short, ...] = Field(min_length=5, description="stale phrasings and LLM-isms to avoid, English")
+
+
+class VisualDefaults(Part):
+    grading: Short = Field(description="colour grading")
+    lighting: Short = Field(description="lighting style")
+    lens: Short = Field(description="lens and framing habits")
+    camera: Short = Field(description="camera movement habits")
+    music_cues: tuple[Short, ...] = Field(min_length=2, description="music cues by moment")
+    sfx: tuple[Short, ...] = Field(min_length=2, description="signature sound effects")
+
+
+class Examples(Part):
+    opening_hook: Text = Field(description="an opening hook (first 3-5 s), written for this project")
+    paywall_cliffhanger: Text = Field(description="a paywall cliffhanger, written for this project")
+
+
+class GenrePack(Part):
+    """One genre's conventions."""
+
+    id: PackId = Field(description="pack id, used by --genre")
+    names: Names
+    language: Language = Field(description="default script language for seasons of this genre")
+    description: Short = Field(description="one line: what this genre is")
+    sample_loglines: tuple[Text, ...] = Field(min_length=3, description="example premises")
+    tone: Text
+    audience: Text
+    tropes: tuple[Trope, ...] = Field(min_length=4)
+    archetypes: tuple[Archetype, ...] = Field(min_length=4)
+    acts: tuple[Act, ...] = Field(min_length=3, description="the season's acts, covering 0..1 in order")
+    episode_beats: tuple[BeatTemplate, ...] = Field(min_length=4, description="beat template of one episode")
+    payoff_kinds: tuple[PayoffKind, ...] = Field(min_length=3)
+    payoff_every_s: tuple[int, int] = Field(description="a payoff lands every MIN to MAX seconds")
+    cliffhanger_kinds: tuple[CliffhangerKind, ...] = Field(min_length=4)
+    paywall: PaywallConventions
+    avoid: Avoid
+    rubric_weights: dict[str, float] = Field(description="critic weight per rubric criterion")
+    visual: VisualDefaults
+    examples: Examples
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GenrePack:
+        problems = []
+        if self.acts[0].start != 0.0 or self.acts[-1].end != 1.0:
+            problems.append("acts: must start at 0 and end at 1")
+        for a, b in zip(self.acts, self.acts[1:], strict=False):
+            if abs(a.end - b.start) > 1e-9:
+                problems.append(f"acts: {a.name!r} ends at {a.end} but {b.name!r} starts at {b.start}; make them meet")
+        roles = [b.role for b in self.episode_beats]
+        if roles[0] != "hook" or self.episode_beats[0].start != 0.0:
+            problems.append("episode_beats: the first beat must be the hook, starting at 0")
+        if roles[-1] != "cliffhanger" or self.episode_beats[-1].end != 1.0:
+            problems.append("episode_beats: the last beat must be the cliffhanger, ending at 1")
+        if "payoff" not in roles:
+            problems.append("episode_beats: needs a payoff beat")
+        for kinds, what in ((self.payoff_kinds, "payoff_kinds"), (self.cliffhanger_kinds, "cliffhanger_kinds"),
+                            (self.archetypes, "archetypes")):
+            ids = [k.id for k in kinds]
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                problems.append(f"{what}: duplicate ids {', '.join(dupes)}")
+        if sum(k.paywall for k in self.cliffhanger_kinds) < 2:
+            problems.append("cliffhanger_kinds: mark at least two kinds paywall: true")
+        if all(k.paywall for k in self.cliffhanger_kinds):
+            problems.append("cliffhanger_kinds: at least one kind must suit ordinary episodes (paywall: false)")
+        lo, hi = self.payoff_every_s
+        if not 10 <= lo <= hi <= 180:
+            problems.append("payoff_every_s: use [MIN, MAX] seconds with 10 <= MIN <= MAX <= 180")
+        missing = [c for c in RUBRIC_CRITERIA if c not in self.rubric_weights]
+        unknown = [c for c in self.rubric_weights if c not in RUBRIC_CRITERIA]
+        if missing or unknown:
+            problems.append(f"rubric_weights: needs exactly {', '.join(RUBRIC_CRITERIA)}"
+                            + (f"; missing {', '.join(missing)}" if missing else "")
+                            + (f"; unknown {', '.join(unknown)}" if unknown else ""))
+        if any(w < 0 for w in self.rubric_weights.values()) or not any(self.rubric_weights.values()):
+            problems.append("rubric_weights: weights must be >= 0 and not all zero")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # ---- typed views for the room ----------------------------------------------------------------
+
+    def act_for(self, episode: int, episodes: int) -> Act:
+        """The act an episode falls in (episode 1..episodes)."""
+        position = (episode - 1) / max(episodes, 1)
+        return next((a for a in self.acts if a.start <= position < a.end), self.acts[-1])
+
+    def act_of_each_episode(self, episodes: int) -> list[int]:
+        """1-based act number for every episode of a season."""
+        return [self.acts.index(self.act_for(ep, episodes)) + 1 for ep in range(1, episodes + 1)]
+
+    def beats_for(self, runtime_s: float) -> list[TimedBeat]:
+        """The episode beat template in seconds for a given runtime."""
+        return [TimedBeat(role=b.role, start_s=round(b.start * runtime_s, 1), end_s=round(b.end * runtime_s, 1),
+                          description=b.description) for b in self.episode_beats]
+
+    def paywall_kinds(self) -> list[CliffhangerKind]:
+        """Cliffhanger kinds strong enough for a paywall episode, strongest first."""
+        return sorted((k for k in self.cliffhanger_kinds if k.paywall), key=lambda k: -k.strength)
+
+    def ordinary_kinds(self) -> list[CliffhangerKind]:
+        return [k for k in self.cliffhanger_kinds if not k.paywall]
+
+    def cliffhanger_kind(self, kind_id: str) -> CliffhangerKind:
+        for k in self.cliffhanger_kinds:
+            if k.id == kind_id:
+                return k
+        raise KeyError(f"no cliffhanger kind {kind_id!r} in {self.id}: use one of "
+                       + ", ".join(k.id for k in self.cliffhanger_kinds))
+
+    def normalised_weights(self) -> dict[str, float]:
+        """Rubric weights scaled to sum to 1, in RUBRIC_CRITERIA order."""
+        total = sum(self.rubric_weights[c] for c in RUBRIC_CRITERIA)
+        return {c: self.rubric_weights[c] / total for c in RUBRIC_CRITERIA}
+
+    def avoid_list(self, language: Language) -> tuple[str, ...]:
+        return self.avoid.zh if language == "zh" else self.avoid.en

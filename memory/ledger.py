@@ -1,0 +1,191 @@
+"""The canon ledger: entities, aliases, facts and canon documents in SQLite (the source of truth).
+
+`canon.sqlite` in the season folder. Facts are stored per episode and an episode's facts are replaced
+as a whole (`record_episode`), so recording the same accepted episode twice (a resumed run) leaves
+the ledger as if it had been recorded once. Documents (episode summaries, endings, world rules,
+character sheets) live here too, so the lore index can always be rebuilt from the ledger alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cliffhanger.memory.checker import CanonState, Checker, Violation, check, replay, resolver
+from cliffhanger.memory.facts import Entity, Fact
+
+DocKind = Literal["summary", "ending", "world_rule", "character", "location", "secret", "note"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL,
+                                     aliases TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, id TEXT NOT NULL REFERENCES entities(id));
+CREATE TABLE IF NOT EXISTS facts (seq INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL,
+    kind TEXT NOT NULL, attribute TEXT NOT NULL, value TEXT NOT NULL, episode INTEGER NOT NULL,
+    scene INTEGER NOT NULL, change INTEGER NOT NULL, evidence TEXT NOT NULL, source TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS facts_by_episode ON facts (episode, scene, seq);
+CREATE TABLE IF NOT EXISTS docs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT, episode INTEGER NOT NULL,
+                                 text TEXT NOT NULL);
+"""
+SCHEMA_VERSION = "1"
+
+
+class LedgerError(ValueError):
+    """Canon that cannot be stored as given (an alias claimed by two entities, say)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: str
+    kind: DocKind
+    text: str
+    episode: int = 0  # 0: true from the start (bible material)
+    subject: str | None = None
+
+
+class Ledger:
+    """A season's canon. One writer process at a time (the season lock guarantees it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path)
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- entities and aliases ------------------------------------------------------------------
+
+    def add_entity(self, entity: Entity) -> None:
+        """Add or update an entity; its id, name and aliases all resolve to the id."""
+        names = {entity.id, *entity.aliases, *([entity.name] if entity.name else [])}
+        with self._db:
+            for name in names:
+                row = self._db.execute("SELECT id FROM aliases WHERE alias = ?", (_key(name),)).fetchone()
+                if row and row[0] != entity.id:
+                    raise LedgerError(f"alias {name!r} already names {row[0]!r}; it cannot also name {entity.id!r}")
+            self._db.execute("INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?)",
+                             (entity.id, entity.type, entity.name, json.dumps(list(entity.aliases), ensure_ascii=False)))
+            self._db.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?)", [(_key(n), entity.id) for n in names])
+
+    def entities(self) -> list[Entity]:
+        rows = self._db.execute("SELECT id, type, name, aliases FROM entities ORDER BY id").fetchall()
+        return [Entity(id=i, type=t, name=n, aliases=tuple(json.loads(a))) for i, t, n, a in rows]
+
+    def alias_map(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT alias, id FROM aliases").fetchall())
+
+    def resolve(self, name: str) -> str:
+        """The entity id for an id, name or alias in any language; unknown names come back unchanged."""
+        row = self._db.execute("SELECT id FROM aliases WHERE alias = ?", (_key(name),)).fetchone()
+        return row[0] if row else name
+
+    # ---- facts ---------------------------------------------------------------------------------
+
+    def facts(self, until_episode: int | None = None, *, subject: str | None = None,
+              exclude_episode: int | None = None) -> list[Fact]:
+        """Facts in story order, optionally only up to an episode, about one subject, or without one episode."""
+        sql = "SELECT subject, kind, attribute, value, episode, scene, change, evidence FROM facts WHERE 1=1"
+        args: list[object] = []
+        if until_episode is not None:
+            sql += " AND episode <= ?"
+            args.append(until_episode)
+        if subject is not None:
+            sql += " AND subject = ?"
+            args.append(self.resolve(subject))
+        if exclude_episode is not None:
+            sql += " AND episode != ?"
+            args.append(exclude_episode)
+        sql += " ORDER BY episode, scene, seq"
+        return [Fact(subject=s, kind=k, attribute=a, value=json.loads(v), episode=e, scene=sc, change=bool(c),
+                     evidence=ev) for s, k, a, v, e, sc, c, ev in self._db.execute(sql, args)]
+
+    def check(self, facts: Iterable[Fact], *, replacing_episode: int | None = None) -> list[Violation]:
+        """Violations in `facts` against the canon (without `replacing_episode`'s stored facts)."""
+        canon = self.facts(exclude_episode=replacing_episode)
+        return check(canon, facts, resolver(self.alias_map()))
+
+    def record_episode(self, episode: int, facts: Iterable[Fact], source: str = "") -> list[Violation]:
+        """Store an accepted episode's facts, replacing what that episode had; returns the violations.
+
+        Facts that break a rule are not stored (the canon stays consistent); the caller reports them.
+        """
+        facts = list(facts)
+        wrong = [f for f in facts if f.episode != episode]
+        if wrong:
+            raise LedgerError(f"episode {episode}'s facts include facts of episode {wrong[0].episode}")
+        violations = self.check(facts, replacing_episode=episode)
+        normalise = Checker(resolver(self.alias_map())).normalise
+        rejected = [v.fact for v in violations]  # violations carry the alias-resolved fact
+        keep = [f for f in map(normalise, facts) if f not in rejected]
+        with self._db:
+            self._db.execute("DELETE FROM facts WHERE episode = ?", (episode,))
+            self._db.executemany(
+                "INSERT INTO facts (subject, kind, attribute, value, episode, scene, change, evidence, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(f.subject, f.kind, f.attribute, json.dumps(f.value, ensure_ascii=False), f.episode, f.scene,
+                  int(f.change), f.evidence, source or f"episode {episode}") for f in keep],
+            )
+        return violations
+
+    def add_facts(self, facts: Iterable[Fact], source: str = "import") -> list[Violation]:
+        """Import facts spanning episodes (a canon file, a bible); each episode is recorded in turn."""
+        by_episode: dict[int, list[Fact]] = {}
+        for f in facts:
+            by_episode.setdefault(f.episode, []).append(f)
+        found: list[Violation] = []
+        for ep in sorted(by_episode):
+            existing = self.facts(until_episode=ep)
+            merged = [f for f in existing if f.episode == ep] + by_episode[ep]
+            found += self.record_episode(ep, merged, source)
+        return found
+
+    def state_as_of(self, episode: int) -> CanonState:
+        """Canon state after `episode` (facts of later episodes are invisible)."""
+        return replay(self.facts(until_episode=episode), resolver(self.alias_map())).state
+
+    def last_episode(self) -> int:
+        row = self._db.execute("SELECT MAX(episode) FROM facts").fetchone()
+        return int(row[0] or 0)
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM facts").fetchone()[0])
+
+    # ---- documents -------------------------------------------------------------------------------
+
+    def put_doc(self, doc: Doc) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?)",
+                             (doc.id, doc.kind, doc.subject, doc.episode, doc.text))
+
+    def docs(self, kind: DocKind | None = None, until_episode: int | None = None) -> list[Doc]:
+        sql = "SELECT id, kind, subject, episode, text FROM docs WHERE 1=1"
+        args: list[object] = []
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
+        if until_episode is not None:
+            sql += " AND episode <= ?"
+            args.append(until_episode)
+        rows = self._db.execute(sql + " ORDER BY episode, id", args).fetchall()
+        return [Doc(id=i, kind=k, subject=s, episode=e, text=t) for i, k, s, e, t in rows]
+
+
+def _key(name: str) -> str:
+    return " ".join(str(name).split()).lower()
