@@ -122,3 +122,18 @@ def make_sim():
 
     with stack:
         yield start
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def load_sample(name: str) -> dict:
+    """A realistic example artifact from tests/data/<name>.json (zh_bible, zh_script, en_bible, ...)."""
+    import json
+
+    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def sample():
+    return load_sample

@@ -1,0 +1,240 @@
+"""The continuity checker: fact extraction, the deterministic check, and an LLM check that must quote.
+
+- `seed_canon` puts the bible into the ledger: entities with aliases, traits and starting states,
+  who knows which secret at the start, world rules and character sheets as documents.
+- `extract_facts` asks the model for an episode's facts, resolves names to ids through the ledger's
+  aliases, and keeps only facts whose evidence is really in the script (a fact without its line is a
+  guess). Planned changes of the arc (a faked death, a revealed identity) are marked `change`.
+- `review_continuity` runs the ledger's rules on a draft's facts, then asks the model for what rules
+  cannot see; a model finding is kept only when both its quotes are found verbatim, in the canon it
+  was shown and in the script.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cliffhanger.agents.artifacts import (
+    Bible,
+    ContinuityFinding,
+    ContinuityReport,
+    DialogueLine,
+    EpisodeScript,
+)
+from cliffhanger.agents.prompts import render
+from cliffhanger.memory.checker import Violation
+from cliffhanger.memory.context import build_context
+from cliffhanger.memory.facts import Entity, Fact
+from cliffhanger.memory.ledger import Doc, Ledger
+from cliffhanger.memory.lore import LoreIndex
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class StructuredModel(Protocol):
+    async def structured(self, schema: type[T], messages: Any, *, episode: int | None = None,
+                         prompt: str | None = None) -> T: ...
+
+
+# ---- model output schemas -----------------------------------------------------------------------
+
+class ExtractedFact(BaseModel):
+    """One fact the episode establishes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(description="entity id (or the name as written when new)", max_length=120)
+    kind: Literal["trait", "state", "presence", "knows", "uses", "holds"] = Field(description="fact kind")
+    attribute: str = Field(description="trait/state name; 'appears', 'secret' or 'item' for the fixed kinds",
+                           max_length=64)
+    value: str = Field(description="the value; 'true' for presence; an id for secrets and items", max_length=200)
+    scene: int = Field(description="scene number of the evidence line", ge=0, le=99)
+    change: bool = Field(description="true when this episode shows the value changing")
+    evidence: str = Field(description="the script line that shows it, copied exactly", max_length=400)
+
+
+class ExtractedFacts(BaseModel):
+    """The facts an episode establishes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    facts: list[ExtractedFact] = Field(description="facts in script order", max_length=120)
+
+
+class ModelFinding(BaseModel):
+    """A contradiction between the draft and canon."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(description="entity id concerned", max_length=64)
+    canon_quote: str = Field(description="the canon line, quoted exactly", max_length=300)
+    script_quote: str = Field(description="the contradicting script line, quoted exactly", max_length=300)
+    explanation: str = Field(description="why both cannot be true", max_length=300)
+    suggested_fix: str = Field(description="the smallest script change that removes it", max_length=300)
+    severity: Literal["error", "warning"] = Field(description="error must be fixed; warning is worth a look")
+
+
+class ModelFindings(BaseModel):
+    """Contradictions found; empty when the draft is consistent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    findings: list[ModelFinding] = Field(description="contradictions; empty list when none", max_length=20)
+
+
+# ---- the bible into the ledger ----------------------------------------------------------------------
+
+def seed_canon(ledger: Ledger, bible: Bible) -> None:
+    """Entities, starting facts (episode 1, scene 0) and documents from the bible. Idempotent."""
+    for c in bible.characters:
+        ledger.add_entity(Entity(id=c.id, type="character", name=c.name, aliases=tuple(c.aliases)))
+        ledger.put_doc(Doc(f"character_{c.id}", "character", f"{c.name}: {c.want} {c.voice} Look: {c.visual.as_prompt()}",
+                           0, c.id))
+    for loc in bible.locations:
+        ledger.add_entity(Entity(id=loc.id, type="place", name=loc.name))
+        ledger.put_doc(Doc(f"location_{loc.id}", "location", f"{loc.name}: {loc.description}", 0, loc.id))
+    for s in bible.secrets:
+        ledger.add_entity(Entity(id=s.id, type="secret", name=s.description[:120]))
+        ledger.put_doc(Doc(f"secret_{s.id}", "secret", s.description, 0, s.id))
+    for i, rule in enumerate(bible.world_rules):
+        ledger.put_doc(Doc(f"world_rule_{i}", "world_rule", rule))
+    start: list[Fact] = []
+    for c in bible.characters:
+        start.append(Fact(subject=c.id, kind="state", attribute="status", value="alive", episode=1, evidence="bible"))
+        if c.age is not None:
+            start.append(Fact(subject=c.id, kind="trait", attribute="age_at_start", value=c.age, episode=1,
+                              evidence="bible"))
+    for s in bible.secrets:
+        start += [Fact(subject=who, kind="knows", attribute="secret", value=s.id, episode=1, evidence="bible")
+                  for who in s.known_by]
+    existing = [f for f in ledger.facts(until_episode=1) if f.evidence != "bible"]
+    ledger.record_episode(1, start + existing, source="bible")
+
+
+# ---- extraction -----------------------------------------------------------------------------------------
+
+def script_lines(script: EpisodeScript) -> list[tuple[int, str]]:
+    """(scene, line) for every element, as the writer wrote them."""
+    out = []
+    for scene in script.scenes:
+        for el in scene.elements:
+            if isinstance(el, DialogueLine):
+                out.append((scene.number, el.line))
+            else:
+                out.append((scene.number, el.text))
+    return out
+
+
+def script_text(script: EpisodeScript) -> str:
+    parts = []
+    for scene in script.scenes:
+        parts.append(f"[scene {scene.number}] {scene.int_ext} {scene.location} {scene.time} cast: {', '.join(scene.cast)}")
+        for el in scene.elements:
+            if isinstance(el, DialogueLine):
+                paren = f" ({el.parenthetical})" if el.parenthetical else ""
+                parts.append(f"{el.speaker}{paren}: {el.line}")
+            else:
+                parts.append(f"△ {el.text}")
+    return "\n".join(parts)
+
+
+def _norm(text: str) -> str:
+    return "".join(text.split()).lower().strip("\"'“”「」。.!！?？,，")
+
+
+def quoted_in(quote: str, haystack: str) -> bool:
+    """True when `quote` appears in `haystack`, ignoring whitespace, case and surrounding quotes/punctuation."""
+    q = _norm(quote)
+    return len(q) >= 2 and q in "".join(haystack.split()).lower()
+
+
+async def extract_facts(model: StructuredModel, ledger: Ledger, script: EpisodeScript, *,
+                        planned: Iterable[tuple[str, str]] = ()) -> tuple[list[Fact], list[str]]:
+    """The episode's facts (ids resolved, evidence verified) and the reasons for anything dropped."""
+    planned = {(ledger.resolve(s), a) for s, a in planned}
+    entities = "\n".join(f"{e.id}: {', '.join(filter(None, [e.name, *e.aliases]))}" for e in ledger.entities())
+    planned_text = ("Planned changes this episode (mark them change=true): "
+                    + "; ".join(f"{s}.{a}" for s, a in sorted(planned))) if planned else ""
+    prompt = render("continuity.extract_facts", episode=script.episode, entities=entities or "(none yet)",
+                    planned=planned_text, script=script_text(script))
+    out = await model.structured(ExtractedFacts, [("user", prompt.text)], episode=script.episode, prompt=prompt.ref)
+    text = script_text(script)
+    facts: list[Fact] = []
+    dropped: list[str] = []
+    for x in out.facts:
+        if x.evidence != "bible" and not quoted_in(x.evidence, text):
+            dropped.append(f"{x.subject} {x.attribute}: evidence not found in the script")
+            continue
+        subject = ledger.resolve(x.subject)
+        value: Any = x.value
+        if x.kind in ("knows", "uses", "holds"):
+            value = ledger.resolve(x.value)
+        elif x.kind == "presence":
+            value = True
+        change = x.change or (subject, x.attribute) in planned
+        try:
+            facts.append(Fact(subject=subject, kind=x.kind, attribute=x.attribute, value=value, episode=script.episode,
+                              scene=x.scene, change=change, evidence=x.evidence))
+        except ValidationError as exc:
+            dropped.append(f"{x.subject} {x.attribute}: {exc.errors()[0]['msg']}")
+    return facts, dropped
+
+
+# ---- review ---------------------------------------------------------------------------------------------
+
+_FIXES = {
+    "trait_changed": "keep the canon value, or make the change happen on screen and mark it",
+    "state_changed_silently": "show the change happening, or keep the earlier value",
+    "dead_character_active": "remove the character, make it a flashback or a voice on the phone, or reveal the death was faked on screen first",
+    "knowledge_before_learning": "show the character learning it first, or cut the line that uses it",
+    "item_in_two_hands": "show the hand-over, or give the item back to its holder",
+}
+
+
+def finding_from_violation(v: Violation) -> ContinuityFinding:
+    f, c = v.fact, v.conflicts_with
+    canon = (c.evidence if c is not None and c.evidence and c.evidence != "bible" else
+             (c.describe() if c is not None else "no earlier fact"))
+    return ContinuityFinding(
+        rule=v.rule, severity="error", subject=f.subject, canon_fact=canon[:300],
+        script_quote=(f.evidence or f.describe())[:300], episode=f.episode, scene=f.scene or None,
+        explanation=v.message[:300], suggested_fix=_FIXES[v.rule])
+
+
+async def review_continuity(model: StructuredModel | None, ledger: Ledger, index: LoreIndex | None,
+                            script: EpisodeScript, facts: list[Fact], *, planned: Iterable[str] = (),
+                            budget: int = 1200) -> ContinuityReport:
+    """Rule findings for `facts`, plus verified model findings when `model` is given."""
+    violations = ledger.check(facts, replacing_episode=script.episode)
+    findings = [finding_from_violation(v) for v in violations]
+    if model is not None:
+        cast = sorted({c for s in script.scenes for c in s.cast})
+        ctx = build_context(ledger, index, episode=script.episode, cast=cast, plan=script_text(script)[:2000],
+                            budget=budget)
+        canon = ctx.text() or "(nothing recorded yet)"
+        already = ", ".join(sorted({v.rule for v in violations})) or "none found"
+        prompt = render("continuity.review", episode=script.episode, previous=script.episode - 1, canon=canon,
+                        already=already, planned="; ".join(planned) or "none", script=script_text(script))
+        out = await model.structured(ModelFindings, [("user", prompt.text)], episode=script.episode,
+                                     prompt=prompt.ref)
+        text = script_text(script)
+        for mf in out.findings:
+            if not (quoted_in(mf.canon_quote, canon) and quoted_in(mf.script_quote, text)):
+                continue  # unquoted or misquoted: not evidence, not a finding
+            scene = next((n for n, line in script_lines(script) if quoted_in(mf.script_quote, line)), None)
+            try:
+                findings.append(ContinuityFinding(
+                    rule="model_check", severity=mf.severity, subject=ledger.resolve(mf.subject),
+                    canon_fact=mf.canon_quote, script_quote=mf.script_quote, episode=script.episode, scene=scene,
+                    explanation=mf.explanation or "contradicts canon", suggested_fix=mf.suggested_fix or "rewrite the line"))
+            except ValidationError:
+                continue
+    return ContinuityReport(findings=tuple(findings[:50]))
+
+
+def facts_jsonl(facts: list[Fact]) -> str:
+    return "".join(json.dumps(f.model_dump(), ensure_ascii=False) + "\n" for f in facts)
