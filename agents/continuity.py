@@ -37,7 +37,7 @@ T = TypeVar("T", bound=BaseModel)
 
 class StructuredModel(Protocol):
     async def structured(self, schema: type[T], messages: Any, *, episode: int | None = None,
-                         prompt: str | None = None) -> T: ...
+                         prompt: str | None = None, repair: Any = None) -> T: ...
 
 
 # ---- model output schemas -----------------------------------------------------------------------
@@ -89,30 +89,29 @@ class ModelFindings(BaseModel):
 # ---- the bible into the ledger ----------------------------------------------------------------------
 
 def seed_canon(ledger: Ledger, bible: Bible) -> None:
-    """Entities, starting facts (episode 1, scene 0) and documents from the bible. Idempotent."""
+    """Entities, starting facts (episode 0: before the story) and documents from the bible. Idempotent."""
     for c in bible.characters:
-        ledger.add_entity(Entity(id=c.id, type="character", name=c.name, aliases=tuple(c.aliases)))
+        ledger.add_entity(Entity(id=c.id, type="character", name=c.name, aliases=tuple(c.aliases)), strict=False)
         ledger.put_doc(Doc(f"character_{c.id}", "character", f"{c.name}: {c.want} {c.voice} Look: {c.visual.as_prompt()}",
                            0, c.id))
     for loc in bible.locations:
-        ledger.add_entity(Entity(id=loc.id, type="place", name=loc.name))
+        ledger.add_entity(Entity(id=loc.id, type="place", name=loc.name), strict=False)
         ledger.put_doc(Doc(f"location_{loc.id}", "location", f"{loc.name}: {loc.description}", 0, loc.id))
     for s in bible.secrets:
-        ledger.add_entity(Entity(id=s.id, type="secret", name=s.description[:120]))
+        ledger.add_entity(Entity(id=s.id, type="secret", name=s.description[:120]), strict=False)
         ledger.put_doc(Doc(f"secret_{s.id}", "secret", s.description, 0, s.id))
     for i, rule in enumerate(bible.world_rules):
         ledger.put_doc(Doc(f"world_rule_{i}", "world_rule", rule))
     start: list[Fact] = []
     for c in bible.characters:
-        start.append(Fact(subject=c.id, kind="state", attribute="status", value="alive", episode=1, evidence="bible"))
+        start.append(Fact(subject=c.id, kind="state", attribute="status", value="alive", episode=0, evidence="bible"))
         if c.age is not None:
-            start.append(Fact(subject=c.id, kind="trait", attribute="age_at_start", value=c.age, episode=1,
+            start.append(Fact(subject=c.id, kind="trait", attribute="age_at_start", value=c.age, episode=0,
                               evidence="bible"))
     for s in bible.secrets:
-        start += [Fact(subject=who, kind="knows", attribute="secret", value=s.id, episode=1, evidence="bible")
+        start += [Fact(subject=who, kind="knows", attribute="secret", value=s.id, episode=0, evidence="bible")
                   for who in s.known_by]
-    existing = [f for f in ledger.facts(until_episode=1) if f.evidence != "bible"]
-    ledger.record_episode(1, start + existing, source="bible")
+    ledger.record_episode(0, start, source="bible")
 
 
 # ---- extraction -----------------------------------------------------------------------------------------

@@ -83,6 +83,28 @@ class CallPolicy:
     backoff_max_s: float = 20.0
 
 
+class BudgetExhausted(ModelError):
+    """The next call would pass --budget-usd: the run stops cleanly before making it."""
+
+
+class Budget:
+    """A spending cap shared by every client of a run; checked before each call, charged after."""
+
+    def __init__(self, limit_usd: float, spent_usd: float = 0.0) -> None:
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+
+    def check(self, estimate_usd: float) -> None:
+        if self.spent_usd + estimate_usd > self.limit_usd:
+            raise BudgetExhausted(
+                f"budget reached: ${self.spent_usd:.4f} of ${self.limit_usd:.4f} spent and the next call "
+                f"(about ${estimate_usd:.4f}) would pass it: raise --budget-usd and run the same command again"
+            )
+
+    def charge(self, cost_usd: float | None) -> None:
+        self.spent_usd += cost_usd or 0.0
+
+
 def redact(text: str, secret: SecretStr | None) -> str:
     """Remove the API key (and anything that looks like one) from a message."""
     if secret is not None and secret.get_secret_value():
@@ -111,6 +133,8 @@ class ModelClient:
         # Learned per client: a 400 for json_schema moves us down the method list once, not per call.
         self._method: StructuredMethod = endpoint.method
         self.allow_fallback = True
+        self.budget: Budget | None = None
+        self.limiter: asyncio.Semaphore | None = None  # caps parallel calls across the run's clients
 
     @property
     def chat(self) -> ChatOpenAI:
@@ -160,8 +184,12 @@ class ModelClient:
         *,
         episode: int | None = None,
         prompt: str | None = None,
+        repair: Callable[[Any], Any] | None = None,
     ) -> T:
-        """A validated `schema` instance, or ModelOutputError after `max_attempts` tries."""
+        """A validated `schema` instance, or ModelOutputError after `max_attempts` tries.
+
+        `repair` fixes cross-field consistency of complete answers before validation (see parsing).
+        """
         from langchain_core.messages import AIMessage, HumanMessage
 
         history: list[Any] = list(messages)
@@ -173,6 +201,7 @@ class ModelClient:
         problem = "no attempt made"
         outcome: Outcome = "failed"
         for attempt in range(1, self.policy.max_attempts + 1):
+            self._check_budget(history)
             runnable = self.chat.with_structured_output(
                 self._output_schema(schema), method=self._method, include_raw=True
             )
@@ -202,7 +231,7 @@ class ModelClient:
                 continue
             # langchain's `parsed` is ignored on purpose: its JSON parsers complete truncated objects.
             try:
-                value, cleaned = parse_output(text, schema)
+                value, cleaned = parse_output(text, schema, repair)
             except OutputProblem as exc:
                 problem = str(exc)
                 history += [AIMessage(content=text[:4000] or "(empty)"), HumanMessage(_feedback(problem))]
@@ -252,6 +281,7 @@ class ModelClient:
     async def text(self, messages: Messages, *, episode: int | None = None, prompt: str | None = None) -> str:
         """A plain completion with think tags removed."""
         started = time.monotonic()
+        self._check_budget(list(messages))
         try:
             msg, retries = await self._send(lambda: self.chat.ainvoke(list(messages)))
         except ModelError as exc:
@@ -271,6 +301,7 @@ class ModelClient:
         pieces: list[str] = []
         usage = None
         outcome: Outcome = "cancelled"
+        self._check_budget(list(messages))
         try:
             async for chunk in self.chat.astream(list(messages)):
                 if chunk.usage_metadata:
@@ -296,13 +327,23 @@ class ModelClient:
 
     # ---- transport ----------------------------------------------------------------------------
 
+    def _check_budget(self, history: list[Any]) -> None:
+        if self.budget is None or self._price is None:
+            return
+        pairs = [(_role_of(m), _content_of(m)) for m in history]
+        expected_out = self.endpoint.max_tokens or self.endpoint.profile.default_max_tokens or 2000
+        self.budget.check(self._price.cost(count_message_tokens(pairs, self.endpoint.model), expected_out))
+
     async def _send(self, call: Callable[[], Awaitable[Any]]) -> tuple[Any, int]:
-        """Run `call` under the retry rule; returns (result, retries used)."""
+        """Run `call` under the retry rule and the run's concurrency cap; returns (result, retries used)."""
         import openai
 
         for retry in range(self.policy.max_retries + 1):
             try:
-                return await call(), retry
+                if self.limiter is None:
+                    return await call(), retry
+                async with self.limiter:
+                    return await call(), retry
             except openai.LengthFinishReasonError as exc:
                 completion = exc.completion
                 text = completion.choices[0].message.content or "" if completion.choices else ""
@@ -369,13 +410,16 @@ class ModelClient:
     def _log(self, kind: Any, started: float, tin: int, tout: int, estimated: bool, attempts: int,
              retries: int, outcome: Outcome, episode: int | None, prompt: str | None,
              error: str | None = None) -> None:
+        cost = None if self._price is None else round(self._price.cost(tin, tout), 8)
+        if self.budget is not None:
+            self.budget.charge(cost)
         self.usage.append(
             UsageRecord(
                 time=UsageRecord.now(), role=self.role, episode=episode, provider=self.endpoint.provider,
                 model=self.endpoint.model, kind=kind, method=self._method if kind == "structured" else None,
                 tokens_in=tin, tokens_out=tout, estimated=estimated,
                 latency_s=round(time.monotonic() - started, 4),
-                cost_usd=None if self._price is None else round(self._price.cost(tin, tout), 8),
+                cost_usd=cost,
                 attempts=attempts, retries=retries, outcome=outcome, prompt=prompt,
                 error=None if error is None else redact(one_line(error, 300), self.endpoint.api_key),
             )

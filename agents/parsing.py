@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -71,17 +72,24 @@ def validate_json(text: str, schema: type[T]) -> T:
     return parse_output(text, schema)[0]
 
 
-def parse_output(text: str, schema: type[T]) -> tuple[T, bool]:
+def parse_output(text: str, schema: type[T], repair: Callable[[Any], Any] | None = None) -> tuple[T, bool]:
     """(validated object, whether noise around the JSON had to be removed).
 
     Strict `json.loads` only: langchain's own parsers complete half-written JSON, which we refuse.
+    `repair` may fix cross-field consistency (renumbering, dangling ids) on the parsed data before
+    validation; it never completes a truncated answer because it only ever sees complete JSON.
     """
     raw = extract_json_text(text)
-    return _validate(raw, schema), raw != text.strip()
+    return _validate(raw, schema, repair), raw != text.strip()
 
 
-def _validate(raw: str, schema: type[T]) -> T:
+def _validate(raw: str, schema: type[T], repair: Callable[[Any], Any] | None = None) -> T:
     data: Any = json.loads(raw)
+    if repair is not None:
+        try:
+            data = repair(data)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            pass  # leave the data as it was: validation below says what is wrong
     # Some models wrap the object in its schema name or in {"properties": ...}.
     if isinstance(data, dict) and len(data) == 1:
         (key, inner), = data.items()

@@ -56,11 +56,15 @@ class ScriptedClient:
             outcome="ok", prompt=prompt))
 
     async def structured(self, schema: type[T], messages: Sequence[Any], *, episode: int | None = None,
-                         prompt: str | None = None) -> T:
+                         prompt: str | None = None, repair: Callable[[Any], Any] | None = None) -> T:
         started = time.monotonic()
         self.calls.append(ScriptedCall("structured", schema.__name__, list(messages), episode, prompt))
         answer = self._next(schema.__name__, list(messages))
-        value = answer if isinstance(answer, schema) else schema.model_validate(answer)
+        if isinstance(answer, BaseModel) and not isinstance(answer, schema):
+            answer = answer.model_dump(mode="json")
+        if not isinstance(answer, schema):
+            answer = schema.model_validate(repair(answer) if repair else answer)
+        value = answer
         self._log("structured", messages, value.model_dump_json(), episode, prompt, started)
         return value
 

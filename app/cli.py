@@ -42,6 +42,7 @@ ProviderOpt = Annotated[str | None, typer.Option("--provider", help="openai, dee
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible base URL, ending in /v1")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="model name for every role")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="text for people, json for scripts")]
+GenresDirOpt = Annotated[list[Path] | None, typer.Option("--genres-dir", help="extra folder of user packs (repeatable)")]
 
 
 def _not_yet(command: str, issue: str) -> None:
@@ -123,33 +124,56 @@ def new(
     genre: Annotated[str, typer.Option(help="genre pack id (cliffhanger genres list)")],
     episodes: Annotated[int, typer.Option(help="episode count")] = 60,
     free: Annotated[int, typer.Option(help="free episodes before the first paywall")] = 10,
-    paywall: Annotated[str | None, typer.Option(help="paywall episodes, e.g. 11,30,50")] = None,
+    paywall: Annotated[str | None, typer.Option(help="paywall episodes, e.g. 11,30,50 (default: from --free)")] = None,
     runtime: Annotated[int, typer.Option(help="target seconds per episode")] = 90,
     language: Annotated[str | None, typer.Option(help="zh or en (default: the genre pack's)")] = None,
-    title: Annotated[str | None, typer.Option(help="series title")] = None,
-    mode: Annotated[str, typer.Option(help="paywall or ad")] = "paywall",
+    title: Annotated[str | None, typer.Option(help="series title (default: from the logline)")] = None,
+    mode: Annotated[str, typer.Option(help="paywall or ad (ad-supported: every episode free)")] = "paywall",
+    genres_dir: GenresDirOpt = None,
 ) -> None:
-    """Create a season folder with its season.toml."""
-    _not_yet("new", "the writers' room (issue 5)")
+    """Create a season folder with its season.toml (refuses to overwrite an existing season)."""
+    from cliffhanger.app.seasons import create_season
+
+    store = create_season(directory, logline=logline, genre=genre, episodes=episodes, free=free, paywall=paywall,
+                          runtime=runtime, language=language, title=title, mode=mode, genres_dirs=genres_dir or [])
+    spec = store.spec()
+    typer.echo(f"created {directory}: {spec.title} ({spec.genre}, {spec.language}, {spec.episodes} episodes, "
+               f"{spec.paywall.mode}); next: cliffhanger draft {directory}")
 
 
 @app.command()
 def draft(
     directory: Annotated[Path, typer.Argument(help="season folder")],
     until: Annotated[int | None, typer.Option(help="stop after this episode")] = None,
-    concurrency: Annotated[int, typer.Option(help="episodes in flight")] = 1,
-    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="stop before spending more")] = None,
-    review: Annotated[str | None, typer.Option(help="'arc' pauses for a human review of the arc")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="run against the simulator; estimate cost")] = False,
+    concurrency: Annotated[int, typer.Option(help="model calls in flight at once")] = 4,
+    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="stop before a call would pass this spend")] = None,
+    review: Annotated[str | None, typer.Option(help="'arc' pauses after the arc for your review")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="draft a copy against the simulator; estimate tokens and cost")] = False,
+    max_revisions: Annotated[int, typer.Option("--max-revisions", help="revisions per episode before the best wins")] = 2,
+    target: Annotated[str, typer.Option(help="video model for shot lists: kling, runway, sora, veo, hailuo, wan, skyreels, generic")] = "generic",
+    config: ConfigOpt = None,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
 ) -> None:
     """Draft the season (the overnight run); resumes where it stopped."""
-    _not_yet("draft", "the writers' room (issue 5)")
+    from cliffhanger.app.seasons import DraftRequest, draft_season
+
+    if review not in (None, "arc"):
+        raise UserError(f"--review {review!r} is not supported: use --review arc")
+    code = draft_season(DraftRequest(
+        directory=directory, until=until, concurrency=concurrency, budget_usd=budget_usd, review_arc=review == "arc",
+        dry_run=dry_run, max_revisions=max_revisions, target=target, config=config,
+        flags={"provider": provider, "base_url": base_url, "model": model}))
+    raise typer.Exit(code)
 
 
 @app.command()
 def status(directory: Annotated[Path, typer.Argument(help="season folder")], fmt: FormatOpt = OutputFormat.text) -> None:
-    """Show episodes, scores, open continuity findings and cost so far."""
-    _not_yet("status", "the writers' room (issue 5)")
+    """What is done, what is running or where it stopped, and the cost so far."""
+    from cliffhanger.app.seasons import season_status
+
+    season_status(directory, as_json=fmt is OutputFormat.json)
 
 
 @app.command()
@@ -231,9 +255,6 @@ def _canon_dir(directory: Path) -> Path:
     return directory
 
 
-GenresDirOpt = Annotated[list[Path] | None, typer.Option("--genres-dir", help="extra folder of user packs (repeatable)")]
-
-
 @genres_app.command("list")
 def genres_list(fmt: FormatOpt = OutputFormat.text, genres_dir: GenresDirOpt = None) -> None:
     """List the genre packs: built-in, the user's config dir genres/, and --genres-dir."""
@@ -304,9 +325,17 @@ def eval_(
 
 
 @app.command()
-def demo() -> None:
-    """Draft a short season against the simulator and show what cliffhanger makes."""
-    _not_yet("demo", "the writers' room (issue 5)")
+def demo(
+    directory: Annotated[Path | None, typer.Argument(help="folder for the demo season (default: ./cliffhanger-demo)")] = None,
+    config: ConfigOpt = None,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Create and draft a 3-episode demo season (the third behind the paywall) with the default model."""
+    from cliffhanger.app.seasons import run_demo
+
+    raise typer.Exit(run_demo(directory, config, {"provider": provider, "base_url": base_url, "model": model}))
 
 
 # ---- entry point ----------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ class Fact(BaseModel):
     kind: FactKind = Field(description="trait, state, presence, knows, uses or holds")
     attribute: Attribute = Field(description="what about the subject: eye_colour, status, location, appears, secret, item")
     value: Scalar = Field(description="the value; for knows/uses a secret id, for holds an item id")
-    episode: int = Field(ge=1, le=1000, description="episode where this becomes true")
+    episode: int = Field(ge=0, le=1000, description="episode where this becomes true; 0: before episode 1 (the bible)")
     scene: int = Field(0, ge=0, le=500, description="scene within the episode (0: the episode as a whole)")
     change: bool = Field(False, description="true when this deliberately changes an earlier value (a planned change)")
     evidence: str = Field("", max_length=2000, description="the script line that shows it")

@@ -72,17 +72,26 @@ class Ledger:
 
     # ---- entities and aliases ------------------------------------------------------------------
 
-    def add_entity(self, entity: Entity) -> None:
-        """Add or update an entity; its id, name and aliases all resolve to the id."""
+    def add_entity(self, entity: Entity, *, strict: bool = True) -> list[str]:
+        """Add or update an entity; its id, name and aliases all resolve to the id.
+
+        A name already taken by another entity raises LedgerError, or with `strict=False` is left out
+        (and returned), so an ambiguous alias never silently points at the wrong entity.
+        """
         names = {entity.id, *entity.aliases, *([entity.name] if entity.name else [])}
+        skipped = []
         with self._db:
-            for name in names:
+            for name in sorted(names):
                 row = self._db.execute("SELECT id FROM aliases WHERE alias = ?", (_key(name),)).fetchone()
                 if row and row[0] != entity.id:
-                    raise LedgerError(f"alias {name!r} already names {row[0]!r}; it cannot also name {entity.id!r}")
+                    if strict or name == entity.id:
+                        raise LedgerError(f"alias {name!r} already names {row[0]!r}; it cannot also name {entity.id!r}")
+                    names.discard(name)
+                    skipped.append(name)
             self._db.execute("INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?)",
                              (entity.id, entity.type, entity.name, json.dumps(list(entity.aliases), ensure_ascii=False)))
             self._db.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?)", [(_key(n), entity.id) for n in names])
+        return skipped
 
     def entities(self) -> list[Entity]:
         rows = self._db.execute("SELECT id, type, name, aliases FROM entities ORDER BY id").fetchall()

@@ -133,7 +133,7 @@ def test_aliases_resolve_subjects_items_and_secrets() -> None:
         ({"subject": "a", "kind": "state", "attribute": "x", "value": 1}, "episode"),
         ({"subject": "a", "kind": "presence", "attribute": "speaks", "value": True, "episode": 1}, "attribute 'appears'"),
         ({"subject": "a", "kind": "holds", "attribute": "item", "value": 3, "episode": 1}, "an id like"),
-        ({"subject": "a", "kind": "state", "attribute": "x", "value": 1, "episode": 0}, "greater than or equal to 1"),
+        ({"subject": "a", "kind": "state", "attribute": "x", "value": 1, "episode": -1}, "greater than or equal to 0"),
         ({"subject": "a", "kind": "state", "attribute": "x", "value": 1, "episode": 1, "colour": "red"}, "Extra inputs"),
     ],
 )

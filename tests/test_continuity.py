@@ -74,8 +74,7 @@ def test_extraction_resolves_names_verifies_evidence_and_marks_planned_changes(w
 
 def test_review_catches_a_planted_contradiction_with_both_quotes(world) -> None:
     ledger, _, script = world
-    ledger.record_episode(1, [*ledger.facts(until_episode=1),
-                              Fact(subject="lin_xuerou", kind="state", attribute="status", value="dead", episode=1,
+    ledger.record_episode(1, [Fact(subject="lin_xuerou", kind="state", attribute="status", value="dead", episode=1,
                                    scene=0, change=True, evidence="林雪柔在火中身亡。")])
     later = script.model_copy(update={"episode": 2})
     draft_facts = [Fact(subject="lin_xuerou", kind="presence", attribute="appears", value=True, episode=2, scene=1,

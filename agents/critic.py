@@ -1,0 +1,32 @@
+"""The critic: scores a draft on the genre-weighted rubric, with reasons and must-fix notes."""
+
+from __future__ import annotations
+
+from cliffhanger.agents.artifacts import ArcRow, Critique, EpisodeScript, SeasonSpec
+from cliffhanger.agents.continuity import StructuredModel, script_text
+from cliffhanger.agents.prompts import render
+from cliffhanger.agents.writer import position
+from cliffhanger.genres.pack import GenrePack
+
+
+def stale_phrases(script: EpisodeScript, pack: GenrePack, language: str) -> list[str]:
+    """Phrases from the pack's avoid list that the script uses (checked without a model)."""
+    text = script_text(script).lower()
+    return [p for p in pack.avoid_list(language) if p.lower() in text]
+
+
+async def critique(model: StructuredModel, *, spec: SeasonSpec, pack: GenrePack, row: ArcRow, script: EpisodeScript,
+                   previous_cliffhanger: str) -> tuple[Critique, str]:
+    weights = ", ".join(f"{c} {w:.0%}" for c, w in pack.normalised_weights().items())
+    p = render(
+        "critic.review", episode=row.episode, genre_name=pack.names.en, position=position(spec, pack, row.episode),
+        arc_row=row.model_dump_json(), previous_cliffhanger=previous_cliffhanger or "(first episode)",
+        weights=weights, avoid=" / ".join(pack.avoid_list(spec.language)), script=script_text(script),
+        runtime_estimate=f"{script.estimate_runtime_s(spec.language):.0f}", runtime_s=spec.runtime_s,
+    )
+    review = await model.structured(Critique, [("user", p.text)], episode=row.episode, prompt=p.ref)
+    used = stale_phrases(script, pack, spec.language)
+    if used:
+        # The avoid list is checked by rule as well: a model that misses a stale phrase is corrected.
+        review = review.model_copy(update={"must_fix": (*review.must_fix, *[f"stale phrasing: {u}" for u in used])[:10]})
+    return review, p.ref

@@ -1,0 +1,70 @@
+"""The season graph: wiring only. Routers are named, typed, unit-tested, and every loop is bounded.
+
+    START -> plan_bible -> plan_acts -> plan_act_rows (one per act, in parallel) -> assemble_arc
+          -> review_arc (interrupt with --review arc) -> gate
+    gate -> draft_episode [+ plan_shots of the last accepted episode, in parallel] | plan_shots | finish
+    draft_episode -> check_continuity + critique (in parallel) -> decide
+    decide -> draft_episode (revise; bounded by max_revisions) | accept_episode -> gate
+    plan_shots -> END, or -> gate once the run is stopping (to finish the remaining shot lists)
+
+The episode loop is bounded by the season's episode count; the revision loop by max_revisions
+(decide accepts when the bound is reached).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+from cliffhanger.agents import nodes
+from cliffhanger.agents.state import RunContext, SeasonState
+
+
+def route_start(state: SeasonState) -> str:
+    if not state.get("planned"):
+        return "plan_bible"
+    if not state.get("arc_approved"):
+        return "review_arc"
+    return "gate"
+
+
+def route_acts(state: SeasonState) -> list[Send]:
+    return [Send("plan_act_rows", {**state, "act": act}) for act in range(1, state.get("act_count", 0) + 1)]
+
+
+def route_gate(state: SeasonState) -> list[str] | str:
+    if state.get("stop"):
+        return "plan_shots" if state.get("shots_pending") else "finish"
+    return ["draft_episode", "plan_shots"] if state.get("shots_pending") else "draft_episode"
+
+
+def route_decision(state: SeasonState) -> str:
+    return "draft_episode" if state.get("decision") == "revise" else "accept_episode"
+
+
+def route_after_shots(state: SeasonState) -> str:
+    return "gate" if state.get("stop") else END
+
+
+def build_graph(checkpointer: Any = None) -> Any:
+    g = StateGraph(SeasonState, context_schema=RunContext)
+    for name in ("plan_bible", "plan_acts", "plan_act_rows", "assemble_arc", "review_arc", "gate", "draft_episode",
+                 "check_continuity", "critique", "decide", "accept_episode", "plan_shots", "finish"):
+        g.add_node(name, getattr(nodes, name))
+    g.add_conditional_edges(START, route_start, ["plan_bible", "review_arc", "gate"])
+    g.add_edge("plan_bible", "plan_acts")
+    g.add_conditional_edges("plan_acts", route_acts, ["plan_act_rows"])
+    g.add_edge("plan_act_rows", "assemble_arc")
+    g.add_edge("assemble_arc", "review_arc")
+    g.add_edge("review_arc", "gate")
+    g.add_conditional_edges("gate", route_gate, ["draft_episode", "plan_shots", "finish"])
+    g.add_edge("draft_episode", "check_continuity")
+    g.add_edge("draft_episode", "critique")
+    g.add_edge(["check_continuity", "critique"], "decide")
+    g.add_conditional_edges("decide", route_decision, ["draft_episode", "accept_episode"])
+    g.add_edge("accept_episode", "gate")
+    g.add_conditional_edges("plan_shots", route_after_shots, ["gate", END])
+    g.add_edge("finish", END)
+    return g.compile(checkpointer=checkpointer)

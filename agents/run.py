@@ -1,0 +1,152 @@
+"""Running a season: the lock, the checkpointer, resume, signals, budget and the concurrency cap.
+
+`run_season` is the one code path for every way a season is drafted (the CLI's overnight run, the
+demo, the terminal UI, evals). It resumes from the season's checkpoint: after a crash or `kill -9`
+the interrupted step runs again (nodes are idempotent), after an arc review the pause is approved,
+and otherwise the graph starts over from its entry, which skips everything already on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cliffhanger.agents.errors import ConfigError, UserError
+from cliffhanger.agents.llm import Budget, BudgetExhausted
+from cliffhanger.agents.nodes import StopRequested
+from cliffhanger.agents.state import Event, RunContext
+from cliffhanger.agents.store import SeasonStore
+from cliffhanger.agents.usage import read_usage
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    until: int | None = None
+    budget_usd: float | None = None
+    concurrency: int = 4
+    review_arc: bool = False
+    max_revisions: int = 2
+    accept_threshold: float = 6.0
+    target: str = "generic"
+    canon_budget: int = 1200
+    embedding: Any = None  # None: the multilingual USE model
+
+
+@dataclass(frozen=True)
+class RunResult:
+    stop: str           # done, until, interrupted, budget, arc_review
+    accepted: list[int]
+    wall_s: float
+    message: str
+
+
+def _recursion_limit(episodes: int, max_revisions: int) -> int:
+    return 100 + episodes * 8 * (max_revisions + 2)
+
+
+async def run_season(store: SeasonStore, models: Mapping[str, Any], options: RunOptions,
+                     emit: Event | None = None, stop: threading.Event | None = None) -> RunResult:
+    """Draft (or continue) the season in `store` with per-role `models`; returns why it stopped."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from langgraph.types import Command
+
+    from cliffhanger.agents.graph import build_graph
+    from cliffhanger.agents.report import write_report
+    from cliffhanger.genres.loader import load_catalog
+    from cliffhanger.memory.ledger import Ledger
+    from cliffhanger.memory.lore import LoreIndex
+
+    spec = store.spec()
+    if options.until is not None and not 1 <= options.until <= spec.episodes:
+        raise UserError(f"--until {options.until} is outside the season (episodes 1-{spec.episodes})")
+    if options.concurrency < 1:
+        raise UserError("--concurrency must be at least 1")
+    pack = load_catalog().get(spec.genre)
+    started = time.monotonic()
+    stop = stop or threading.Event()
+    limiter = asyncio.Semaphore(options.concurrency)
+    budget = None
+    if options.budget_usd is not None:
+        spent = sum(float(r.get("cost_usd") or 0) for r in read_usage(store.usage_path))
+        budget = Budget(options.budget_usd, spent)
+        budget.check(0.0)
+    for client in models.values():
+        if hasattr(client, "limiter"):
+            client.limiter = limiter
+        if budget is not None and hasattr(client, "budget"):
+            if getattr(client, "_price", 0) is None:
+                raise ConfigError(f"--budget-usd needs prices: model {client.endpoint.model} has none; add "
+                                  f'[prices."{client.endpoint.model}"] to cliffhanger.toml')
+            client.budget = budget
+
+    with store.lock():
+        ledger = Ledger(store.ledger_path)
+        index = LoreIndex(store.lore_path, options.embedding)
+        ctx = RunContext(store=store, spec=spec, pack=pack, models=models, ledger=ledger, index=index,
+                         max_revisions=options.max_revisions, accept_threshold=options.accept_threshold,
+                         review_arc=options.review_arc, until=options.until, target=options.target,
+                         canon_budget=options.canon_budget, stop_requested=stop,
+                         emit=emit or (lambda kind, episode, detail: None))
+        loop = asyncio.get_running_loop()
+        installed = _install_signals(loop, stop)
+        result_stop, message = "failed", ""
+        try:
+            async with AsyncSqliteSaver.from_conn_string(str(store.checkpoint_path)) as saver:
+                graph = build_graph(saver)
+                config = {"configurable": {"thread_id": store.season_id()},
+                          "recursion_limit": _recursion_limit(spec.episodes, options.max_revisions)}
+                snapshot = await graph.aget_state(config)
+                if snapshot.interrupts:
+                    run_input: Any = Command(resume="approve")
+                elif snapshot.next:
+                    run_input = None
+                else:
+                    run_input = {"season_id": store.season_id(), "stop": ""}
+                try:
+                    async for _ in graph.astream(run_input, config, context=ctx, durability="sync",
+                                                 stream_mode="updates"):
+                        pass
+                    result_stop = "done"
+                except StopRequested:
+                    result_stop = "interrupted"
+                except BudgetExhausted as exc:
+                    result_stop, message = "budget", str(exc)
+                snapshot = await graph.aget_state(config)
+                if snapshot.interrupts:
+                    result_stop = "arc_review"
+                elif result_stop == "done":
+                    result_stop = snapshot.values.get("stop") or "done"
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            wall = time.monotonic() - started
+            try:
+                write_report(ctx, result_stop, wall)
+            finally:
+                ledger.close()
+    return RunResult(result_stop, store.accepted_episodes(), time.monotonic() - started, message)
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, stop: threading.Event) -> list[int]:
+    """First Ctrl-C/SIGTERM: stop at the next step boundary. Second Ctrl-C: stop now."""
+    installed = []
+
+    def request() -> None:
+        if stop.is_set():
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, request)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+    return installed

@@ -1,0 +1,472 @@
+"""The shot planner: an accepted episode script becomes a ShotList that video models take clip by clip.
+
+The model proposes shots in screen order (`ShotPlan`); `build_shot_list` turns any valid plan into a
+valid ShotList deterministically, so a weak model's plan is repaired rather than retried:
+- scenes follow the script: an unknown scene number moves to the nearest real scene, and shots are
+  kept in scene order (stable), because the script's scenes play in order;
+- characters are bible characters only (matched by id, name or alias), each carrying the locked
+  descriptor, which is also written into both prompts so identity survives every clip boundary;
+- dialogue is timed from the speech rates in `artifacts`; a speech too long for the longest clip is
+  split at a sentence, clause or word boundary across consecutive shots of the same set-up;
+- durations are the target's clip lengths, then lengthened, shortened, split or dropped until the
+  episode lands within SHOT_RUNTIME_TOLERANCE of the spec's runtime (`fits_runtime()`, `off_grid()`);
+- the first shot is the hook, the last the cliffhanger; within a scene each shot starts on the last
+  frame of the one before (`first_frame_ref`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from cliffhanger.agents.artifacts import (
+    DIALOGUE_UNITS_PER_S,
+    ID_PATTERN,
+    TURN_PAUSE_S,
+    Bible,
+    Character,
+    DialogueLine,
+    EpisodeScript,
+    SeasonSpec,
+    count_units,
+)
+from cliffhanger.agents.prompts import render
+from cliffhanger.agents.shotlist import (
+    CLIP_LENGTHS_S,
+    SHOT_RUNTIME_TOLERANCE,
+    Angle,
+    BeatRole,
+    Movement,
+    Shot,
+    ShotCharacter,
+    ShotList,
+    ShotSize,
+    VideoTarget,
+    quantise_duration,
+    shot_id,
+)
+from cliffhanger.genres.pack import GenrePack
+
+log = logging.getLogger(__name__)
+T = TypeVar("T", bound=BaseModel)
+
+PROMPT_LIMIT = 1500  # shotlist.py sets no per-target limit; stays under Shot.prompt's 2,000
+GENERIC_LENGTHS_S = tuple(n / 2 for n in range(4, 25))  # 'generic' takes any length: plan 2-12 s
+HOOK_MAX_S = 5.0  # the hook lands in the first 3-5 s
+SPEECH_MARGIN_S = 0.5  # breath before the first and after the last line of a shot
+MIN_LINE_S = 0.5
+MAX_LINES_PER_SHOT = 6
+MAX_SHOTS = 80
+DEFAULT_NEGATIVE = "extra fingers, distorted face, different face, text artifacts, watermark, horizontal frame"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+class StructuredModel(Protocol):
+    async def structured(self, schema: type[T], messages: Any, *, episode: int | None = None,
+                         prompt: str | None = None) -> T: ...
+
+
+# ---- the model's answer ----------------------------------------------------------------------------
+
+class _Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlannedLine(_Plan):
+    """A line spoken on screen in the shot."""
+
+    speaker: str = Field(description="Character id of the speaker, from the character list.", max_length=64)
+    line: str = Field(description="The line in the script language, copied verbatim from the script.", max_length=300)
+    emotion: str = Field(description="How it is delivered, in English, e.g. 'cold fury'.", max_length=80)
+
+
+class PlannedSound(_Plan):
+    """What is heard besides on-screen dialogue."""
+
+    vo_os: str | None = Field(description="Voice-over or off-screen line as 'speaker_id (VO): line'; null when none.",
+                              max_length=300)
+    sfx: list[Annotated[str, StringConstraints(max_length=80)]] = Field(description="Sound effects in order, e.g. 'glass shatters'.", max_length=8)
+    music_cue: str | None = Field(description="Music cue, e.g. 'tense strings swell'; null to use the genre's.",
+                                  max_length=200)
+
+
+class PlannedShot(_Plan):
+    """One clip: one action, one camera set-up."""
+
+    scene: int = Field(description="Number of the script scene this shot belongs to.", ge=1, le=99)
+    shot_size: ShotSize = Field(description="Shot size.")
+    angle: Angle = Field(description="Camera angle.")
+    movement: Movement = Field(description="Camera movement.")
+    lens: str = Field(description="Lens, e.g. '35mm' or '85mm shallow depth of field'.", max_length=80)
+    characters: list[Annotated[str, StringConstraints(max_length=64)]] = Field(description="Ids of the characters visible in the frame.", max_length=6)
+    action: str = Field(description="What we see, in English, present tense: one concrete, filmable action.",
+                        max_length=1000)
+    dialogue: list[PlannedLine] = Field(description="Lines spoken on screen in this shot, in order.", max_length=6)
+    sound: PlannedSound = Field(description="Voice-over, sound effects and music.")
+    on_screen_text: str | None = Field(description="Caption or title card, e.g. '三年后'; null when none.",
+                                       max_length=200)
+    beat_role: BeatRole = Field(description="What the shot does: hook, escalation, payoff, cliffhanger, "
+                                "transition or other.")
+    duration_hint_s: float = Field(description="Intended length in seconds, one of the allowed clip lengths.",
+                                   gt=0, le=30)
+    prompt: str = Field(description="Model-ready video prompt in English: subject, action, setting, light, "
+                        "camera, lens.", max_length=PROMPT_LIMIT)
+    prompt_native: str = Field(description="The same prompt in the script language.", max_length=PROMPT_LIMIT)
+    negative_prompt: str = Field(description="What the clip must not show, e.g. 'extra fingers, watermark'.",
+                                 max_length=200)
+
+
+class ShotPlan(_Plan):
+    """The storyboard of one episode: shots in screen order, hook first and cliffhanger last."""
+
+    shots: list[PlannedShot] = Field(description="Shots in screen order.", min_length=1, max_length=MAX_SHOTS)
+
+
+def clip_lengths(target: VideoTarget) -> tuple[float, ...]:
+    """The clip lengths the planner uses for `target`, shortest first."""
+    return tuple(float(n) for n in CLIP_LENGTHS_S[target]) or GENERIC_LENGTHS_S
+
+
+def shot_plan_bounds(runtime_s: float, target: VideoTarget = "generic") -> tuple[int, int]:
+    """(min, max) shots for an episode: enough clips of the longest length to fill the runtime, at
+    most as many of the shortest (never under 3 s) as fit; 90 s generic gives (8, 30), kling (9, 18).
+    """
+    lengths = clip_lengths(target)
+    low = max(1, math.ceil(runtime_s / lengths[-1]))
+    return min(low, MAX_SHOTS), max(min(low, MAX_SHOTS), min(MAX_SHOTS, math.floor(runtime_s / max(3.0, lengths[0]))))
+
+
+@functools.cache
+def _bounded_plan(low: int, high: int) -> type[ShotPlan]:
+    # Same name, so scripted answers and logs see "ShotPlan"; the bounds shape what a model returns.
+    return create_model(
+        "ShotPlan", __base__=ShotPlan, __doc__=ShotPlan.__doc__, __module__=__name__,
+        shots=(list[PlannedShot], Field(description=f"Shots in screen order, {low} to {high}.",
+                                        min_length=low, max_length=high)),
+    )
+
+
+def shot_plan_schema(runtime_s: float, target: VideoTarget = "generic") -> type[ShotPlan]:
+    """`ShotPlan` with the shot count bounded by `shot_plan_bounds(runtime_s, target)`."""
+    return _bounded_plan(*shot_plan_bounds(runtime_s, target))
+
+
+# ---- speech ------------------------------------------------------------------------------------------
+
+_LEVELS = (  # each pattern covers the whole text; coarsest boundary first
+    re.compile(r".+?(?:[.!?。！？…]+[\"'”’」』)）]*\s*|$)", re.S),
+    re.compile(r".+?(?:[,;:，、；：—]+\s*|$)", re.S),
+    re.compile(r"\S+\s*|\s+"),
+    re.compile(r"[A-Za-z0-9'’]+[^\w\s]*\s*|.[^\w\s]*\s*", re.S),  # CJK by character, latin words whole
+)
+
+
+def split_speech(text: str, max_units: int) -> list[str]:
+    """`text` in pieces of at most `max_units` (count_units), cut at the coarsest boundary that works:
+    sentence, clause, word, then CJK character; a latin word is never cut.
+    """
+    return [p.strip() for p in _pack(text, max(1, max_units), 0) if p.strip()]
+
+
+def _pack(text: str, cap: int, level: int) -> list[str]:
+    if count_units(text) <= cap or level == len(_LEVELS):
+        return [text]
+    out: list[str] = []
+    current = ""
+    for token in _LEVELS[level].findall(text):
+        if count_units(token) > cap:
+            out += [current, *_pack(token, cap, level + 1)]
+            current = ""
+        elif count_units(current + token) > cap:
+            out.append(current)
+            current = token
+        else:
+            current += token
+    return [*out, current]
+
+
+@dataclass(frozen=True)
+class _Line:
+    speaker: str
+    text: str
+    emotion: str
+    seconds: float
+
+
+@dataclass
+class _Draft:
+    scene: int
+    plan: PlannedShot
+    cast: tuple[Character, ...]
+    lines: tuple[_Line, ...]
+    hint: float
+    continued: bool = False
+    duration: float = 0.0
+
+    @property
+    def need(self) -> float:
+        if not self.lines:
+            return 0.0
+        return sum(ln.seconds for ln in self.lines) + TURN_PAUSE_S * (len(self.lines) - 1) + SPEECH_MARGIN_S
+
+
+def _key(name: str) -> str:
+    return " ".join(name.replace("_", " ").lower().split())
+
+
+def _groups(lines: list[_Line], capacity_s: float) -> list[tuple[_Line, ...]]:
+    """Consecutive lines packed into shots whose speech fits `capacity_s`."""
+    out: list[list[_Line]] = [[]]
+    for ln in lines:
+        group = out[-1]
+        used = sum(x.seconds for x in group) + TURN_PAUSE_S * len(group)
+        if group and (used + ln.seconds > capacity_s or len(group) >= MAX_LINES_PER_SHOT):
+            out.append([])
+        out[-1].append(ln)
+    return [tuple(g) for g in out]
+
+
+# ---- plan -> shot list -------------------------------------------------------------------------------
+
+def build_shot_list(plan: ShotPlan, *, script: EpisodeScript, bible: Bible, spec: SeasonSpec, pack: GenrePack,
+                    target: VideoTarget = "generic") -> ShotList:
+    """The plan as a ShotList for `target` (contract in the module docstring). Ids the bible does not
+    know are dropped from the frame; a speaker that is neither a bible character nor an id loses the line.
+    """
+    lengths = clip_lengths(target)
+    rate = DIALOGUE_UNITS_PER_S[spec.language]
+    known: dict[str, Character] = {}
+    for c in bible.characters:
+        for name in (c.id, c.name, *c.aliases):
+            known.setdefault(_key(name), c)
+    capacity_s = lengths[-1] - SPEECH_MARGIN_S
+    max_units = math.floor(capacity_s * rate)
+
+    drafts: list[_Draft] = []
+    for p in sorted(plan.shots, key=lambda p: min(max(p.scene, 1), len(script.scenes))):
+        scene = min(max(p.scene, 1), len(script.scenes))
+        cast = tuple({c.id: c for c in (known.get(_key(n)) for n in p.characters) if c}.values())[:6]
+        lines: list[_Line] = []
+        for d in p.dialogue:
+            who = known.get(_key(d.speaker))
+            speaker = who.id if who else d.speaker.strip()
+            if not _ID_RE.fullmatch(speaker) or not d.line.strip():
+                log.warning("episode %s: dropped a line by unknown speaker %r", script.episode, d.speaker)
+                continue
+            for piece in split_speech(d.line.strip(), max_units):
+                seconds = round(max(MIN_LINE_S, count_units(piece) / rate), 2)
+                lines.append(_Line(speaker, piece, d.emotion.strip() or "neutral", seconds))
+        groups = _groups(lines, capacity_s) if lines else [()]
+        for i, group in enumerate(groups):
+            drafts.append(_Draft(scene, p, cast, group, p.duration_hint_s / len(groups), continued=i > 0))
+
+    for i, d in enumerate(drafts):
+        d.duration = _initial(d, lengths, target, hook=i == 0)
+    _fit(drafts, lengths, spec.runtime_s)
+    shots = _assemble(drafts, script=script, spec=spec, pack=pack)
+    result = ShotList(episode=script.episode, target=target, runtime_s=spec.runtime_s, shots=shots)
+    if not result.fits_runtime():
+        log.warning("episode %s: shots run %g s against a %g s runtime", script.episode,
+                    result.total_duration_s, spec.runtime_s)
+    return result
+
+
+def _initial(d: _Draft, lengths: tuple[float, ...], target: VideoTarget, *, hook: bool) -> float:
+    q = quantise_duration(d.hint, target)
+    want = min(lengths, key=lambda n: (abs(n - q), -n))
+    if hook:
+        want = min(want, max([n for n in lengths if n <= HOOK_MAX_S] or [lengths[0]]))
+    return max(want, _fitting(d.need, lengths))
+
+
+def _fitting(need: float, lengths: tuple[float, ...]) -> float:
+    return next((n for n in lengths if n >= need - 1e-9), lengths[-1])
+
+
+def _fit(drafts: list[_Draft], lengths: tuple[float, ...], runtime: float) -> None:
+    """Lengthen, shorten, split or drop shots, one step at a time, each step bringing the total
+    closer to `runtime`; stops when no step helps and the total is within tolerance.
+    """
+    tolerance = SHOT_RUNTIME_TOLERANCE * runtime
+    while len(drafts) > MAX_SHOTS:
+        _drop(drafts, math.inf)
+    seen: set[tuple[float, ...]] = set()
+    for _ in range(10_000):  # a bound for safety; every step moves closer or the loop ends
+        state = tuple(d.duration for d in drafts)
+        if state in seen:
+            return
+        seen.add(state)
+        gap = runtime - sum(state)
+        if gap > 0:
+            if not _grow(drafts, lengths, gap) and gap > tolerance:
+                _split(drafts, lengths, gap)
+        elif gap < 0 and not _shrink(drafts, lengths, -gap) and -gap > tolerance:
+            _drop(drafts, -gap)
+
+
+def _grow(drafts: list[_Draft], lengths: tuple[float, ...], gap: float) -> bool:
+    options = [(i, n) for i, d in enumerate(drafts)
+               for n in [next((x for x in lengths if x > d.duration), None)] if n is not None and n - d.duration < 2 * gap]
+    if not options:
+        return False
+    # the hook stays short; shots the model wanted longer grow first, then the shortest
+    i, n = min(options, key=lambda o: (o[0] == 0, drafts[o[0]].duration - drafts[o[0]].hint, drafts[o[0]].duration))
+    drafts[i].duration = n
+    return True
+
+
+def _shrink(drafts: list[_Draft], lengths: tuple[float, ...], excess: float) -> bool:
+    options = [(i, n) for i, d in enumerate(drafts)
+               for n in [next((x for x in reversed(lengths) if x < d.duration), None)]
+               if n is not None and n >= d.need - 1e-9 and d.duration - n < 2 * excess]
+    if not options:
+        return False
+    i, n = min(options, key=lambda o: (drafts[o[0]].hint - drafts[o[0]].duration, -drafts[o[0]].duration))
+    drafts[i].duration = n
+    return True
+
+
+def _split(drafts: list[_Draft], lengths: tuple[float, ...], gap: float) -> None:
+    """Add a continuation of the longest shot, taking the second half of its lines, when that helps."""
+    i = max(range(len(drafts)), key=lambda j: (j > 0, drafts[j].duration, len(drafts[j].lines), j))
+    d = drafts[i]
+    half = (len(d.lines) + 1) // 2
+    clone = replace(d, lines=d.lines[half:], continued=True)
+    clone.duration = _fitting(clone.need, lengths)
+    if len(drafts) < MAX_SHOTS and clone.duration < 2 * gap:
+        d.lines = d.lines[:half]
+        drafts.insert(i + 1, clone)
+
+
+def _drop(drafts: list[_Draft], excess: float) -> None:
+    """Drop the middle shot whose loss costs least and brings the total closest to the runtime."""
+    options = [i for i in range(1, len(drafts) - 1) if drafts[i].duration <= 2 * excess]
+    if options:
+        i = min(options, key=lambda j: (bool(drafts[j].lines), drafts[j].plan.beat_role not in ("transition", "other"),
+                                        abs(excess - drafts[j].duration)))
+        if drafts[i].lines:
+            log.warning("scene %s: dropped a shot with dialogue to fit the runtime", drafts[i].scene)
+        del drafts[i]
+
+
+def _assemble(drafts: list[_Draft], *, script: EpisodeScript, spec: SeasonSpec, pack: GenrePack) -> list[Shot]:
+    shots: list[Shot] = []
+    numbers: dict[int, int] = {}
+    cues = pack.visual.music_cues
+    start, previous = 0.0, None
+    for i, d in enumerate(drafts):
+        scene = script.scenes[d.scene - 1]
+        numbers[d.scene] = numbers.get(d.scene, 0) + 1
+        sid = shot_id(script.episode, d.scene, numbers[d.scene])
+        p = d.plan
+        # pieces of the first and last planned shots share their role; nothing else may claim it
+        role: str = ("hook" if i == 0 or p is drafts[0].plan and p is not drafts[-1].plan
+                     else "cliffhanger" if p is drafts[-1].plan
+                     else "escalation" if p.beat_role in ("hook", "cliffhanger") else p.beat_role)
+        cue = (p.sound.music_cue or "").strip() or cues[
+            0 if role == "hook" else -1 if role == "cliffhanger"
+            else min(len(cues) - 2, max(1, round(start / spec.runtime_s * (len(cues) - 1))))]
+        action = p.action.strip() or p.prompt.strip()[:1000] or "The scene continues."
+        if d.continued:
+            action = f"{action[:985]} (continued)"
+        speech = sum(ln.seconds for ln in d.lines) + TURN_PAUSE_S * max(0, len(d.lines) - 1)
+        t = min(SPEECH_MARGIN_S / 2, max(0.0, (d.duration - speech) / 2))
+        dialogue = []
+        for ln in d.lines:
+            dialogue.append({"speaker": ln.speaker, "line": ln.text, "emotion": ln.emotion[:80],
+                             "start_s": round(t, 2), "duration_s": ln.seconds})
+            t += ln.seconds + TURN_PAUSE_S
+        shots.append(Shot(
+            episode=script.episode, scene=d.scene, shot_id=sid, start_s=round(start, 3), duration_s=d.duration,
+            aspect_ratio=spec.aspect_ratio, shot_size=p.shot_size, angle=p.angle, movement=p.movement,
+            lens=p.lens.strip() or "35mm", characters=[ShotCharacter.from_character(c) for c in d.cast],
+            location=scene.location, time_of_day=scene.time, action=action, dialogue=dialogue,
+            sound={"vo_os": (p.sound.vo_os or "").strip() or None, "music_cue": cue,
+                   "sfx": [s.strip() for s in p.sound.sfx if s.strip()]},
+            on_screen_text=(p.on_screen_text or "").strip() or None,
+            first_frame_ref=previous if i and drafts[i - 1].scene == d.scene else None,
+            last_frame_ref=f"{sid}:last",
+            prompt=_with_descriptors(d.cast, p.prompt.strip() or action, native=False, language=spec.language),
+            prompt_native=_with_descriptors(d.cast, p.prompt_native.strip() or p.prompt.strip() or action,
+                                            native=True, language=spec.language),
+            negative_prompt=p.negative_prompt.strip() or DEFAULT_NEGATIVE, beat_role=role,
+        ))
+        start += d.duration
+        previous = f"{sid}:last"
+    return shots
+
+
+def _display_name(c: Character, native: bool) -> str:
+    if native or c.name.isascii():
+        return c.name
+    return next((a for a in c.aliases if a.isascii()), c.name)
+
+
+def _with_descriptors(cast: tuple[Character, ...], body: str, *, native: bool, language: str) -> str:
+    """'Name: descriptor.' for each character in frame, then `body` cut (at a space) to PROMPT_LIMIT."""
+    sep = "：" if native and language == "zh" else ": "
+    head = " ".join(f"{_display_name(c, native)}{sep}{c.visual.as_prompt()}." for c in cast)
+    room = max(PROMPT_LIMIT - len(head) - 1, 0)
+    if len(body) > room:
+        cut = body[:room]
+        body = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return f"{head} {body}".strip()[:2000]
+
+
+# ---- the call ----------------------------------------------------------------------------------------
+
+def script_text(script: EpisodeScript) -> str:
+    """The script as the planner reads it: scene headings, △ action, `speaker (direction) [VO]: line`."""
+    out = []
+    for s in script.scenes:
+        out.append(f"Scene {s.number} ({s.label(script.episode)}) {s.int_ext} {s.location}, {s.time}; "
+                   f"cast: {', '.join(s.cast) or 'none'}")
+        for el in s.elements:
+            if isinstance(el, DialogueLine):
+                paren = f" ({el.parenthetical})" if el.parenthetical else ""
+                out.append(f"  {el.speaker}{paren}{f' [{el.delivery}]' if el.delivery else ''}: {el.line}")
+            else:
+                out.append(f"  △ {el.text}")
+    out.append(f"Ending hook: {script.ending_hook}")
+    return "\n".join(out)
+
+
+def _characters_text(script: EpisodeScript, bible: Bible) -> str:
+    present = {i for s in script.scenes for i in s.cast} | {d.speaker for d in script.dialogue()}
+    cast = [c for c in bible.characters if c.id in present] or list(bible.characters)
+    return "\n".join(f"- {c.id} ({' / '.join([c.name, *c.aliases])}): {c.visual.as_prompt()}" for c in cast)
+
+
+def _look_text(pack: GenrePack, runtime_s: float) -> str:
+    v = pack.visual
+    beats = ", ".join(f"{b.role} {b.start_s:g}-{b.end_s:g} s" for b in pack.beats_for(runtime_s))
+    return (f"Grading: {v.grading}\nLighting: {v.lighting}\nLens: {v.lens}\nCamera: {v.camera}\n"
+            f"Music cues: {' / '.join(v.music_cues)}\nSignature sound effects: {' / '.join(v.sfx)}\n"
+            f"Beat timing: {beats}")
+
+
+def _lengths_text(target: VideoTarget) -> str:
+    if not CLIP_LENGTHS_S[target]:
+        return "any length from 2 to 12 s in half seconds"
+    return " or ".join(f"{n:g} s" for n in CLIP_LENGTHS_S[target])
+
+
+async def plan_shots(model: StructuredModel, *, script: EpisodeScript, bible: Bible, spec: SeasonSpec,
+                     pack: GenrePack, target: VideoTarget = "generic") -> tuple[ShotList, str]:
+    """Ask the model for a shot plan of `script` and build it; returns (shot list, prompt ref)."""
+    low, high = shot_plan_bounds(spec.runtime_s, target)
+    prompt = render(
+        "shots.plan", episode=script.episode, target=target, clip_lengths=_lengths_text(target),
+        runtime_s=spec.runtime_s, shots=f"{low}-{high}", script=script_text(script),
+        characters=_characters_text(script, bible), look=_look_text(pack, spec.runtime_s),
+        language="Chinese (zh)" if spec.language == "zh" else "English (en)",
+    )
+    plan = await model.structured(shot_plan_schema(spec.runtime_s, target), [("user", prompt.text)],
+                                  episode=script.episode, prompt=prompt.ref)
+    return build_shot_list(plan, script=script, bible=bible, spec=spec, pack=pack, target=target), prompt.ref

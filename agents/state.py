@@ -1,0 +1,67 @@
+"""Graph state and run dependencies.
+
+State holds ids, numbers and decisions, never scripts: artifacts live in the season folder and the
+state says where the run is. Run dependencies (models, ledger, store, switches) are a frozen
+dataclass passed as LangGraph's runtime context, so nodes never read the environment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
+
+if TYPE_CHECKING:
+    from cliffhanger.agents.artifacts import SeasonSpec
+    from cliffhanger.agents.store import SeasonStore
+    from cliffhanger.genres.pack import GenrePack
+    from cliffhanger.memory.ledger import Ledger
+    from cliffhanger.memory.lore import LoreIndex
+
+
+def union(left: list[int] | None, right: list[int] | None) -> list[int]:
+    """Reducer: sorted union of episode numbers (idempotent, so a redone node adds nothing twice)."""
+    return sorted(set(left or []) | set(right or []))
+
+
+class SeasonState(TypedDict, total=False):
+    season_id: str
+    planned: bool               # bible and arc are on disk
+    act_count: int              # acts to plan rows for
+    arc_approved: bool
+    episode: int                # the episode being drafted; 0 before drafting starts
+    revision: int               # current revision of `episode`, from 0
+    notes: list[str]            # the showrunner's notes for the next revision
+    decision: str               # "accept" or "revise" for the current revision
+    accepted: Annotated[list[int], union]
+    shots_done: Annotated[list[int], union]
+    shots_pending: int          # an accepted episode whose shot list runs beside the next draft; 0: none
+    stop: str                   # why the run stops: done, until, interrupted; "" while running
+    act: int                    # only in the Send payload of plan_act_rows
+
+
+Event = Callable[[str, int | None, str], None]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a node needs besides the state; built once per run by `run.py`."""
+
+    store: SeasonStore
+    spec: SeasonSpec
+    pack: GenrePack
+    models: Mapping[str, Any]   # role -> ModelClient (or a scripted stand-in)
+    ledger: Ledger
+    index: LoreIndex | None
+    max_revisions: int = 2
+    accept_threshold: float = 6.0
+    review_arc: bool = False
+    until: int | None = None
+    target: str = "generic"
+    canon_budget: int = 1200
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    emit: Event = field(default=lambda kind, episode, detail: None)
+
+    def model(self, role: str) -> Any:
+        return self.models[role]

@@ -1,0 +1,233 @@
+"""The season folder: the record a person can read, diff and back up.
+
+    season.toml  bible.json bible.md  arc.json  plan/  episodes/017/{script.json, script.fountain,
+    shots.json, review.json, revisions/}  canon.sqlite  lore/  checkpoints.sqlite  usage.jsonl  report.md
+
+Every write is atomic (temp file in the same folder, fsync, rename), so a crash leaves the old file or
+the new one, never half of one. One writer process per season: `lock()` takes an flock on `.lock`
+that the OS releases if the process dies, and a second writer gets a clear error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+import tomllib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from cliffhanger.agents.artifacts import ArcPlan, Bible, EpisodeScript, SeasonSpec
+from cliffhanger.agents.errors import UserError, format_validation_error
+from cliffhanger.agents.shotlist import ShotList
+
+T = TypeVar("T", bound=BaseModel)
+SPEC = "season.toml"
+
+
+class SeasonError(UserError):
+    """A season folder that cannot be used as asked."""
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write `data` to `path` so that readers see the old content or the new, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def spec_to_toml(spec: SeasonSpec, season_id: str) -> str:
+    d = spec.model_dump()
+    paywall = d.pop("paywall")
+    lines = ["# cliffhanger season spec: edit with care; `cliffhanger draft` reads it at every run",
+             f"id = {_toml_value(season_id)}"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in d.items()]
+    lines += ["", "[paywall]"] + [f"{k} = {_toml_value(v)}" for k, v in paywall.items()]
+    return "\n".join(lines) + "\n"
+
+
+def slug(text: str, limit: int = 40) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:limit] or "season"
+
+
+class SeasonStore:
+    """Paths and atomic reads/writes of one season folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    # ---- creating and opening ----------------------------------------------------------------
+
+    @classmethod
+    def create(cls, root: Path, spec: SeasonSpec) -> SeasonStore:
+        if (root / SPEC).exists():
+            raise SeasonError(f"{root} already holds a season ({SPEC}); choose another folder or draft this one")
+        if root.exists() and not root.is_dir():
+            raise SeasonError(f"{root} is a file, not a folder: choose a folder for the season")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            atomic_write(root / SPEC, spec_to_toml(spec, uuid.uuid4().hex[:12]))
+        except PermissionError:
+            raise SeasonError(f"cannot write in {root} (permission denied): choose a folder you can write to") from None
+        return cls(root)
+
+    @classmethod
+    def open(cls, root: Path) -> SeasonStore:
+        if not root.is_dir():
+            raise SeasonError(f"{root} is not a folder: create a season with `cliffhanger new {root} ...`")
+        if not (root / SPEC).is_file():
+            raise SeasonError(f"{root} is not a season folder (no {SPEC}): create one with `cliffhanger new`")
+        store = cls(root)
+        store.spec()  # fail early and clearly on a damaged spec
+        return store
+
+    def _raw_spec(self) -> dict[str, object]:
+        path = self.root / SPEC
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SeasonError(f"{path}: damaged ({exc}): fix the file or recreate the season") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SeasonError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+
+    def season_id(self) -> str:
+        value = self._raw_spec().get("id")
+        if not isinstance(value, str) or not value:
+            raise SeasonError(f"{self.root / SPEC}: no id: recreate the season or add id = \"...\"")
+        return value
+
+    def spec(self) -> SeasonSpec:
+        data = {k: v for k, v in self._raw_spec().items() if k != "id"}
+        try:
+            return SeasonSpec.model_validate(data)
+        except ValidationError as exc:
+            raise SeasonError(format_validation_error(exc, str(self.root / SPEC))) from None
+
+    # ---- paths -------------------------------------------------------------------------------
+
+    def episode_dir(self, episode: int) -> Path:
+        return self.root / "episodes" / f"{episode:03d}"
+
+    def revision_path(self, episode: int, revision: int, kind: str = "draft") -> Path:
+        return self.episode_dir(episode) / "revisions" / f"r{revision:02d}.{kind}.json"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / "canon.sqlite"
+
+    @property
+    def lore_path(self) -> Path:
+        return self.root / "lore"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.root / "checkpoints.sqlite"
+
+    @property
+    def usage_path(self) -> Path:
+        return self.root / "usage.jsonl"
+
+    # ---- artifacts -------------------------------------------------------------------------------
+
+    def write_model(self, path: Path, value: BaseModel, meta: dict[str, object] | None = None) -> None:
+        data = value.model_dump(mode="json")
+        if meta:
+            data = {"_meta": meta, **data}
+        atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+    def read_model(self, path: Path, schema: type[T]) -> T:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise SeasonError(f"{path}: damaged ({exc.__class__.__name__}): delete it to have it redone") from None
+        data.pop("_meta", None)
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            raise SeasonError(format_validation_error(exc, str(path))) from None
+
+    def meta(self, path: Path) -> dict[str, object]:
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")).get("_meta", {}))
+        except (OSError, ValueError):
+            return {}
+
+    def bible(self) -> Bible | None:
+        path = self.root / "bible.json"
+        return self.read_model(path, Bible) if path.exists() else None
+
+    def arc(self) -> ArcPlan | None:
+        path = self.root / "arc.json"
+        return self.read_model(path, ArcPlan) if path.exists() else None
+
+    def script(self, episode: int) -> EpisodeScript | None:
+        path = self.episode_dir(episode) / "script.json"
+        return self.read_model(path, EpisodeScript) if path.exists() else None
+
+    def shots(self, episode: int) -> ShotList | None:
+        path = self.episode_dir(episode) / "shots.json"
+        return self.read_model(path, ShotList) if path.exists() else None
+
+    def accepted_episodes(self) -> list[int]:
+        folder = self.root / "episodes"
+        if not folder.is_dir():
+            return []
+        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / "script.json").exists())
+
+    def write_text(self, name: str, text: str) -> None:
+        atomic_write(self.root / name, text)
+
+    # ---- the one-writer lock -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        path = self.root / ".lock"
+        try:
+            fh = open(path, "a+")  # noqa: SIM115 - held for the whole run
+        except PermissionError:
+            raise SeasonError(f"cannot write in {self.root} (permission denied): check the folder's permissions") from None
+        try:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                raise SeasonError(f"{self.root} is being drafted by {holder}: wait for it to finish or stop it "
+                                  "(Ctrl-C), then run again") from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}")
+            fh.flush()
+            yield
+        finally:
+            fh.close()
