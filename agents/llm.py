@@ -32,7 +32,7 @@ from cliffhanger.agents.parsing import (
 )
 from cliffhanger.agents.profiles import PROFILES, Price, Profile, StructuredMethod, price_for
 from cliffhanger.agents.prompts import render
-from cliffhanger.agents.strict_schema import strict_json_schema
+from cliffhanger.agents.strict_schema import clamp_to_schema, grammar_json_schema, strict_json_schema
 from cliffhanger.agents.usage import Outcome, UsageLog, UsageRecord
 from cliffhanger.memory.tokens import count_message_tokens, count_tokens
 
@@ -230,8 +230,15 @@ class ModelClient:
                 history += [AIMessage(content=text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
                 continue
             # langchain's `parsed` is ignored on purpose: its JSON parsers complete truncated objects.
+            fix = repair
+            if self.endpoint.profile.grammar_schema:
+                bounds = schema.model_json_schema()
+
+                def fix(data: Any, _b: dict[str, Any] = bounds) -> Any:
+                    data = clamp_to_schema(data, _b)
+                    return repair(data) if repair else data
             try:
-                value, cleaned = parse_output(text, schema, repair)
+                value, cleaned = parse_output(text, schema, fix)
             except OutputProblem as exc:
                 problem = str(exc)
                 history += [AIMessage(content=text[:4000] or "(empty)"), HumanMessage(_feedback(problem))]
@@ -248,12 +255,18 @@ class ModelClient:
                   episode, prompt, problem)
         raise ModelOutputError(one_line(redact(msg, self.endpoint.api_key), 400))
 
-    def _output_schema(self, schema: type[T]) -> type[T] | dict[str, Any]:
+    def _output_schema(self, schema: type[T]) -> Any:
         """What we hand to with_structured_output for the current method.
 
         For json_schema we send a plain dict: given a pydantic class, the openai client parses the
         content itself and raises on think tags or bad JSON before we see the raw answer.
         """
+        if self.endpoint.profile.grammar_schema:
+            relaxed = grammar_json_schema(schema)
+            relaxed.setdefault("description", (schema.__doc__ or schema.__name__).strip()[:500])
+            relaxed["title"] = schema.__name__
+            return relaxed if self._method != "json_schema" else {
+                "name": schema.__name__, "description": relaxed["description"], "schema": relaxed, "strict": False}
         if self._method != "json_schema":
             return schema
         strict = self.endpoint.profile.strict
@@ -326,6 +339,13 @@ class ModelClient:
             self._log("stream", started, i, o, est, 1, 0, outcome, episode, prompt)
 
     # ---- transport ----------------------------------------------------------------------------
+
+    def typical_call_cost(self, prompt_tokens: int = 3000) -> float:
+        """What one call of this role costs at a typical prompt size and the output limit."""
+        if self._price is None:
+            return 0.0
+        expected_out = self.endpoint.max_tokens or self.endpoint.profile.default_max_tokens or 2000
+        return self._price.cost(prompt_tokens, expected_out)
 
     def _check_budget(self, history: list[Any]) -> None:
         if self.budget is None or self._price is None:

@@ -99,6 +99,8 @@ class LocalServer:
             "--model", str(path), "--model_alias", MODEL_ALIAS,
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(self.n_ctx), "--chat_format", "gemma",
+            # llama-cpp-python defaults to half the cores; a 270M model is compute-bound on all of them.
+            "--n_threads", str(os.cpu_count() or 2), "--n_threads_batch", str(os.cpu_count() or 2),
         ]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:

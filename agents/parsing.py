@@ -56,7 +56,7 @@ def extract_json_text(text: str) -> str:
         if not cand:
             continue
         try:
-            json.loads(cand)
+            json.loads(cand, strict=False)  # raw newlines inside strings are noise, not truncation
         except json.JSONDecodeError as exc:
             last_error = exc
             continue
@@ -84,7 +84,7 @@ def parse_output(text: str, schema: type[T], repair: Callable[[Any], Any] | None
 
 
 def _validate(raw: str, schema: type[T], repair: Callable[[Any], Any] | None = None) -> T:
-    data: Any = json.loads(raw)
+    data: Any = json.loads(raw, strict=False)
     if repair is not None:
         try:
             data = repair(data)

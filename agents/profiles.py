@@ -34,6 +34,8 @@ class Profile:
     legacy_max_tokens: bool = True
     # An output cap when none is configured; small local models otherwise ramble to n_ctx.
     default_max_tokens: int | None = None
+    # Grammar-based servers get schemas without length bounds (see strict_schema.grammar_json_schema).
+    grammar_schema: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -59,12 +61,12 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "llama-cpp-python", "function_calling", False, False, False, "http://127.0.0.1:8000/v1", None,
-            note="accepts only json_object or forced tool calls, not json_schema",
+            note="accepts only json_object or forced tool calls, not json_schema", grammar_schema=True,
         ),
         Profile(
             "local", "function_calling", False, False, False, None, "gemma-3-270m",
             note="bundled Gemma 3 270M on llama-cpp-python's server: proves the pipeline, not the drama",
-            default_max_tokens=1024,
+            default_max_tokens=2048, grammar_schema=True,
         ),
         Profile("sim", "json_schema", False, True, False, None, "sim-drama", note="cliffhanger sim"),
         Profile("openai-compatible", "json_schema", False, True, False, None, None, may_think=True),

@@ -74,7 +74,6 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
     if options.budget_usd is not None:
         spent = sum(float(r.get("cost_usd") or 0) for r in read_usage(store.usage_path))
         budget = Budget(options.budget_usd, spent)
-        budget.check(0.0)
     for client in models.values():
         if hasattr(client, "limiter"):
             client.limiter = limiter
@@ -83,10 +82,15 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
                 raise ConfigError(f"--budget-usd needs prices: model {client.endpoint.model} has none; add "
                                   f'[prices."{client.endpoint.model}"] to cliffhanger.toml')
             client.budget = budget
+    if budget is not None:
+        # Refuse before touching the season when not even one typical call fits the budget.
+        budget.check(max((c.typical_call_cost() for c in models.values() if hasattr(c, "typical_call_cost")),
+                         default=0.0))
 
     with store.lock():
         ledger = Ledger(store.ledger_path)
         index = LoreIndex(store.lore_path, options.embedding)
+        index.ensure_built(ledger)
         ctx = RunContext(store=store, spec=spec, pack=pack, models=models, ledger=ledger, index=index,
                          max_revisions=options.max_revisions, accept_threshold=options.accept_threshold,
                          review_arc=options.review_arc, until=options.until, target=options.target,

@@ -304,19 +304,20 @@ def _fit(drafts: list[_Draft], lengths: tuple[float, ...], runtime: float) -> No
         seen.add(state)
         gap = runtime - sum(state)
         if gap > 0:
-            if not _grow(drafts, lengths, gap) and gap > tolerance:
-                _split(drafts, lengths, gap)
+            # the hook stays short unless nothing else can take the time
+            if not _grow(drafts, lengths, gap, first=1) and gap > tolerance and not _split(drafts, lengths, gap):
+                _grow(drafts, lengths, gap, first=0)
         elif gap < 0 and not _shrink(drafts, lengths, -gap) and -gap > tolerance:
             _drop(drafts, -gap)
 
 
-def _grow(drafts: list[_Draft], lengths: tuple[float, ...], gap: float) -> bool:
-    options = [(i, n) for i, d in enumerate(drafts)
+def _grow(drafts: list[_Draft], lengths: tuple[float, ...], gap: float, first: int) -> bool:
+    options = [(i, n) for i, d in enumerate(drafts) if i >= first
                for n in [next((x for x in lengths if x > d.duration), None)] if n is not None and n - d.duration < 2 * gap]
     if not options:
         return False
-    # the hook stays short; shots the model wanted longer grow first, then the shortest
-    i, n = min(options, key=lambda o: (o[0] == 0, drafts[o[0]].duration - drafts[o[0]].hint, drafts[o[0]].duration))
+    # shots the model wanted longer grow first, then the shortest
+    i, n = min(options, key=lambda o: (drafts[o[0]].duration - drafts[o[0]].hint, drafts[o[0]].duration))
     drafts[i].duration = n
     return True
 
@@ -332,16 +333,19 @@ def _shrink(drafts: list[_Draft], lengths: tuple[float, ...], excess: float) -> 
     return True
 
 
-def _split(drafts: list[_Draft], lengths: tuple[float, ...], gap: float) -> None:
-    """Add a continuation of the longest shot, taking the second half of its lines, when that helps."""
-    i = max(range(len(drafts)), key=lambda j: (j > 0, drafts[j].duration, len(drafts[j].lines), j))
+def _split(drafts: list[_Draft], lengths: tuple[float, ...], gap: float) -> bool:
+    """Add a continuation of the longest middle shot, taking the second half of its lines, when that helps."""
+    n = len(drafts)
+    i = max(range(n), key=lambda j: (0 < j < n - 1, drafts[j].duration, len(drafts[j].lines), j))
     d = drafts[i]
     half = (len(d.lines) + 1) // 2
     clone = replace(d, lines=d.lines[half:], continued=True)
     clone.duration = _fitting(clone.need, lengths)
-    if len(drafts) < MAX_SHOTS and clone.duration < 2 * gap:
-        d.lines = d.lines[:half]
-        drafts.insert(i + 1, clone)
+    if len(drafts) >= MAX_SHOTS or clone.duration >= 2 * gap:
+        return False
+    d.lines = d.lines[:half]
+    drafts.insert(i + 1, clone)
+    return True
 
 
 def _drop(drafts: list[_Draft], excess: float) -> None:
@@ -366,7 +370,7 @@ def _assemble(drafts: list[_Draft], *, script: EpisodeScript, spec: SeasonSpec, 
         sid = shot_id(script.episode, d.scene, numbers[d.scene])
         p = d.plan
         # pieces of the first and last planned shots share their role; nothing else may claim it
-        role: str = ("hook" if i == 0 or p is drafts[0].plan and p is not drafts[-1].plan
+        role: BeatRole = ("hook" if i == 0 or p is drafts[0].plan and p is not drafts[-1].plan
                      else "cliffhanger" if p is drafts[-1].plan
                      else "escalation" if p.beat_role in ("hook", "cliffhanger") else p.beat_role)
         cue = (p.sound.music_cue or "").strip() or cues[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -44,3 +45,71 @@ def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
         return {k: (fix(v) if k != "properties" else {p: fix(s) for p, s in v.items()}) for k, v in node.items()}
 
     return fix(root)
+
+
+_DROPPED_FOR_GRAMMAR = ("format", "uniqueItems", "default", "discriminator")
+GRAMMAR_MAX_LENGTH = 100
+GRAMMAR_MAX_ITEMS = 4
+
+
+def grammar_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s schema with bounds a grammar-based server can compile.
+
+    llama-cpp-python turns a JSON schema into a GBNF grammar and unrolls bounds into nested rules:
+    `maxLength: 4000` or `maxItems: 200` make a grammar the server cannot parse. Small caps keep the
+    grammar compilable and, as important with a small model, force strings and lists to end, so the
+    answer completes within the token limit. Patterns are left to pydantic, which validates every answer.
+    """
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, list):
+            return [fix(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key in _DROPPED_FOR_GRAMMAR:
+                continue
+            if key == "maxLength":
+                value = min(value, GRAMMAR_MAX_LENGTH)
+            elif key == "pattern" and isinstance(value, str):
+                value = re.sub(r"\{(\d+),(\d+)\}", lambda m: f"{{{m[1]},{min(int(m[2]), 30)}}}", value)
+            elif key == "maxItems":
+                value = min(value, max(GRAMMAR_MAX_ITEMS, node.get("minItems", 0)))
+            out[key] = {p: fix(s) for p, s in value.items()} if key in ("properties", "$defs") else fix(value)
+        return out
+
+    return fix(model.model_json_schema())
+
+
+def clamp_to_schema(data: Any, schema: dict[str, Any]) -> Any:
+    """Numbers pulled into their schema bounds (minimum/maximum), recursively.
+
+    For grammar-constrained servers, whose grammars carry no numeric bounds: a strength of 7 on a
+    1-5 scale is a complete answer with one out-of-range number, not a reason to throw it away.
+    """
+    defs = schema.get("$defs", {})
+
+    def walk(value: Any, node: dict[str, Any]) -> Any:
+        if "$ref" in node:
+            node = {**defs.get(node["$ref"].split("/")[-1], {}), **{k: v for k, v in node.items() if k != "$ref"}}
+        for key in ("anyOf", "oneOf", "allOf"):
+            for branch in node.get(key, []):
+                value = walk(value, branch)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            if "minimum" in node and value < node["minimum"]:
+                value = type(value)(node["minimum"])
+            if "maximum" in node and value > node["maximum"]:
+                value = type(value)(node["maximum"])
+            return value
+        if isinstance(value, dict):
+            props = node.get("properties", {})
+            return {k: walk(v, props[k]) if k in props else v for k, v in value.items()}
+        if isinstance(value, list):
+            items = node.get("items")
+            return [walk(v, items) for v in value] if isinstance(items, dict) else value
+        return value
+
+    return walk(data, schema)

@@ -343,6 +343,7 @@ def demo(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: one line and exit 2 for user errors, never a traceback on screen."""
+    _log_to_file()
     try:
         code = app(args=argv, prog_name="cliffhanger", standalone_mode=False)
         # Without standalone mode the parser returns typer.Exit codes instead of raising them, and
@@ -371,6 +372,31 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"internal error: {exc.__class__.__name__}: {one_line(str(exc), 200)} (traceback in {log})", 1)
 
 
+def _log_file() -> Path:
+    from platformdirs import user_log_dir
+
+    return Path(user_log_dir("cliffhanger")) / "cliffhanger.log"
+
+
+def _log_to_file() -> None:
+    """Library warnings (a dropped shot line, a retried call) go to the log file, not over the progress display."""
+    import logging
+
+    root = logging.getLogger()
+    if any(getattr(h, "_cliffhanger", False) for h in root.handlers):
+        return
+    try:
+        path = _log_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    except OSError:
+        handler = logging.NullHandler()
+    handler._cliffhanger = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
 def _fail(message: str, code: int) -> None:
     from cliffhanger.agents.llm import redact
 
@@ -381,11 +407,9 @@ def _fail(message: str, code: int) -> None:
 def _log_traceback() -> Path:
     import traceback
 
-    from platformdirs import user_log_dir
-
     from cliffhanger.agents.llm import redact
 
-    path = Path(user_log_dir("cliffhanger")) / "cliffhanger.log"
+    path = _log_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(redact(traceback.format_exc(), None) + "\n")

@@ -121,6 +121,8 @@ def _run(store: Any, settings: Any, options: Any, live: bool | None, *, sim: boo
         "failed": (1, f"the run failed; run `cliffhanger draft {where}` to resume"),
     }
     code, text = messages.get(result.stop, (0, f"stopped: {result.stop}"))
+    if result.stop == "budget":
+        raise UserError(text)  # one line on stderr, exit 2; the season is intact and resumable
     t = usage.totals()
     console().print(untrusted(f"{text} ({result.wall_s:.0f} s, {int(t['calls'])} calls, ${t['cost_usd']:.4f} this run)"),
                     soft_wrap=True)

@@ -66,8 +66,27 @@ class LoreIndex:
         self._collection = self._open()
 
     def _open(self) -> Any:
-        return self._client.get_or_create_collection(
-            COLLECTION, embedding_function=self._embedding, metadata={"hnsw:space": "cosine"})
+        import json
+
+        identity = f"{self._embedding.name()}:{json.dumps(self._embedding.get_config(), sort_keys=True)}"
+        meta = {"hnsw:space": "cosine", "embedding": identity}
+        try:
+            col = self._client.get_or_create_collection(COLLECTION, embedding_function=self._embedding, metadata=meta)
+        except ValueError as exc:
+            if "embedding function" not in str(exc).lower():
+                raise
+            col = None
+        if col is None or (col.metadata or {}).get("embedding") != identity:
+            # Built with another embedding: vectors from two models cannot be compared. The index is
+            # derived data, so it starts empty and `ensure_built` refills it from the ledger.
+            self._client.delete_collection(COLLECTION)
+            col = self._client.get_or_create_collection(COLLECTION, embedding_function=self._embedding, metadata=meta)
+        return col
+
+    def ensure_built(self, ledger: Ledger) -> None:
+        """Rebuild from the ledger when the index is empty but canon is not (new embedding, deleted lore/)."""
+        if self.count() == 0 and (ledger.count() or ledger.docs()):
+            self.rebuild(ledger)
 
     def count(self) -> int:
         return int(self._collection.count())

@@ -91,7 +91,6 @@ def answer(season: Path, question: str, *, until_episode: int | None = None, lim
         state = ledger.state_as_of(last)
         people = [describe_entity(e, state, names) for e in mentioned(entities, question)]
         index = LoreIndex(season / "lore", embedding)
-        if index.count() == 0 and ledger.count():
-            index.rebuild(ledger)
+        index.ensure_built(ledger)
         hits = index.query(question, until_episode=last, k=limit)
     return CanonAnswer(question, last, people, hits)

@@ -168,3 +168,11 @@ def test_answer_function_rebuilds_an_empty_index(tmp_path: Path) -> None:
     assert [e.id for e in result.entities] == ["lin_xia"] and result.lore
     statuses = [ln for ln in result.entities[0].lines if ln.text.startswith("status")]
     assert statuses[-1].text == "status: dead" and statuses[-1].episode == 30
+
+
+def test_index_built_with_another_embedding_is_rebuilt_not_broken(tmp_path: Path) -> None:
+    with seeded(tmp_path) as ledger:
+        LoreIndex(tmp_path / "lore", HashEmbedding()).rebuild(ledger)
+        other = LoreIndex(tmp_path / "lore", HashEmbedding(dim=128))
+        other.ensure_built(ledger)
+        assert other.count() == 7 and other.query("pendant", k=1)

@@ -35,13 +35,9 @@ def test_every_command_has_help(capsys, command: list[str]) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["new", "s1", "--logline", "x", "--genre", "revenge"],
-        ["draft", "s1"],
-        ["status", "s1"],
         ["chat"],
         ["export", "s1", "--format", "fountain"],
         ["eval", "smoke", "--config", "a.toml"],
-        ["demo"],
     ],
     ids=lambda a: " ".join(a[:2]),
 )
