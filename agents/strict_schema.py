@@ -83,10 +83,11 @@ def grammar_json_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def clamp_to_schema(data: Any, schema: dict[str, Any]) -> Any:
-    """Numbers pulled into their schema bounds (minimum/maximum), recursively.
+    """Numbers pulled into their schema bounds (minimum/maximum) and too-short strings padded, recursively.
 
-    For grammar-constrained servers, whose grammars carry no numeric bounds: a strength of 7 on a
-    1-5 scale is a complete answer with one out-of-range number, not a reason to throw it away.
+    For grammar-constrained servers, whose grammars do not enforce every bound: a strength of 7 on a
+    1-5 scale or an empty beat is a complete answer with one out-of-range value, not a reason to
+    throw the whole answer away (and a small local model would make the same slip on every retry).
     """
     defs = schema.get("$defs", {})
 
@@ -98,6 +99,9 @@ def clamp_to_schema(data: Any, schema: dict[str, Any]) -> Any:
                 value = walk(value, branch)
         if isinstance(value, bool):
             return value
+        if isinstance(value, str):
+            low = node.get("minLength", 0)
+            return value + "…" * (low - len(value)) if len(value) < low else value
         if isinstance(value, int | float):
             if "minimum" in node and value < node["minimum"]:
                 value = type(value)(node["minimum"])

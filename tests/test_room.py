@@ -22,6 +22,7 @@ from cliffhanger.agents.scripted import ScriptedClient
 from cliffhanger.agents.store import SeasonStore
 from cliffhanger.agents.usage import UsageLog, read_usage
 from cliffhanger.app.cli import main
+from cliffhanger.genres.loader import builtin_catalog
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.ledger import Ledger
 
@@ -74,7 +75,7 @@ def test_twelve_episode_season_against_the_sim(tmp_path: Path, sim_url: str) -> 
     assert result.stop == "done" and result.accepted == list(range(1, 13))
     spec, arc = store.spec(), store.arc()
     assert [r.paywall for r in arc.rows] == [spec.is_paywall(e) for e in range(1, 13)] and any(r.paywall for r in arc.rows)
-    strong = {k.id for k in __import__("cliffhanger.genres.loader", fromlist=["x"]).builtin_catalog().get("revenge").paywall_kinds()}
+    strong = {k.id for k in builtin_catalog().get("revenge").paywall_kinds()}
     for ep in range(1, 13):
         folder = store.episode_dir(ep)
         for name in ("script.json", "script.fountain", "review.json", "shots.json"):
