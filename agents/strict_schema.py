@@ -100,8 +100,8 @@ def clamp_to_schema(data: Any, schema: dict[str, Any]) -> Any:
         if isinstance(value, bool):
             return value
         if isinstance(value, str):
-            low = node.get("minLength", 0)
-            return value + "…" * (low - len(value)) if len(value) < low else value
+            low, text = node.get("minLength", 0), value.strip()  # artifacts strip whitespace before checking
+            return text + "…" * (low - len(text)) if len(text) < low else value
         if isinstance(value, int | float):
             if "minimum" in node and value < node["minimum"]:
                 value = type(value)(node["minimum"])
