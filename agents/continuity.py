@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -234,6 +233,3 @@ async def review_continuity(model: StructuredModel | None, ledger: Ledger, index
                 continue
     return ContinuityReport(findings=tuple(findings[:50]))
 
-
-def facts_jsonl(facts: list[Fact]) -> str:
-    return "".join(json.dumps(f.model_dump(), ensure_ascii=False) + "\n" for f in facts)

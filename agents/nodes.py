@@ -5,6 +5,7 @@ disk and skips the model call, or rewrites the same files atomically.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -15,7 +16,9 @@ from cliffhanger.agents.artifacts import ArcRow, ContinuityReport, Critique, Epi
 from cliffhanger.agents.continuity import extract_facts, review_continuity, seed_canon
 from cliffhanger.agents.screenplay import bible_markdown, fountain
 from cliffhanger.agents.state import RunContext, SeasonState
+from cliffhanger.agents.store import atomic_write
 from cliffhanger.memory.context import build_context
+from cliffhanger.memory.facts import Fact
 from cliffhanger.memory.ledger import Doc
 
 Ctx = Runtime[RunContext]
@@ -80,7 +83,7 @@ async def assemble_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         rows: list[ArcRow] = []
         for act in range(1, state.get("act_count", 0) + 1):
             rows += list(ctx.store.read_model(ctx.store.root / "plan" / f"act_{act}.json", showrunner.ActRows).rows)
-        arc = showrunner.assemble_arc(ctx.spec, rows)
+        arc = showrunner.assemble_arc(ctx.spec, ctx.pack, rows)
         arc.validate_against(ctx.spec, ctx.store.bible())
         ctx.store.write_model(ctx.store.root / "arc.json", arc)
     return {"planned": True}
@@ -258,11 +261,6 @@ async def accept_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         _, rv, rp = _reviews(ctx, ep, r)
         history.append({"revision": r, "critique": rv.model_dump(mode="json"), "continuity": rp.model_dump(mode="json"),
                         "overall": round(rv.overall(ctx.pack.rubric_weights), 2)})
-    import json
-
-    from cliffhanger.agents.store import atomic_write
-    from cliffhanger.memory.facts import Fact
-
     atomic_write(folder / "review.json", json.dumps({"accepted_revision": rev, "revisions": history,
                                                      "open_findings": [f.model_dump(mode="json") for f in report.findings]},
                                                     ensure_ascii=False, indent=2) + "\n")
@@ -291,7 +289,8 @@ async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     from cliffhanger.agents import shots
 
     ctx.emit("step", ep, "shots")
-    shot_list, ref = await shots.plan_shots(ctx.model("shots"), script=ctx.store.script(ep), bible=ctx.store.bible(),
+    bible = shots.bible_as_of(ctx.store.bible(), ctx.ledger.state_as_of(ep))
+    shot_list, ref = await shots.plan_shots(ctx.model("shots"), script=ctx.store.script(ep), bible=bible,
                                             spec=ctx.spec, pack=ctx.pack, target=ctx.target)
     ctx.store.write_model(ctx.store.episode_dir(ep) / "shots.json", shot_list, {"prompt": ref})
     return {"shots_done": [ep]}

@@ -52,6 +52,7 @@ from cliffhanger.agents.shotlist import (
     shot_id,
 )
 from cliffhanger.genres.pack import GenrePack
+from cliffhanger.memory.checker import CanonState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -474,3 +475,35 @@ async def plan_shots(model: StructuredModel, *, script: EpisodeScript, bible: Bi
     plan = await model.structured(shot_plan_schema(spec.runtime_s, target), [("user", prompt.text)],
                                   episode=script.episode, prompt=prompt.ref)
     return build_shot_list(plan, script=script, bible=bible, spec=spec, pack=pack, target=target), prompt.ref
+
+
+# ---- the look as of an episode -------------------------------------------------------------------------
+
+_WARDROBE = ("wardrobe", "outfit", "clothes", "costume", "dress", "uniform")
+_MARKS = ("scar", "wound", "injur", "bandage", "mark", "tattoo", "hair", "glasses", "limp", "cast", "pregnan",
+          "look", "appearance", "blind", "burn", "bruise")
+
+
+def bible_as_of(bible: Bible, state: CanonState) -> Bible:
+    """The bible with each character's locked look updated from canon as of an episode.
+
+    A scar gained in episode 20 shows from episode 20 on: canon traits and states whose attribute is
+    about looks (scar, injury, hair, glasses, ...) are appended to the character's marks, and a
+    wardrobe/outfit state replaces the signature wardrobe. Everything else stays locked.
+    """
+    people = []
+    for c in bible.characters:
+        facts = [f for (subj, _), f in sorted({**state.traits, **state.states}.items()) if subj == c.id]
+        wardrobe = next((str(f.value) for f in reversed(facts) if any(w in f.attribute.lower() for w in _WARDROBE)),
+                        None)
+        marks = [f"{f.attribute.replace('_', ' ')}: {f.value}" for f in facts
+                 if any(m in f.attribute.lower() for m in _MARKS) and not any(w in f.attribute.lower() for w in _WARDROBE)]
+        if not wardrobe and not marks:
+            people.append(c)
+            continue
+        visual = c.visual.model_copy(update={
+            "wardrobe": (wardrobe or c.visual.wardrobe)[:300],
+            "marks": "; ".join(filter(None, [c.visual.marks, *marks]))[:300],
+        })
+        people.append(c.model_copy(update={"visual": visual}))
+    return bible.model_copy(update={"characters": tuple(people)})

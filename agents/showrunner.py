@@ -224,10 +224,20 @@ def _repair_rows(data: Any, spec: SeasonSpec, pack: GenrePack, bible: Bible, act
     return data
 
 
-def assemble_arc(spec: SeasonSpec, rows: list[ArcRow]) -> ArcPlan:
-    """The season's arc from the act passes; consecutive identical cliffhanger kinds are varied."""
+def assemble_arc(spec: SeasonSpec, pack: GenrePack, rows: list[ArcRow]) -> ArcPlan:
+    """The season's arc from the act passes. Two episodes in a row never end on the same kind of
+    cliffhanger (the act passes cannot see each other's edges): the later one takes another kind of
+    the same class (paywall-strength or ordinary)."""
     ordered = sorted(rows, key=lambda r: r.episode)
-    return ArcPlan(rows=tuple(ordered))
+    out: list[ArcRow] = []
+    for row in ordered:
+        if out and out[-1].cliffhanger.kind == row.cliffhanger.kind:
+            same_class = pack.paywall_kinds() if must_be_strong(spec, row.episode) else pack.ordinary_kinds()
+            choices = [k.id for k in same_class if k.id != row.cliffhanger.kind] or [row.cliffhanger.kind]
+            cliff = row.cliffhanger.model_copy(update={"kind": choices[row.episode % len(choices)]})
+            row = row.model_copy(update={"cliffhanger": cliff})
+        out.append(row)
+    return ArcPlan(rows=tuple(out))
 
 
 # ---- decisions ---------------------------------------------------------------------------------

@@ -185,12 +185,19 @@ def chat(directory: Annotated[Path | None, typer.Argument(help="season folder (o
 @app.command()
 def export(
     directory: Annotated[Path, typer.Argument(help="season folder")],
-    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, bible-md, html")],
-    target: Annotated[str | None, typer.Option(help="kling, runway, sora, veo, hailuo, wan, skyreels")] = None,
-    out: Annotated[Path | None, typer.Option(help="output file or folder")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, jobs, bible-md, html")],
+    target: Annotated[str | None, typer.Option(help="video model: kling, runway, sora, veo, hailuo, wan, skyreels, generic")] = None,
+    out: Annotated[Path | None, typer.Option(help="output file or folder (default: DIR/exports/)")] = None,
+    episodes: Annotated[str | None, typer.Option(help="which episodes, e.g. 1-10 or 3,5 (default: all)")] = None,
 ) -> None:
-    """Export scripts, shot lists or the bible."""
-    _not_yet("export", "shot lists and exports (issue 6)")
+    """Export scripts (Fountain, Final Draft, Chinese format), shot lists, video-model jobs or the season book."""
+    from cliffhanger.app.export import export_season
+
+    result = export_season(directory, fmt, target=target, out=out, episodes=episodes)
+    eps = f"episodes {result.episodes[0]}-{result.episodes[-1]}" if result.episodes else "no episodes"
+    typer.echo(f"wrote {result.path} ({eps})")
+    if result.missing:
+        typer.echo(f"missing (not drafted yet): episodes {', '.join(map(str, result.missing))}", err=True)
 
 
 @canon_app.command("check")

@@ -36,7 +36,6 @@ def test_every_command_has_help(capsys, command: list[str]) -> None:
     "args",
     [
         ["chat"],
-        ["export", "s1", "--format", "fountain"],
         ["eval", "smoke", "--config", "a.toml"],
     ],
     ids=lambda a: " ".join(a[:2]),

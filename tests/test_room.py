@@ -76,6 +76,8 @@ def test_twelve_episode_season_against_the_sim(tmp_path: Path, sim_url: str) -> 
     spec, arc = store.spec(), store.arc()
     assert [r.paywall for r in arc.rows] == [spec.is_paywall(e) for e in range(1, 13)] and any(r.paywall for r in arc.rows)
     strong = {k.id for k in builtin_catalog().get("revenge").paywall_kinds()}
+    kinds = [r.cliffhanger.kind for r in arc.rows]
+    assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False))  # no kind twice in a row
     for ep in range(1, 13):
         folder = store.episode_dir(ep)
         for name in ("script.json", "script.fountain", "review.json", "shots.json"):
