@@ -83,6 +83,11 @@ async def assemble_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         rows: list[ArcRow] = []
         for act in range(1, state.get("act_count", 0) + 1):
             rows += list(ctx.store.read_model(ctx.store.root / "plan" / f"act_{act}.json", showrunner.ActRows).rows)
+        imported = ctx.store.root / "plan" / "imported.json"
+        if imported.exists():  # episodes imported from an existing script keep their own rows
+            data = json.loads(imported.read_text(encoding="utf-8"))
+            kept = {r.episode: r for r in (ArcRow.model_validate(row) for row in data.get("rows", []))}
+            rows = [kept.get(r.episode, r) for r in rows]
         arc = showrunner.assemble_arc(ctx.spec, ctx.pack, rows)
         arc.validate_against(ctx.spec, ctx.store.bible())
         ctx.store.write_model(ctx.store.root / "arc.json", arc)

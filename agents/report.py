@@ -70,8 +70,10 @@ def summarise(store: SeasonStore) -> SeasonSummary:
         if (folder / "script.json").exists() and review_path.exists():
             review = json.loads(review_path.read_text(encoding="utf-8"))
             line.status = "accepted"
-            line.accepted_revision = review["accepted_revision"]
-            line.overall = review["revisions"][review["accepted_revision"]]["overall"]
+            line.accepted_revision = review.get("accepted_revision")
+            revisions = review.get("revisions") or []  # imported episodes have no reviewed revisions
+            if isinstance(line.accepted_revision, int) and line.accepted_revision < len(revisions):
+                line.overall = revisions[line.accepted_revision].get("overall")
             line.open_findings = len(review.get("open_findings", []))
             summary.findings += [{"episode": ep, **f} for f in review.get("open_findings", [])]
             summary.accepted += 1

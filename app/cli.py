@@ -120,8 +120,9 @@ def sim(
 @app.command()
 def new(
     directory: Annotated[Path, typer.Argument(help="season folder to create")],
-    logline: Annotated[str, typer.Option(help="one-sentence premise")],
     genre: Annotated[str, typer.Option(help="genre pack id (cliffhanger genres list)")],
+    logline: Annotated[str | None, typer.Option(help="one-sentence premise")] = None,
+    from_file: Annotated[Path | None, typer.Option("--from", help="start from an existing script (Fountain or plain text): its opening becomes the first episodes")] = None,
     episodes: Annotated[int, typer.Option(help="episode count")] = 60,
     free: Annotated[int, typer.Option(help="free episodes before the first paywall")] = 10,
     paywall: Annotated[str | None, typer.Option(help="paywall episodes, e.g. 11,30,50 (default: from --free)")] = None,
@@ -134,8 +135,16 @@ def new(
     """Create a season folder with its season.toml (refuses to overwrite an existing season)."""
     from cliffhanger.app.seasons import create_season
 
-    store = create_season(directory, logline=logline, genre=genre, episodes=episodes, free=free, paywall=paywall,
-                          runtime=runtime, language=language, title=title, mode=mode, genres_dirs=genres_dir or [])
+    if from_file is not None:
+        from cliffhanger.app.importer import import_script
+
+        store = import_script(from_file, directory, genre=genre, language=language, title=title, episodes=episodes,
+                              free=free, runtime=runtime, mode=mode, paywall=paywall, genres_dirs=genres_dir or [])
+    elif logline is None:
+        raise UserError("give --logline TEXT, or --from SCRIPT to import a script's opening")
+    else:
+        store = create_season(directory, logline=logline, genre=genre, episodes=episodes, free=free, paywall=paywall,
+                              runtime=runtime, language=language, title=title, mode=mode, genres_dirs=genres_dir or [])
     spec = store.spec()
     typer.echo(f"created {directory}: {spec.title} ({spec.genre}, {spec.language}, {spec.episodes} episodes, "
                f"{spec.paywall.mode}); next: cliffhanger draft {directory}")

@@ -467,7 +467,9 @@ def _cast_names(parsed: ParsedScript) -> tuple[list[str], dict[str, str], Counte
     merged: Counter[str] = Counter()
     for n, c in lines.items():
         merged[canon[n]] += c
-    order = sorted(merged, key=lambda n: (-merged[n], names.index(n)))
+    action = " ".join(i.text for i in parsed.items if i.kind == "action").upper()
+    seen = {n: action.count(n.upper()) for n in merged}  # ties go to the one the action shows most
+    order = sorted(merged, key=lambda n: (-merged[n], -seen[n], names.index(n)))
     return order, canon, merged
 
 
@@ -587,7 +589,7 @@ def _arc_row(script: EpisodeScript, spec: SeasonSpec, display: dict[str, str], p
         episode=script.episode, act=1,
         logline=_first_sentence(actions[0].text if actions else _say(elements[0], display)),
         beats=tuple(beats), payoff=_clip(_say(dialogue[-1] if dialogue else elements[-1], display), 300),
-        opening_hook=_clip(_say(elements[0], display), 300),
+        opening_hook=_first_sentence(_say(elements[0], display)),
         cliffhanger=Cliffhanger(kind="imported", hook_line=script.ending_hook,
                                 strength=5 if spec.is_paywall_cliffhanger(script.episode) else 3),
         paywall=spec.is_paywall(script.episode), reveals=())
