@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,6 +24,7 @@ from cliffhanger.agents.artifacts import (
     DialogueLine,
     EpisodeScript,
 )
+from cliffhanger.agents.llm import StructuredModel
 from cliffhanger.agents.prompts import render
 from cliffhanger.memory.checker import Violation
 from cliffhanger.memory.context import build_context
@@ -32,11 +33,6 @@ from cliffhanger.memory.ledger import Doc, Ledger
 from cliffhanger.memory.lore import LoreIndex
 
 T = TypeVar("T", bound=BaseModel)
-
-
-class StructuredModel(Protocol):
-    async def structured(self, schema: type[T], messages: Any, *, episode: int | None = None,
-                         prompt: str | None = None, repair: Any = None) -> T: ...
 
 
 # ---- model output schemas -----------------------------------------------------------------------
@@ -128,16 +124,19 @@ def script_lines(script: EpisodeScript) -> list[tuple[int, str]]:
 
 
 def script_text(script: EpisodeScript) -> str:
-    parts = []
+    """The script as models read it: scene headings, △ action, `speaker (direction) [VO]: line`, the ending hook."""
+    out = []
     for scene in script.scenes:
-        parts.append(f"[scene {scene.number}] {scene.int_ext} {scene.location} {scene.time} cast: {', '.join(scene.cast)}")
+        out.append(f"Scene {scene.number} ({scene.label(script.episode)}) {scene.int_ext} {scene.location}, {scene.time}; "
+                   f"cast: {', '.join(scene.cast) or 'none'}")
         for el in scene.elements:
             if isinstance(el, DialogueLine):
                 paren = f" ({el.parenthetical})" if el.parenthetical else ""
-                parts.append(f"{el.speaker}{paren}: {el.line}")
+                out.append(f"  {el.speaker}{paren}{f' [{el.delivery}]' if el.delivery else ''}: {el.line}")
             else:
-                parts.append(f"△ {el.text}")
-    return "\n".join(parts)
+                out.append(f"  △ {el.text}")
+    out.append(f"Ending hook: {script.ending_hook}")
+    return "\n".join(out)
 
 
 def _norm(text: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cliffhanger.agents.artifacts import ArcRow, Critique, EpisodeScript, SeasonSpec
-from cliffhanger.agents.continuity import StructuredModel, script_text
+from cliffhanger.agents.continuity import script_text
+from cliffhanger.agents.llm import StructuredModel
 from cliffhanger.agents.prompts import render
 from cliffhanger.agents.writer import position
 from cliffhanger.genres.pack import GenrePack

@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
@@ -48,6 +48,13 @@ Messages = Sequence["BaseMessage | tuple[str, str]"]
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 NO_KEY = "sk-no-key-needed"  # the openai client insists on a key; local servers ignore it
 _KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{6,}")
+
+
+class StructuredModel(Protocol):
+    """What the room needs from a model: `ModelClient`, or `ScriptedClient` in tests."""
+
+    async def structured(self, schema: type[T], messages: Any, *, episode: int | None = None,
+                         prompt: str | None = None, repair: Callable[[Any], Any] | None = None) -> T: ...
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
@@ -31,11 +31,12 @@ from cliffhanger.agents.artifacts import (
     TURN_PAUSE_S,
     Bible,
     Character,
-    DialogueLine,
     EpisodeScript,
     SeasonSpec,
     count_units,
 )
+from cliffhanger.agents.continuity import script_text
+from cliffhanger.agents.llm import StructuredModel
 from cliffhanger.agents.prompts import render
 from cliffhanger.agents.shotlist import (
     CLIP_LENGTHS_S,
@@ -66,11 +67,6 @@ MAX_LINES_PER_SHOT = 6
 MAX_SHOTS = 80
 DEFAULT_NEGATIVE = "extra fingers, distorted face, different face, text artifacts, watermark, horizontal frame"
 _ID_RE = re.compile(ID_PATTERN)
-
-
-class StructuredModel(Protocol):
-    async def structured(self, schema: type[T], messages: Any, *, episode: int | None = None,
-                         prompt: str | None = None) -> T: ...
 
 
 # ---- the model's answer ----------------------------------------------------------------------------
@@ -425,22 +421,6 @@ def _with_descriptors(cast: tuple[Character, ...], body: str, *, native: bool, l
 
 
 # ---- the call ----------------------------------------------------------------------------------------
-
-def script_text(script: EpisodeScript) -> str:
-    """The script as the planner reads it: scene headings, △ action, `speaker (direction) [VO]: line`."""
-    out = []
-    for s in script.scenes:
-        out.append(f"Scene {s.number} ({s.label(script.episode)}) {s.int_ext} {s.location}, {s.time}; "
-                   f"cast: {', '.join(s.cast) or 'none'}")
-        for el in s.elements:
-            if isinstance(el, DialogueLine):
-                paren = f" ({el.parenthetical})" if el.parenthetical else ""
-                out.append(f"  {el.speaker}{paren}{f' [{el.delivery}]' if el.delivery else ''}: {el.line}")
-            else:
-                out.append(f"  △ {el.text}")
-    out.append(f"Ending hook: {script.ending_hook}")
-    return "\n".join(out)
-
 
 def _characters_text(script: EpisodeScript, bible: Bible) -> str:
     present = {i for s in script.scenes for i in s.cast} | {d.speaker for d in script.dialogue()}

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cliffhanger.agents.artifacts import ArcPlan, ArcRow, Bible, ContinuityReport, Critique, SeasonSpec
-from cliffhanger.agents.continuity import StructuredModel
+from cliffhanger.agents.llm import StructuredModel
 from cliffhanger.agents.prompts import Prompt, render
 from cliffhanger.genres.pack import GenrePack
 

@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import Field, create_model
 
 from cliffhanger.agents.artifacts import ArcRow, Bible, EpisodeScript, Scene, SeasonSpec
-from cliffhanger.agents.continuity import StructuredModel, script_text
+from cliffhanger.agents.continuity import script_text
+from cliffhanger.agents.llm import StructuredModel
 from cliffhanger.agents.prompts import render
 from cliffhanger.genres.pack import GenrePack
 
