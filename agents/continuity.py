@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -31,9 +31,6 @@ from cliffhanger.memory.context import build_context
 from cliffhanger.memory.facts import Entity, Fact
 from cliffhanger.memory.ledger import Doc, Ledger
 from cliffhanger.memory.lore import LoreIndex
-
-T = TypeVar("T", bound=BaseModel)
-
 
 # ---- model output schemas -----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
@@ -56,7 +56,6 @@ from cliffhanger.genres.pack import GenrePack
 from cliffhanger.memory.checker import CanonState
 
 log = logging.getLogger(__name__)
-T = TypeVar("T", bound=BaseModel)
 
 PROMPT_LIMIT = 1500  # shotlist.py sets no per-target limit; stays under Shot.prompt's 2,000
 GENERIC_LENGTHS_S = tuple(n / 2 for n in range(4, 25))  # 'generic' takes any length: plan 2-12 s

@@ -66,8 +66,7 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
     missing = [e for e in wanted if e not in have]
     if bible is None or not have and fmt not in ("bible-md", "html"):
         raise UserError(f"nothing to export in {directory}: no accepted episodes yet; run `cliffhanger draft {directory}`")
-    text = _render(fmt, spec, bible, arc, [scripts[e] for e in sorted(scripts)], [shot_lists[e] for e in sorted(shot_lists)],
-                   scripts, shot_lists, target)
+    text = _render(fmt, spec, bible, arc, scripts, shot_lists, target)
     path = out if out is not None else store.root / "exports" / FORMATS[fmt].format(target=target or "generic")
     if path.is_dir():
         path = path / FORMATS[fmt].format(target=target or "generic")
@@ -79,8 +78,11 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
     return ExportResult(path, have, missing)
 
 
-def _render(fmt: str, spec, bible, arc, script_list, shot_list_list, scripts, shot_lists, target) -> str:  # noqa: ANN001
+def _render(fmt: str, spec, bible, arc, scripts, shot_lists, target) -> str:  # noqa: ANN001
     from cliffhanger.agents import screenplay
+
+    script_list = [scripts[e] for e in sorted(scripts)]
+    shot_list_list = [shot_lists[e] for e in sorted(shot_lists)]
 
     if fmt == "fountain":
         return screenplay.fountain_season(script_list, bible, spec)
