@@ -110,8 +110,10 @@ async def review_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
 async def gate(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     """Choose the next episode, or why to stop; and which accepted episode still needs its shot list."""
     ctx = runtime.context
-    accepted = set(state.get("accepted", [])) | set(ctx.store.accepted_episodes())
-    done_shots = set(state.get("shots_done", [])) | {e for e in accepted if ctx.store.shots(e) is not None}
+    # The season folder is the record: an episode reopened for a redraft (see SeasonStore.reopen_episode)
+    # is no longer accepted, whatever the checkpoint remembers.
+    accepted = set(ctx.store.accepted_episodes())
+    done_shots = {e for e in accepted if ctx.store.shots(e) is not None}
     pending = min(accepted - done_shots, default=0)
     nxt = next((e for e in range(1, ctx.spec.episodes + 1) if e not in accepted), None)
     stop = ""
@@ -123,7 +125,7 @@ async def gate(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         stop = "until"
     update: dict[str, Any] = {"stop": stop, "shots_pending": pending, "accepted": sorted(accepted),
                               "shots_done": sorted(done_shots)}
-    if not stop and nxt != state.get("episode"):
+    if not stop and (nxt != state.get("episode") or state.get("decision") == "accept"):
         update |= {"episode": nxt, "revision": 0, "notes": [], "decision": ""}
     return update
 
@@ -154,16 +156,21 @@ async def draft_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         return {}
     row = _row(ctx, ep)
     canon = _canon(ctx, ep, row)
-    if rev == 0:
+    brief = ctx.store.brief(ep)  # the head writer's note for this episode (a redraft asked for in chat)
+    base = ctx.store.brief_base(ep) if brief else None
+    if rev == 0 and base is None:
         ctx.emit("step", ep, "writer: draft")
         script, ref = await writer.draft_episode(ctx.model("writer"), spec=ctx.spec, pack=ctx.pack,
                                                  bible=ctx.store.bible(), row=row, canon=canon,
-                                                 previous_ending=_previous_ending(ctx, ep))
+                                                 previous_ending=_previous_ending(ctx, ep),
+                                                 writer_notes=brief.note if brief else "")
     else:
         ctx.emit("step", ep, f"writer: revision {rev}")
-        before = ctx.store.read_model(ctx.store.revision_path(ep, rev - 1), EpisodeScript)
+        before = base if rev == 0 else ctx.store.read_model(ctx.store.revision_path(ep, rev - 1), EpisodeScript)
+        notes = [brief.note] if brief else []
         script, ref = await writer.revise_episode(ctx.model("writer"), spec=ctx.spec, pack=ctx.pack, row=row,
-                                                  canon=canon, draft=before, notes=state.get("notes", []))
+                                                  canon=canon, draft=before,
+                                                  notes=[*notes, *state.get("notes", [])])
     ctx.store.write_model(path, script, {"prompt": ref, "revision": rev})
     return {}
 

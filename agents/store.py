@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cliffhanger.agents.artifacts import ArcPlan, Bible, EpisodeScript, SeasonSpec
 from cliffhanger.agents.errors import UserError, format_validation_error
@@ -30,6 +30,16 @@ from cliffhanger.agents.shotlist import ShotList
 
 T = TypeVar("T", bound=BaseModel)
 SPEC = "season.toml"
+FORMAT = 1  # season folder layout version; a folder written by a newer cliffhanger is refused, not misread
+
+
+class WriterBrief(BaseModel):
+    """The head writer's note for the next draft of one episode (episodes/017/brief.json)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    note: str = Field(description="What the writer asked for, verbatim.", max_length=4000)
+    base: str | None = Field(None, description="Season-relative path of the script to revise; None: a fresh draft.")
 
 
 class SeasonError(UserError):
@@ -67,7 +77,7 @@ def spec_to_toml(spec: SeasonSpec, season_id: str) -> str:
     d = spec.model_dump()
     paywall = d.pop("paywall")
     lines = ["# cliffhanger season spec: edit with care; `cliffhanger draft` reads it at every run",
-             f"id = {_toml_value(season_id)}"]
+             f"format = {FORMAT}", f"id = {_toml_value(season_id)}"]
     lines += [f"{k} = {_toml_value(v)}" for k, v in d.items()]
     lines += ["", "[paywall]"] + [f"{k} = {_toml_value(v)}" for k, v in paywall.items()]
     return "\n".join(lines) + "\n"
@@ -125,10 +135,22 @@ class SeasonStore:
         return value
 
     def spec(self) -> SeasonSpec:
-        data = {k: v for k, v in self._raw_spec().items() if k != "id"}
+        raw = self._raw_spec()
+        fmt = raw.get("format", 1)  # folders from before the format key are format 1
+        if not isinstance(fmt, int) or fmt < 1:
+            raise SeasonError(f"{self.root / SPEC}: format = {fmt!r} is not a season format: set format = {FORMAT}")
+        if fmt > FORMAT:
+            raise SeasonError(f"{self.root} was written by a newer cliffhanger (season format {fmt}; this one reads "
+                              f"up to {FORMAT}): upgrade with `pip install -U cliffhanger`")
+        data = {k: v for k, v in raw.items() if k not in ("id", "format")}
         try:
             return SeasonSpec.model_validate(data)
         except ValidationError as exc:
+            missing = [e["loc"][0] for e in exc.errors() if e["type"] == "missing" and e["loc"]]
+            if missing:
+                raise SeasonError(f"{self.root / SPEC}: no {', '.join(map(str, missing))}: this looks like a season from "
+                                  "an older or damaged format; recreate it with `cliffhanger new` (or `new --from` "
+                                  "an exported script)") from None
             raise SeasonError(format_validation_error(exc, str(self.root / SPEC))) from None
 
     # ---- paths -------------------------------------------------------------------------------
@@ -207,7 +229,62 @@ class SeasonStore:
     def write_text(self, name: str, text: str) -> None:
         atomic_write(self.root / name, text)
 
+    # ---- redrafts -------------------------------------------------------------------------------------
+
+    def brief(self, episode: int) -> WriterBrief | None:
+        path = self.episode_dir(episode) / "brief.json"
+        return self.read_model(path, WriterBrief) if path.exists() else None
+
+    def brief_base(self, episode: int) -> EpisodeScript | None:
+        """The script a brief asks to revise, if it names one that still exists inside the season."""
+        brief = self.brief(episode)
+        if brief is None or brief.base is None:
+            return None
+        path = (self.root / brief.base).resolve()
+        if not path.is_relative_to(self.root.resolve()) or not path.is_file():
+            return None
+        return self.read_model(path, EpisodeScript)
+
+    def reopen_episode(self, episode: int, note: str, *, revise: bool = True) -> Path | None:
+        """Move the episode's work to `history/NN/` and leave a brief, so the next run drafts it again.
+
+        With `revise`, the new draft starts from the accepted script and the note; otherwise from
+        scratch. Nothing is deleted: the old script, shots, review and revisions stay in the history
+        folder. Returns that folder (None when there was nothing to move).
+        """
+        folder = self.episode_dir(episode)
+        movable = [p for p in (folder.iterdir() if folder.is_dir() else []) if p.name != "history"]
+        archive = None
+        if movable:
+            history = folder / "history"
+            n = 1 + max((int(p.name) for p in history.iterdir() if p.name.isdigit()), default=0) \
+                if history.is_dir() else 1
+            archive = history / f"{n:02d}"
+            archive.mkdir(parents=True)
+            # script.json first: once it is gone the episode no longer counts as accepted.
+            for p in sorted(movable, key=lambda p: p.name != "script.json"):
+                os.replace(p, archive / p.name)
+        base = archive / "script.json" if archive is not None and revise else None
+        brief = WriterBrief(note=note, base=str(base.relative_to(self.root)) if base and base.exists() else None)
+        self.write_model(folder / "brief.json", brief)
+        return archive
+
     # ---- the one-writer lock -----------------------------------------------------------------------
+
+    def lock_holder(self) -> str | None:
+        """Who holds the season's lock ("pid 1234"), or None when no run is going."""
+        path = self.root / ".lock"
+        if not path.exists():
+            return None
+        try:
+            with open(path) as fh:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return fh.read().strip() or "another process"
+        except OSError:
+            return None
+        return None
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

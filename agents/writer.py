@@ -100,7 +100,7 @@ def _beats(pack: GenrePack, runtime_s: float) -> str:
 
 
 async def draft_episode(model: StructuredModel, *, spec: SeasonSpec, pack: GenrePack, bible: Bible, row: ArcRow,
-                        canon: str, previous_ending: str) -> tuple[EpisodeScript, str]:
+                        canon: str, previous_ending: str, writer_notes: str = "") -> tuple[EpisodeScript, str]:
     cast = sorted({c.id for c in bible.characters})
     p = render(
         f"writer.draft_episode.{spec.language}", title=spec.title,
@@ -109,6 +109,7 @@ async def draft_episode(model: StructuredModel, *, spec: SeasonSpec, pack: Genre
         beats_timed=_beats(pack, spec.runtime_s), runtime_s=spec.runtime_s,
         scene_guide=guide_text(spec.runtime_s, spec.language), bible_essentials=bible_essentials(bible),
         canon=canon or "(nothing yet)", previous_ending=previous_ending or "(the season opens here)",
+        writer_notes=writer_notes.strip() or "(none)",
         avoid=" / ".join(pack.avoid_list(spec.language)), cast=", ".join(cast),
     )
     script = await model.structured(episode_schema(spec.runtime_s), [("user", p.text)], episode=row.episode,

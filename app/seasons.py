@@ -178,22 +178,13 @@ def _dry_run(store: Any, settings: Any, req: DraftRequest) -> int:
 
 
 def season_status(directory: Path, *, as_json: bool) -> None:
-    import fcntl
-
     from cliffhanger.agents.report import summarise
     from cliffhanger.agents.store import SeasonStore
     from cliffhanger.app.console import console, untrusted
 
     store = SeasonStore.open(directory)
     summary = summarise(store)
-    running = ""
-    lock = store.root / ".lock"
-    if lock.exists():
-        with open(lock) as fh:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                running = fh.read().strip() or "another process"
+    running = store.lock_holder() or ""
     report = store.root / "report.md"
     stopped = next((ln.split(":", 1)[1].strip() for ln in report.read_text(encoding="utf-8").splitlines()
                     if ln.startswith("- Stopped:")), "") if report.exists() else "never run"

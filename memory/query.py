@@ -82,15 +82,21 @@ def describe_entity(entity: Entity, state: CanonState, names: dict[str, str]) ->
 
 
 def answer(season: Path, question: str, *, until_episode: int | None = None, limit: int = 8,
-           embedding: object | None = None) -> CanonAnswer:
-    """What canon says about `question` as of `until_episode` (default: the latest episode)."""
+           embedding: object | None = None, lore: bool = True) -> CanonAnswer:
+    """What canon says about `question` as of `until_episode` (default: the latest episode).
+
+    `lore=False` answers from the ledger alone, without opening the lore index (for a season
+    another process is writing: chromadb is not safe to open beside another writer).
+    """
     with Ledger(season / "canon.sqlite") as ledger:
         last = until_episode if until_episode is not None else ledger.last_episode()
         entities = ledger.entities()
         names = {e.id: e.name or e.id for e in entities}
         state = ledger.state_as_of(last)
         people = [describe_entity(e, state, names) for e in mentioned(entities, question)]
-        index = LoreIndex(season / "lore", embedding)
-        index.ensure_built(ledger)
-        hits = index.query(question, until_episode=last, k=limit)
+        hits: list[Hit] = []
+        if lore:
+            index = LoreIndex(season / "lore", embedding)
+            index.ensure_built(ledger)
+            hits = index.query(question, until_episode=last, k=limit)
     return CanonAnswer(question, last, people, hits)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Shared helpers (tests/season_kit.py) import as plain modules; tests/ is not a package.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 _violations: list[str] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -13,43 +12,17 @@ import time
 from pathlib import Path
 
 import pytest
+from season_kit import ROLES, make_season, run, sim_models, tree_hash  # noqa: F401
 
 from cliffhanger.agents.artifacts import SeasonSpec
 from cliffhanger.agents.graph import route_after_shots, route_decision, route_gate, route_start
 from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
-from cliffhanger.agents.run import RunOptions, run_season
 from cliffhanger.agents.scripted import ScriptedClient
 from cliffhanger.agents.store import SeasonStore
 from cliffhanger.agents.usage import UsageLog, read_usage
 from cliffhanger.app.cli import main
 from cliffhanger.genres.loader import builtin_catalog
-from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.ledger import Ledger
-
-ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
-
-
-def make_season(root: Path, episodes: int = 12, *, language: str = "zh", genre: str = "revenge", free: int = 4,
-                runtime: int = 60) -> SeasonStore:
-    spec = SeasonSpec.create(title="千金归来" if language == "zh" else "The Heiress", logline="被调包的真千金回到豪门复仇。",
-                             genre=genre, language=language, episodes=episodes, runtime_s=runtime, free_episodes=free)
-    return SeasonStore.create(root, spec)
-
-
-def sim_models(url: str, usage: UsageLog, model: str = "sim-drama", provider: str = "sim",
-               policy: CallPolicy | None = None) -> dict[str, ModelClient]:
-    ep = EndpointConfig(provider=provider, base_url=url, model=model)
-    return {r: ModelClient(r, ep, usage, policy or CallPolicy(backoff_base_s=0.01, backoff_max_s=0.05)) for r in ROLES}
-
-
-def run(store: SeasonStore, models: dict, **options: object):  # noqa: ANN201
-    return asyncio.run(run_season(store, models, RunOptions(embedding=HashEmbedding(), **options)))
-
-
-def tree_hash(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
 
 # ---- routers ----------------------------------------------------------------------------------------
 
