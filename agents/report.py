@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cliffhanger.agents.store import SeasonStore
@@ -77,12 +78,21 @@ def summarise(store: SeasonStore) -> SeasonSummary:
             line.open_findings = len(review.get("open_findings", []))
             summary.findings += [{"episode": ep, **f} for f in review.get("open_findings", [])]
             summary.accepted += 1
-        shots = store.shots(ep)
+        shots = _count_shots(folder / "shots.json")
         if shots is not None:
-            line.shots = len(shots.shots)
+            line.shots = shots
             summary.with_shots += 1
         summary.lines.append(line)
     return summary
+
+
+def _count_shots(path: Path) -> int | None:
+    """Shots in a shot list file without validating it (the board re-reads every few seconds)."""
+    try:
+        shots = json.loads(path.read_text(encoding="utf-8")).get("shots")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return len(shots) if isinstance(shots, list) else None
 
 
 def report_markdown(summary: SeasonSummary, stop: str, wall_s: float | None) -> str:

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import tempfile
+import time
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from cliffhanger.agents.shotlist import ShotList
 
 T = TypeVar("T", bound=BaseModel)
 SPEC = "season.toml"
+_LOCK_TRIES = 6
 FORMAT = 1  # season folder layout version; a folder written by a newer cliffhanger is refused, not misread
 
 
@@ -294,13 +296,19 @@ class SeasonStore:
         except PermissionError:
             raise SeasonError(f"cannot write in {self.root} (permission denied): check the folder's permissions") from None
         try:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                fh.seek(0)
-                holder = fh.read().strip() or "another process"
-                raise SeasonError(f"{self.root} is being drafted by {holder}: wait for it to finish or stop it "
-                                  "(Ctrl-C), then run again") from None
+            for attempt in range(_LOCK_TRIES):
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    # A reader probing with lock_holder() holds LOCK_SH for an instant: try a few times.
+                    if attempt + 1 < _LOCK_TRIES:
+                        time.sleep(0.05)
+                        continue
+                    fh.seek(0)
+                    holder = fh.read().strip() or "another process"
+                    raise SeasonError(f"{self.root} is being drafted by {holder}: wait for it to finish or stop it "
+                                      "(Ctrl-C), then run again") from None
             fh.seek(0)
             fh.truncate()
             fh.write(f"pid {os.getpid()}")

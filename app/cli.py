@@ -186,9 +186,17 @@ def status(directory: Annotated[Path, typer.Argument(help="season folder")], fmt
 
 
 @app.command()
-def chat(directory: Annotated[Path | None, typer.Argument(help="season folder (omit to create one)")] = None) -> None:
-    """Open the showrunner's room, the terminal UI."""
-    _not_yet("chat", "the terminal UI (issue 7)")
+def chat(
+    directory: Annotated[Path | None, typer.Argument(help="season folder (omit to create one)")] = None,
+    config: ConfigOpt = None,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Open the showrunner's room, the terminal UI: board, episodes, bible and canon, chat."""
+    from cliffhanger.app.tui.app import run_chat
+
+    raise typer.Exit(run_chat(directory, config, {"provider": provider, "base_url": base_url, "model": model}))
 
 
 @app.command()

@@ -87,8 +87,13 @@ class ChatHistory:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.persist = True
+        self._unsaved: list[ChatTurn] = []
 
     def turns(self) -> list[ChatTurn]:
+        return [*self._saved(), *self._unsaved]
+
+    def _saved(self) -> list[ChatTurn]:
         if not self.path.exists():
             return []
         out = []
@@ -101,8 +106,11 @@ class ChatHistory:
         return out
 
     def append(self, role: str, text: str) -> None:
-        line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="seconds"), "role": role, "text": text},
-                          ensure_ascii=False) + "\n"
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        if not self.persist:
+            self._unsaved.append(ChatTurn(role, text, now))
+            return
+        line = json.dumps({"time": now, "role": role, "text": text}, ensure_ascii=False) + "\n"
         # One write on an O_APPEND descriptor: a crash leaves whole lines or a torn last line, never a mix.
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
@@ -198,11 +206,19 @@ class Room:
         ours = holder == f"pid {os.getpid()}"
         self.locked_by = None if ours else holder
         self.read_only = holder is not None and not ours
+        self.history.persist = not self.read_only  # a read-only view writes nothing into the folder
         return self.read_only
 
     def subscribe(self, listener: Listener) -> None:
         """Receive every run event (kind, episode, detail), from the room's thread."""
         self._listeners.append(listener)
+
+    def _emit(self, kind: str, episode: int | None, detail: str, extra: Listener | None = None) -> None:
+        for listener in [*self._listeners, *([extra] if extra else [])]:
+            try:
+                listener(kind, episode, detail)
+            except Exception:  # a broken listener must not stop the run
+                log.exception("room event listener failed")
 
     @property
     def running(self) -> bool:
@@ -316,7 +332,8 @@ class Room:
             from cliffhanger.agents.usage import UsageLog
             from cliffhanger.app.seasons import _models
 
-            self._models = _models(self._settings, UsageLog(self.store.usage_path), self._stack)
+            self._models = _models(self._settings, UsageLog(self.store.usage_path), self._stack,
+                                   announce=lambda m: self._emit("notice", None, m))
         return self._models[role]
 
     async def respond(self, message: str, *, on_text: Callable[[str], None], on_event: Listener | None = None,
@@ -346,8 +363,14 @@ class Room:
         question = self.needs_confirmation(action)
         if question is not None and (confirm is None or not await confirm(question)):
             result = ActionResult(f"not done: {action.describe()} (cancelled)", ok=False, action=action)
-        else:
+        elif slash:
             result = await self.execute(action, on_event=on_event)
+        else:
+            # A planned action is model output: one the room cannot do is reported back, not raised.
+            try:
+                result = await self.execute(action, on_event=on_event)
+            except UserError as exc:
+                result = ActionResult(f"could not {action.describe()}: {exc}", ok=False, action=action)
         if result.text:
             self.history.append("system", result.text)
         if slash:
@@ -444,11 +467,7 @@ class Room:
         self._stop = threading.Event()
 
         def emit(kind: str, episode: int | None, detail: str) -> None:
-            for listener in [*self._listeners, *([on_event] if on_event else [])]:
-                try:
-                    listener(kind, episode, detail)
-                except Exception:  # a broken listener must not stop the run
-                    log.exception("run event listener failed")
+            self._emit(kind, episode, detail, on_event)
 
         async def go() -> None:
             self.busy = what
@@ -471,8 +490,9 @@ class Room:
 
         self._run = self._loop.create_task(go())
         text = f"started: {what}; the board shows progress"
-        return self._done(text, action, on_text) if on_text else ActionResult(text, action=action,
-                                                                                changed=changed or [])
+        if on_text is not None:
+            on_text(text)
+        return ActionResult(text, action=action, changed=changed or [])
 
     def _finding(self, ep: int, k: int) -> str:
         view = self.episode(self._check_episode(ep))

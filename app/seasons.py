@@ -67,7 +67,8 @@ class DraftRequest:
     live: bool | None = None  # None: a live table on a terminal, log lines otherwise
 
 
-def _models(settings: Any, usage: Any, stack: contextlib.ExitStack, *, sim: bool = False) -> dict[str, Any]:
+def _models(settings: Any, usage: Any, stack: contextlib.ExitStack, *, sim: bool = False,
+            announce: Any = None) -> dict[str, Any]:
     from cliffhanger.agents.llm import EndpointConfig
     from cliffhanger.agents.local import local_available
     from cliffhanger.agents.pool import ModelPool
@@ -79,7 +80,7 @@ def _models(settings: Any, usage: Any, stack: contextlib.ExitStack, *, sim: bool
         endpoints = {r: settings.endpoint(r, local_installed=local_available()) for r in ROOM_ROLES}
     pool = stack.enter_context(ModelPool(endpoints, usage=usage, policy=settings.policy(),
                                          prices=settings.price_overrides(), cache_dir=settings.cache_dir,
-                                         announce=lambda m: err_console().print(m, markup=False)))
+                                         announce=announce or (lambda m: err_console().print(m, markup=False))))
     return {r: pool.client(r) for r in ROOM_ROLES}
 
 

@@ -35,7 +35,6 @@ def test_every_command_has_help(capsys, command: list[str]) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["chat"],
         ["eval", "smoke", "--config", "a.toml"],
     ],
     ids=lambda a: " ".join(a[:2]),

@@ -117,6 +117,16 @@ def test_a_destructive_plan_is_not_run_without_the_writers_yes(tmp_path: Path, s
     assert files(store.root, 1) == before and (store.root / "season.toml").exists()
 
 
+def test_a_planned_action_the_room_cannot_do_is_reported_not_raised(tmp_path: Path, sim_url: str) -> None:
+    store = drafted(tmp_path, sim_url, until=1)
+    room, _ = scripted_room(store, {"kind": "export", "format": "../../etc/passwd"}, "Sorry, no such format.")
+    with room:
+        chunks: list[str] = []
+        result = call(room, room.respond("export it", on_text=chunks.append))
+    assert not result.ok and result.text.startswith("could not export ../../etc/passwd: unknown format")
+    assert "".join(chunks) == "Sorry, no such format." and not (tmp_path / "etc").exists()
+
+
 # ---- redrafts through the graph ---------------------------------------------------------------------
 
 def test_redraft_of_an_accepted_episode_keeps_the_old_one_and_leaves_the_others(tmp_path: Path, sim_url: str) -> None:
@@ -213,6 +223,9 @@ def test_a_season_being_drafted_opens_read_only(tmp_path: Path) -> None:
             assert not (store.root / "lore").exists()  # a canon question does not open chromadb beside the writer
             call(room, room.execute(parse_slash("/canon anyone")))
             assert not (store.root / "lore").exists()
+            call(room, room.respond("/status", on_text=lambda _t: None))
+            assert [t.role for t in room.history.turns()] == ["writer", "system"]
+            assert not (store.root / "chat.jsonl").exists()  # the read-only view writes nothing
     finally:
         holder.kill()
         holder.wait()
