@@ -140,6 +140,8 @@ def _previous_ending(ctx: RunContext, episode: int) -> str:
 
 
 def _canon(ctx: RunContext, episode: int, row: ArcRow) -> str:
+    if not ctx.canon_memory:
+        return ""
     bible = ctx.store.bible()
     cast = [c.id for c in bible.characters] if bible else []
     plan = f"{row.logline} {' '.join(row.beats)} {row.cliffhanger.hook_line}"
@@ -188,9 +190,12 @@ async def check_continuity(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
                                              planned=planned_changes(ctx, row))
         ctx.store.write_text(str(ctx.store.revision_path(ep, rev, "facts").relative_to(ctx.store.root)),
                              "".join(f.model_dump_json() + "\n" for f in facts))
-        report = await review_continuity(ctx.model("continuity"), ctx.ledger, ctx.index, script, facts,
-                                         planned=[f"secret {r} is revealed" for r in row.reveals],
-                                         budget=ctx.canon_budget)
+        if ctx.canon_memory:
+            report = await review_continuity(ctx.model("continuity"), ctx.ledger, ctx.index, script, facts,
+                                             planned=[f"secret {r} is revealed" for r in row.reveals],
+                                             budget=ctx.canon_budget)
+        else:  # no memory to check against: facts are still recorded, so evals can measure what slipped
+            report = ContinuityReport(findings=())
         ctx.store.write_model(path, report, {"dropped_facts": dropped})
     return {}
 
@@ -210,6 +215,8 @@ async def critique(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     _check_stop(ctx)
     ep, rev = state["episode"], state.get("revision", 0)
     path = ctx.store.revision_path(ep, rev, "critique")
+    if not ctx.critic:
+        return {}
     if not path.exists():
         ctx.emit("step", ep, "critic")
         script = ctx.store.read_model(ctx.store.revision_path(ep, rev), EpisodeScript)
@@ -219,11 +226,17 @@ async def critique(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     return {}
 
 
-def _reviews(ctx: RunContext, ep: int, rev: int) -> tuple[EpisodeScript, Critique, ContinuityReport]:
+def _reviews(ctx: RunContext, ep: int, rev: int) -> tuple[EpisodeScript, Critique | None, ContinuityReport]:
+    """The draft and its reviews; the critique is None when the run has no critic."""
     s = ctx.store
+    critique_path = s.revision_path(ep, rev, "critique")
     return (s.read_model(s.revision_path(ep, rev), EpisodeScript),
-            s.read_model(s.revision_path(ep, rev, "critique"), Critique),
+            s.read_model(critique_path, Critique) if ctx.critic and critique_path.exists() else None,
             s.read_model(s.revision_path(ep, rev, "continuity"), ContinuityReport))
+
+
+def _overall(ctx: RunContext, review: Critique | None) -> float | None:
+    return review.overall(ctx.pack.rubric_weights) if review is not None else None
 
 
 async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
@@ -248,7 +261,7 @@ async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         ctx.store.write_model(path, made, {"prompt": ref, "rule_reasons": reasons})
     if made.decision == "accept":
         return {"decision": "accept"}
-    notes = [*list(review.must_fix), *made.notes, *reasons][:10]
+    notes = [*(list(review.must_fix) if review else []), *made.notes, *reasons][:10]
     return {"decision": "revise", "revision": rev + 1, "notes": notes}
 
 
@@ -256,7 +269,7 @@ def best_revision(ctx: RunContext, ep: int, last: int) -> int:
     """The revision to keep: fewest continuity errors, then the highest weighted critic score, then the latest."""
     def key(rev: int) -> tuple[int, float, int]:
         _, review, report = _reviews(ctx, ep, rev)
-        return (-len(report.errors()), review.overall(ctx.pack.rubric_weights), rev)
+        return (-len(report.errors()), _overall(ctx, review) or 0.0, rev)
 
     return max(range(last + 1), key=key)
 
@@ -271,8 +284,10 @@ async def accept_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     history = []
     for r in range(last + 1):
         _, rv, rp = _reviews(ctx, ep, r)
-        history.append({"revision": r, "critique": rv.model_dump(mode="json"), "continuity": rp.model_dump(mode="json"),
-                        "overall": round(rv.overall(ctx.pack.rubric_weights), 2)})
+        score = _overall(ctx, rv)
+        history.append({"revision": r, "critique": rv.model_dump(mode="json") if rv else None,
+                        "continuity": rp.model_dump(mode="json"),
+                        "overall": round(score, 2) if score is not None else None})
     atomic_write(folder / "review.json", json.dumps({"accepted_revision": rev, "revisions": history,
                                                      "open_findings": [f.model_dump(mode="json") for f in report.findings]},
                                                     ensure_ascii=False, indent=2) + "\n")
@@ -288,7 +303,8 @@ async def accept_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     # script.json last: its presence is what marks the episode accepted on disk.
     ctx.store.write_model(folder / "script.json", script, {**ctx.store.meta(ctx.store.revision_path(ep, rev)),
                                                            "revision": rev})
-    ctx.emit("accepted", ep, f"overall {review.overall(ctx.pack.rubric_weights):.1f}")
+    score = _overall(ctx, review)
+    ctx.emit("accepted", ep, f"overall {score:.1f}" if score is not None else "no critic")
     return {"accepted": [ep]}
 
 

@@ -35,6 +35,8 @@ class RunOptions:
     target: str = "generic"
     canon_budget: int = 1200
     embedding: Any = None  # None: the multilingual USE model
+    critic: bool = True
+    canon_memory: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
         ctx = RunContext(store=store, spec=spec, pack=pack, models=models, ledger=ledger, index=index,
                          max_revisions=options.max_revisions, accept_threshold=options.accept_threshold,
                          review_arc=options.review_arc, until=options.until, target=options.target,
-                         canon_budget=options.canon_budget, stop_requested=stop,
+                         canon_budget=options.canon_budget, critic=options.critic,
+                         canon_memory=options.canon_memory, stop_requested=stop,
                          emit=emit or (lambda kind, episode, detail: None))
         loop = asyncio.get_running_loop()
         installed = _install_signals(loop, stop)

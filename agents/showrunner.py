@@ -242,23 +242,24 @@ def assemble_arc(spec: SeasonSpec, pack: GenrePack, rows: list[ArcRow]) -> ArcPl
 
 # ---- decisions ---------------------------------------------------------------------------------
 
-def decision_rules(critique: Critique, continuity: ContinuityReport, runtime_s: float, target_s: float,
+def decision_rules(critique: Critique | None, continuity: ContinuityReport, runtime_s: float, target_s: float,
                    pack: GenrePack, threshold: float) -> list[str]:
     """Reasons a draft cannot be accepted yet, from rules alone (empty: it may be accepted)."""
     reasons = [f"continuity: {f.explanation} (script: {f.script_quote})" for f in continuity.errors()]
     if abs(runtime_s - target_s) > 0.15 * target_s:
         reasons.append(f"runtime: estimated {runtime_s:.0f} s against a target of {target_s:.0f} s "
                        f"({'cut' if runtime_s > target_s else 'add'} material)")
-    score = critique.overall(pack.rubric_weights)
+    score = critique.overall(pack.rubric_weights) if critique is not None else threshold
     if score < threshold:
         reasons.append(f"critic: overall {score:.1f} is below {threshold:.1f}")
     return reasons
 
 
 async def decide(model: StructuredModel, *, episode: int, revision: int, max_revisions: int, row: ArcRow,
-                 critique: Critique, continuity: ContinuityReport, reasons: list[str]) -> tuple[Decision, str]:
+                 critique: Critique | None, continuity: ContinuityReport, reasons: list[str]) -> tuple[Decision, str]:
     p = render("showrunner.decide", episode=episode, revision=revision, max_revisions=max_revisions,
-               arc_row=row.model_dump_json(), critique=critique.model_dump_json(),
+               arc_row=row.model_dump_json(),
+               critique=critique.model_dump_json() if critique else "(no critic in this run: judge the draft yourself)",
                continuity=continuity.model_dump_json(), runtime_note="; ".join(reasons) or "on target")
     decision = await model.structured(Decision, [("user", p.text)], episode=episode, prompt=p.ref)
     return decision, p.ref

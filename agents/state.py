@@ -60,6 +60,8 @@ class RunContext:
     until: int | None = None
     target: str = "generic"
     canon_budget: int = 1200
+    critic: bool = True         # False: no critic calls; acceptance on rules and the showrunner alone
+    canon_memory: bool = True   # False: the writer gets no canon and drafts are not checked against it
     stop_requested: threading.Event = field(default_factory=threading.Event)
     emit: Event = field(default=lambda kind, episode, detail: None)
 

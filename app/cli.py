@@ -45,10 +45,6 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="text for peop
 GenresDirOpt = Annotated[list[Path] | None, typer.Option("--genres-dir", help="extra folder of user packs (repeatable)")]
 
 
-def _not_yet(command: str, issue: str) -> None:
-    raise UserError(f"`cliffhanger {command}` is not implemented yet (it arrives with {issue})")
-
-
 # ---- model commands -------------------------------------------------------------------------------
 
 
@@ -341,11 +337,20 @@ def _warn_broken(problems: tuple[str, ...]) -> None:
 def eval_(
     suite: Annotated[str, typer.Argument(help="suite name (smoke, standard) or YAML path")],
     config: Annotated[list[Path], typer.Option("--config", help="a configuration TOML; give two or more")],
-    judge: Annotated[str | None, typer.Option(help="judge model")] = None,
-    out: Annotated[Path | None, typer.Option(help="report folder")] = None,
+    judge: Annotated[str | None, typer.Option(help="judge model (default: the judge role of your settings)")] = None,
+    judge_provider: Annotated[str | None, typer.Option(help="the judge's provider profile")] = None,
+    judge_base_url: Annotated[str | None, typer.Option(help="the judge's OpenAI-compatible base URL")] = None,
+    out: Annotated[Path | None, typer.Option(help="eval folder (default: ./eval-SUITE); re-run to continue")] = None,
+    budget_usd: Annotated[float | None, typer.Option(help="stop before the whole eval passes this cost")] = None,
+    bootstrap: Annotated[int, typer.Option(help="bootstrap resamples (over premises) for the intervals", min=100)] = 1000,
+    genres_dir: GenresDirOpt = None,
 ) -> None:
-    """Compare script quality across configurations."""
-    _not_yet("eval", "eval runs (issue 8)")
+    """Compare script quality across configurations: draft, measure, judge pairwise, report."""
+    from cliffhanger.app.eval_cmd import run_eval_command
+
+    raise typer.Exit(run_eval_command(suite, config, judge=judge, judge_provider=judge_provider,
+                                      judge_base_url=judge_base_url, out=out, budget_usd=budget_usd,
+                                      bootstrap=bootstrap, genres_dirs=genres_dir))
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""The command line: every command answers --help, unfinished ones say so, bad input is one line."""
+"""The command line: every command answers --help, bad input is one line."""
 
 from __future__ import annotations
 
@@ -30,19 +30,6 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 def test_every_command_has_help(capsys, command: list[str]) -> None:
     code, out, _ = run_cli(capsys, *command, "--help")
     assert code == 0 and "Usage: cliffhanger " + " ".join(command) in out
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["eval", "smoke", "--config", "a.toml"],
-    ],
-    ids=lambda a: " ".join(a[:2]),
-)
-def test_unfinished_commands_say_so_and_exit_2(capsys, args: list[str]) -> None:
-    code, out, err = run_cli(capsys, *args)
-    assert code == 2 and out == ""
-    assert "is not implemented yet" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP = ("agents", "memory", "genres", "evals", "app")
-DATA_GLOBS = {"agents": ["prompts/*.md"], "genres": ["packs/*.yaml"]}
+DATA_GLOBS = {"agents": ["prompts/*.md"], "genres": ["packs/*.yaml"], "evals": ["suites/*.yaml"], "app": ["tui/*.tcss"]}
 
 
 def _pyproject() -> dict:

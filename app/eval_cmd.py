@@ -1,0 +1,75 @@
+"""`cliffhanger eval`: config files and the judge resolved through the app's settings, then evals.run."""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from cliffhanger.agents.errors import ConfigError, UserError, format_validation_error
+
+ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
+
+
+def load_eval_config(path: Path) -> Any:
+    """An EvalConfig from a TOML file: model settings like cliffhanger.toml, plus `name` and `[pipeline]`.
+
+    The file's model settings beat the environment (an eval compares what the files say); API keys
+    still come from the environment when the file has none.
+    """
+    from cliffhanger.agents.local import local_available
+    from cliffhanger.app.settings import Settings
+    from cliffhanger.evals.configs import EvalConfig, PipelineConfig
+
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found: check the --config path")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    name = str(data.pop("name", path.stem))
+    data.pop("description", None)
+    try:
+        pipeline = PipelineConfig.model_validate(data.pop("pipeline", {}))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, f"{path}: [pipeline]")) from None
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from None
+    try:
+        endpoints = {r: settings.endpoint(r, local_installed=local_available()) for r in ROLES}
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return EvalConfig(name=name, pipeline=pipeline, endpoints=endpoints, policy=settings.policy(),
+                      prices=settings.price_overrides())
+
+
+def run_eval_command(suite_name: str, configs: list[Path], *, judge: str | None, judge_provider: str | None,
+                     judge_base_url: str | None, out: Path | None, budget_usd: float | None, bootstrap: int,
+                     genres_dirs: list[Path] | None) -> int:
+    from cliffhanger.app.console import console, err_console, untrusted
+    from cliffhanger.app.settings import load_settings
+    from cliffhanger.evals.run import EvalRequest, run_eval
+    from cliffhanger.evals.suites import load_suite
+
+    suite = load_suite(suite_name, genres_dirs)
+    if not configs:
+        raise UserError("pass at least two --config files to compare")
+    resolved = [load_eval_config(p) for p in configs]
+    settings = load_settings(None, {"provider": judge_provider, "base_url": judge_base_url, "model": judge})
+    judge_ep = settings.endpoint("judge")
+    if budget_usd is not None and budget_usd <= 0:
+        raise UserError("--budget-usd must be more than 0")
+    req = EvalRequest(suite=suite, configs=resolved, judge=judge_ep, out=out or Path(f"eval-{suite.name}"),
+                      budget_usd=budget_usd, judge_policy=settings.policy(), judge_prices=settings.price_overrides(),
+                      bootstrap=bootstrap, progress=lambda m: err_console().print(untrusted(m), soft_wrap=True))
+    outcome = asyncio.run(run_eval(req))
+    console().print(untrusted(f"eval of {suite.name}: {outcome.seasons} seasons, {outcome.judgments} new judgments; "
+                              f"{outcome.message}"), soft_wrap=True)
+    return 0

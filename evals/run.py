@@ -1,0 +1,331 @@
+"""Running an eval: draft every premise with every config, measure, judge, report.
+
+The output folder is the record and the cache:
+
+    OUT/eval.json                       the suite, each config (models, switches, fingerprint), the judge
+    OUT/seasons/<config>/<premise>/     one season folder per config and premise (usage.jsonl inside)
+    OUT/judge_usage.jsonl               the judge's calls
+    OUT/results.jsonl                   every judgment as it is made (prompts hashed, raw verdicts kept)
+    OUT/metrics.json                    model-free metrics of every season
+    OUT/report.md  report.html  *.png   the report
+
+Run the same command again and it continues: finished seasons are reused (an unfinished one resumes
+from its checkpoint), judgments already in results.jsonl are not made again. A budget stop, a failing
+judge or Ctrl-C keep everything finished so far.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cliffhanger.agents.continuity import script_text
+from cliffhanger.agents.errors import ConfigError, ModelError, UserError
+from cliffhanger.agents.llm import Budget, BudgetExhausted, CallPolicy, EndpointConfig
+from cliffhanger.agents.store import SeasonStore, atomic_write
+from cliffhanger.agents.usage import UsageLog, read_usage
+from cliffhanger.evals.configs import EvalConfig
+from cliffhanger.evals.suites import Premise, Suite, judged_episodes
+from cliffhanger.genres.loader import load_catalog
+
+ROOM_ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    suite: Suite
+    configs: list[EvalConfig]
+    judge: EndpointConfig | None
+    out: Path
+    budget_usd: float | None = None
+    judge_policy: CallPolicy = field(default_factory=CallPolicy)
+    judge_prices: dict[str, Any] = field(default_factory=dict)
+    bootstrap: int = 1000
+    embedding: Any = None          # None: the multilingual USE model
+    judge_model: Any = None        # a ready client (tests: a scripted judge); overrides `judge`
+    progress: Progress = lambda _msg: None
+
+
+@dataclass(frozen=True)
+class EvalOutcome:
+    stop: str                      # done, budget
+    message: str
+    paths: list[Path]
+    seasons: int
+    judgments: int
+
+
+class EvalStopped(UserError):
+    """The eval stopped before the end (budget, judge failure); everything finished is kept."""
+
+
+def season_dir(out: Path, config: str, premise: str) -> Path:
+    return out / "seasons" / config / premise
+
+
+def _check_manifest(req: EvalRequest) -> None:
+    """A resumed eval must compare the same things: a changed config under the same name is refused."""
+    path = req.out / "eval.json"
+    described = {c.name: c.describe() for c in req.configs}
+    old: dict[str, Any] = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            old = {}
+        for name, d in described.items():
+            before = (old.get("configs") or {}).get(name)
+            if before and before.get("fingerprint") != d["fingerprint"]:
+                raise UserError(f"config {name} changed since {req.out} was started (models or pipeline differ): "
+                                "use another --out, or give the changed config another name")
+        if old.get("suite") not in (None, req.suite.name):
+            raise UserError(f"{req.out} holds an eval of suite {old.get('suite')}, not {req.suite.name}: use another --out")
+        described = {**(old.get("configs") or {}), **described}
+    judge = f"{req.judge.provider}:{req.judge.model}" if req.judge else "scripted"
+    if path.exists() and old.get("judge") not in (None, judge) and _records(req.out / "results.jsonl"):
+        raise UserError(f"{req.out} was judged by {old['judge']}, not {judge}: use another --out, or move "
+                        "results.jsonl away to judge everything again")
+    atomic_write(path, json.dumps({"suite": req.suite.name, "configs": described, "judge": judge},
+                                  ensure_ascii=False, indent=2) + "\n")
+
+
+def _spent(out: Path) -> float:
+    return sum(float(r.get("cost_usd") or 0) for p in out.rglob("*usage.jsonl") for r in read_usage(p))
+
+
+def _attach_budget(models: dict[str, Any], budget: Budget | None) -> None:
+    if budget is None:
+        return
+    for client in models.values():
+        if getattr(client, "_price", 0) is None:
+            raise ConfigError(f"--budget-usd needs prices: model {client.endpoint.model} has none; add "
+                              f'[prices."{client.endpoint.model}"] to its config')
+        if hasattr(client, "budget"):
+            client.budget = budget
+
+
+async def _draft(req: EvalRequest, cfg: EvalConfig, premise: Premise, budget: Budget | None) -> SeasonStore:
+    from cliffhanger.agents.pool import ModelPool
+    from cliffhanger.agents.run import RunOptions, run_season
+    from cliffhanger.evals.baseline import draft_baseline
+
+    root = season_dir(req.out, cfg.name, premise.id)
+    store = SeasonStore.open(root) if (root / "season.toml").exists() else SeasonStore.create(root, premise.spec())
+    if len(store.accepted_episodes()) == premise.episodes:
+        return store
+    req.progress(f"drafting {premise.id} with {cfg.name}")
+    started = time.monotonic()
+    try:
+        with ModelPool(cfg.endpoints, usage=UsageLog(store.usage_path), policy=cfg.policy,
+                       prices=dict(cfg.prices)) as pool:
+            roles = ("writer", "continuity") if cfg.pipeline.mode == "baseline" else ROOM_ROLES
+            models = {r: pool.client(r) for r in roles}
+            _attach_budget(models, budget)
+            if cfg.pipeline.mode == "baseline":
+                await draft_baseline(store, load_catalog().get(premise.genre), models)
+            else:
+                p = cfg.pipeline
+                result = await run_season(store, models, RunOptions(
+                    max_revisions=p.bound, critic=p.critic, canon_memory=p.canon_memory, concurrency=p.concurrency,
+                    target=p.target, embedding=req.embedding))
+                if result.stop == "budget":
+                    raise BudgetExhausted(result.message)
+                if result.stop != "done":
+                    raise EvalStopped(f"drafting {premise.id} with {cfg.name} stopped ({result.stop}); "
+                                      "run the same command to continue")
+    finally:
+        _add_wall(root, time.monotonic() - started)
+    return store
+
+
+def _add_wall(root: Path, seconds: float) -> None:
+    path = root / "eval_run.json"
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"wall_s": 0.0, "runs": 0}
+    atomic_write(path, json.dumps({"wall_s": round(data["wall_s"] + seconds, 3), "runs": data["runs"] + 1}) + "\n")
+
+
+def _records(path: Path) -> list[Any]:
+    """Judgments so far, validated; a torn last line (a crash mid-write) is dropped and judged again."""
+    from cliffhanger.evals.judge import RecordError, load_results
+
+    try:
+        return load_results(path)
+    except RecordError as exc:
+        raise UserError(f"{exc}: results.jsonl was edited or written by another version; move it away to "
+                        "judge again") from None
+
+
+def _append(path: Path, record: dict[str, Any]) -> None:
+    with open(path, "a+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell():
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":  # a torn line from a crash must not swallow this record
+                fh.write(b"\n")
+        fh.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _key(r: dict[str, Any]) -> tuple[str, ...]:
+    if r["type"] == "pair":
+        return ("pair", r["premise"], str(r["episode"]), r["a"], r["b"])
+    return ("point", r["config"], r["premise"], str(r["episode"]))
+
+
+def current_records(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]) -> list[dict[str, Any]]:
+    """The last judgment of every (premise, episode, configs) that still matches its scripts and prompts."""
+    cands = _candidates(req, stores)
+    latest: dict[tuple[str, ...], Any] = {}
+    for j in _records(req.out / "results.jsonl"):
+        latest[_key(j.as_record())] = j
+    out = []
+    for key, j in latest.items():
+        if key[0] == "pair":
+            a, b = cands.get((j.a, j.premise, j.episode)), cands.get((j.b, j.premise, j.episode))
+            ok = a is not None and b is not None and j.matches(a, b)
+        else:
+            c = cands.get((j.config, j.premise, j.episode))
+            ok = c is not None and j.matches(c)
+        if ok:
+            out.append(j.as_record())
+    return out
+
+
+def _candidates(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]) -> dict[tuple[str, str, int], Any]:
+    from cliffhanger.evals.judge import Candidate
+
+    out = {}
+    for premise in req.suite.premises:
+        for ep, label in judged_episodes(premise.spec()):
+            for cfg in req.configs:
+                script = stores[(cfg.name, premise.id)].script(ep)
+                if script is not None:
+                    out[(cfg.name, premise.id, ep)] = Candidate(
+                        config=cfg.name, premise=premise.id, episode=ep, position=label, text=script_text(script),
+                        language=premise.language, episodes=premise.episodes)
+    return out
+
+
+async def _judge(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore], budget: Budget | None) -> int:
+    """Pairwise (both orders) and pointwise judgments of every judged episode without a current one."""
+    import contextlib
+
+    from cliffhanger.agents.pool import ModelPool
+    from cliffhanger.evals.judge import judge_pair, judge_point
+
+    results = req.out / "results.jsonl"
+    have = {_key(r) for r in current_records(req, stores)}
+    cands = _candidates(req, stores)
+    names = [c.name for c in req.configs]
+    made = 0
+    with contextlib.ExitStack() as stack:
+        judge = req.judge_model
+        if judge is None:
+            if req.judge is None:
+                raise ConfigError("no judge model: pass --judge MODEL (with --judge-provider/--judge-base-url)")
+            pool = stack.enter_context(ModelPool({"judge": req.judge}, usage=UsageLog(req.out / "judge_usage.jsonl"),
+                                                 policy=req.judge_policy, prices=req.judge_prices))
+            judge = pool.client("judge")
+            _attach_budget({"judge": judge}, budget)
+        for premise in req.suite.premises:
+            for ep, _label in judged_episodes(premise.spec()):
+                try:
+                    for i, a in enumerate(names):
+                        ca = cands.get((a, premise.id, ep))
+                        for b in names[i + 1:]:
+                            cb = cands.get((b, premise.id, ep))
+                            if ca and cb and ("pair", premise.id, str(ep), a, b) not in have:
+                                req.progress(f"judging {premise.id} ep {ep}: {a} vs {b}")
+                                _append(results, (await judge_pair(judge, ca, cb)).as_record())
+                                made += 1
+                        if ca and ("point", a, premise.id, str(ep)) not in have:
+                            _append(results, (await judge_point(judge, ca)).as_record())
+                            made += 1
+                except BudgetExhausted:
+                    raise
+                except ModelError as exc:
+                    kept = len(_records(results))
+                    raise EvalStopped(f"the judge failed on {premise.id} episode {ep} ({exc}); the seasons and {kept} "
+                                      f"judgments are kept in {req.out}: fix the judge and run the same command") from None
+    return made
+
+
+def _metrics(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]) -> dict[str, dict[str, float]]:
+    """Mean of every numeric season-level metric per config; every season's metrics into metrics.json."""
+    from cliffhanger.evals.metrics import season_metrics
+
+    per_season: dict[str, dict[str, Any]] = {}
+    by_config: dict[str, list[dict[str, Any]]] = {}
+    for cfg in req.configs:
+        for premise in req.suite.premises:
+            store = stores[(cfg.name, premise.id)]
+            m = season_metrics(store, load_catalog().get(premise.genre), cfg.pipeline.target).as_dict()
+            per_season[f"{cfg.name}/{premise.id}"] = m
+            flat = {**m, **{f"mean_{k}": v for k, v in (m.get("means") or {}).items()}}
+            by_config.setdefault(cfg.name, []).append(flat)
+    atomic_write(req.out / "metrics.json", json.dumps(per_season, ensure_ascii=False, indent=2, default=str) + "\n")
+    means: dict[str, dict[str, float]] = {}
+    for name, rows in by_config.items():
+        keys = sorted({k for r in rows for k, v in r.items() if isinstance(v, int | float) and not isinstance(v, bool)})
+        means[name] = {k: round(sum(float(r[k]) for r in rows if isinstance(r.get(k), int | float)) /
+                                max(1, sum(1 for r in rows if isinstance(r.get(k), int | float))), 4) for k in keys}
+    return means
+
+
+def _runs(req: EvalRequest) -> dict[str, dict[str, float]]:
+    out = {}
+    for cfg in req.configs:
+        usage = [r for p in req.suite.premises for r in read_usage(season_dir(req.out, cfg.name, p.id) / "usage.jsonl")]
+        wall = 0.0
+        episodes = 0
+        for p in req.suite.premises:
+            root = season_dir(req.out, cfg.name, p.id)
+            if (root / "eval_run.json").exists():
+                wall += json.loads((root / "eval_run.json").read_text(encoding="utf-8"))["wall_s"]
+            episodes += len(SeasonStore(root).accepted_episodes())
+        out[cfg.name] = {"cost_usd": round(sum(float(r.get("cost_usd") or 0) for r in usage), 6),
+                         "wall_s": round(wall, 1), "calls": len(usage),
+                         "tokens_in": sum(int(r.get("tokens_in", 0)) for r in usage),
+                         "tokens_out": sum(int(r.get("tokens_out", 0)) for r in usage),
+                         "seasons": len(req.suite.premises), "episodes": episodes}
+    return out
+
+
+async def run_eval(req: EvalRequest) -> EvalOutcome:
+    """Draft, measure, judge and report; EvalStopped/BudgetExhausted (one line) when it cannot finish."""
+    from cliffhanger.evals.judge import same_family
+    from cliffhanger.evals.report import write_report
+
+    if len(req.configs) < 2:
+        raise UserError("an eval compares configurations: pass at least two --config files")
+    if len({c.name for c in req.configs}) != len(req.configs):
+        raise UserError("two configs have the same name: give each a distinct `name` (or file name)")
+    req.out.mkdir(parents=True, exist_ok=True)
+    _check_manifest(req)
+    budget = Budget(req.budget_usd, _spent(req.out)) if req.budget_usd is not None else None
+    stores: dict[tuple[str, str], SeasonStore] = {}
+    try:
+        for premise in req.suite.premises:
+            for cfg in req.configs:
+                stores[(cfg.name, premise.id)] = await _draft(req, cfg, premise, budget)
+        judged = await _judge(req, stores, budget)
+    except BudgetExhausted as exc:
+        raise EvalStopped(f"{exc}; finished seasons and judgments are kept in {req.out}") from None
+    metrics = _metrics(req, stores)
+    writers = sorted({e.model for c in req.configs for e in c.endpoints.values()})
+    judge_name = req.judge.model if req.judge else "scripted"
+    warnings = [f"the judge ({judge_name}) is of the same model family as a model of the room ({', '.join(writers)}): "
+                "expect it to favour its own family"] if req.judge and same_family(judge_name, writers) else []
+    records = current_records(req, stores)
+    paths = write_report(req.out, records=records, configs=[c.name for c in req.configs], runs=_runs(req),
+                         metrics=metrics, meta={"suite": req.suite.name, "judge": judge_name, "warnings": warnings,
+                                                "configs": {c.name: c.describe() for c in req.configs},
+                                                "bootstrap": req.bootstrap})
+    return EvalOutcome("done", f"report: {req.out / 'report.md'}", paths, len(stores), judged)

@@ -1,0 +1,48 @@
+"""Eval suites and configs: the built-in suites are complete, bad files are named precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cliffhanger.agents.artifacts import SeasonSpec
+from cliffhanger.evals.suites import SuiteError, judged_episodes, load_suite
+from cliffhanger.genres.loader import builtin_catalog
+
+
+def test_builtin_suites_cover_the_packs_and_both_languages() -> None:
+    smoke = load_suite("smoke")
+    assert len(smoke.premises) == 2 and all(p.episodes == 4 for p in smoke.premises)
+    std = load_suite("standard")
+    assert len(std.premises) >= 24
+    assert {p.language for p in std.premises} == {"zh", "en"}
+    assert {p.genre for p in std.premises} == set(builtin_catalog().packs)
+    for p in std.premises:
+        assert 8 <= p.episodes <= 12
+        assert any(ep <= p.episodes for ep in p.spec().paywall.paywall_episodes), p.id  # a paywall inside
+
+
+def test_judged_episodes_are_first_paywall_and_last() -> None:
+    spec = SeasonSpec.create(title="t", logline="a logline", genre="revenge", language="zh", episodes=10,
+                             runtime_s=90, free_episodes=4, paywall_episodes=[5, 8])
+    assert judged_episodes(spec) == [(1, "first"), (5, "paywall 5"), (8, "paywall 8"), (10, "last")]
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("name: s\npremises:\n  - id: a\n    title: T\n    logline: long enough logline\n    genre: revenge\n"
+     "    language: zh\n    episodes: 4\n    free: 4\n", "free (4) must be less than episodes (4)"),
+    ("name: s\npremises:\n  - id: a\n    title: T\n    logline: long enough logline\n    genre: revenge\n"
+     "    language: zh\n    episodes: 4\n    free: 1\n  - id: a\n    title: T\n    logline: long enough logline\n"
+     "    genre: revenge\n    language: zh\n    episodes: 4\n    free: 1\n", "premise id 'a' appears twice"),
+    ("name: s\npremises:\n  - id: a\n    title: T\n    logline: long enough logline\n    genre: revenge\n"
+     "    language: fr\n    episodes: 4\n    free: 1\n", "language"),
+    ("name: s\npremises: [\n", "suite.yaml:3: not valid YAML"),
+    ("name: s\nprmises: []\n", "prmises"),
+])
+def test_bad_suites_say_where(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SuiteError, match=None) as exc:
+        load_suite(str(path))
+    assert says in str(exc.value) and "\n" not in str(exc.value)
