@@ -175,7 +175,12 @@ class PaywallPlan(Artifact):
         return tuple(eps)
 
 
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _required_text(value: str, field: str, fix: str, limit: int) -> str:
+    # NUL and escape codes would reach every terminal and file the text is shown in: dropped, like a model's.
+    value = _CONTROL_CHAR.sub("", value)
     if not value:
         raise ValueError(f"is empty: {fix}")
     if len(value) > limit:

@@ -6,6 +6,7 @@ prints it on one line and exits 2. Anything else is a bug: its traceback goes to
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,9 +31,12 @@ class ModelOutputError(ModelError):
     """The model never produced a valid answer within the allowed attempts."""
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")  # what str.split() does not already remove
+
+
 def one_line(text: str, limit: int = 300) -> str:
-    """Collapse whitespace so a message fits on one terminal line."""
-    flat = " ".join(str(text).split())
+    """Collapse whitespace so a message fits on one terminal line; escape codes an endpoint sent are dropped."""
+    flat = " ".join(_CONTROL.sub("", str(text)).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

@@ -473,7 +473,13 @@ def _with_schema_prompt(history: list[Any], schema: type[BaseModel]) -> list[Any
 def _raw_text(msg: Any) -> str:
     calls = getattr(msg, "tool_calls", None) or []
     if calls:
-        return json.dumps(calls[0].get("args", {}), ensure_ascii=False)
+        try:
+            return json.dumps(calls[0].get("args", {}), ensure_ascii=False)
+        except (RecursionError, ValueError):
+            # Arguments nested too deeply to write back out: hand on the text the server sent, which
+            # parsing refuses with a message the model can act on.
+            raw = ((getattr(msg, "additional_kwargs", None) or {}).get("tool_calls") or [{}])[0]
+            return str((raw.get("function") or {}).get("arguments") or "")
     bad = getattr(msg, "invalid_tool_calls", None) or []
     if bad:
         return str(bad[0].get("args") or "")

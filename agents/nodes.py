@@ -43,6 +43,7 @@ async def plan_bible(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         ctx.emit("step", None, "showrunner: bible")
         bible, ref = await showrunner.plan_bible(ctx.model("showrunner"), ctx.spec, ctx.pack)
         ctx.store.write_model(ctx.store.root / "bible.json", bible, {"prompt": ref})
+    if not (ctx.store.root / "bible.md").exists():  # also when a kill fell between the two writes
         ctx.store.write_text("bible.md", bible_markdown(bible, ctx.spec.title))
     seed_canon(ctx.ledger, bible)
     if ctx.index is not None:

@@ -1,8 +1,9 @@
 """Turning raw model text into validated objects, without ever trusting it.
 
 Repairs are limited to noise around a complete answer: reasoning in `<think>` tags, code fences,
-prose before or after the JSON. A half-written object is never completed or guessed at: the
-caller retries instead.
+prose before or after the JSON, control characters (escape codes, NUL) inside its strings. A
+half-written object is never completed or guessed at, and JSON nested deeper than `MAX_JSON_DEPTH`
+is refused before it is parsed: the caller retries instead.
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ _THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | r
 # An unclosed think tag at the start: the model ran out of tokens while reasoning.
 _THINK_OPEN = re.compile(r"^\s*<(think|thinking|reasoning)>.*\Z", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# C0 controls but tab and newline, DEL and C1: escape codes (ANSI colours, OSC 52 clipboard writes,
+# screen clears), NUL and carriage returns have no place in a script and would reach files people `cat`.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 MAX_FEEDBACK_CHARS = 1500
+# Deeper than any schema of ours by far; json.loads would raise RecursionError near 1,000 levels, and
+# code that walks the parsed value (repairs, clamping) recurses too.
+MAX_JSON_DEPTH = 64
 
 
 class OutputProblem(Exception):
@@ -55,6 +64,10 @@ def extract_json_text(text: str) -> str:
     for cand in candidates:
         if not cand:
             continue
+        depth = json_depth(cand)
+        if depth > MAX_JSON_DEPTH:
+            raise OutputProblem(f"the answer nests JSON {depth} levels deep (at most {MAX_JSON_DEPTH}): "
+                                "answer with the flat object the schema describes")
         try:
             json.loads(cand, strict=False)  # raw newlines inside strings are noise, not truncation
         except json.JSONDecodeError as exc:
@@ -65,6 +78,19 @@ def extract_json_text(text: str) -> str:
         raise OutputProblem("the answer was empty")
     detail = f" ({last_error.msg} at position {last_error.pos})" if last_error else ""
     raise OutputProblem(f"the answer is not valid JSON{detail}")
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in `text` (brackets inside JSON strings do not count)."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = deepest = 0
+    for ch in brackets:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def validate_json(text: str, schema: type[T]) -> T:
@@ -83,8 +109,19 @@ def parse_output(text: str, schema: type[T], repair: Callable[[Any], Any] | None
     return _validate(raw, schema, repair), raw != text.strip()
 
 
+def without_controls(value: Any) -> Any:
+    """`value` (parsed JSON, nested at most MAX_JSON_DEPTH) with control characters removed from every string."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, dict):
+        return {without_controls(k): without_controls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_controls(v) for v in value]
+    return value
+
+
 def _validate(raw: str, schema: type[T], repair: Callable[[Any], Any] | None = None) -> T:
-    data: Any = json.loads(raw, strict=False)
+    data: Any = without_controls(json.loads(raw, strict=False))
     if repair is not None:
         try:
             data = repair(data)

@@ -19,6 +19,7 @@ from typing import Any
 from cliffhanger.agents.errors import ConfigError, UserError
 from cliffhanger.agents.llm import Budget, BudgetExhausted
 from cliffhanger.agents.nodes import StopRequested
+from cliffhanger.agents.shotlist import CLIP_LENGTHS_S
 from cliffhanger.agents.state import Event, RunContext
 from cliffhanger.agents.store import SeasonStore
 from cliffhanger.agents.usage import read_usage
@@ -68,6 +69,13 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
         raise UserError(f"--until {options.until} is outside the season (episodes 1-{spec.episodes})")
     if options.concurrency < 1:
         raise UserError("--concurrency must be at least 1")
+    if options.max_revisions < 0:
+        raise UserError(f"--max-revisions {options.max_revisions}: must be 0 or more (0 accepts the first draft)")
+    if options.budget_usd is not None and not options.budget_usd > 0:
+        raise UserError(f"--budget-usd {options.budget_usd:g}: must be more than 0 (US dollars for this run)")
+    if options.target not in CLIP_LENGTHS_S:
+        raise UserError(f"--target {options.target!r} is not a video model: use one of {', '.join(CLIP_LENGTHS_S)}")
+    store.check()  # a damaged file is named before the run takes the lock or writes anything
     pack = load_catalog().get(spec.genre)
     started = time.monotonic()
     stop = stop or threading.Event()

@@ -32,6 +32,7 @@ from cliffhanger.agents.shotlist import ShotList
 T = TypeVar("T", bound=BaseModel)
 SPEC = "season.toml"
 _LOCK_TRIES = 6
+_ORPHAN = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # atomic_write's temp names (tempfile.mkstemp)
 FORMAT = 1  # season folder layout version; a folder written by a newer cliffhanger is refused, not misread
 
 
@@ -109,10 +110,14 @@ class SeasonStore:
             atomic_write(root / SPEC, spec_to_toml(spec, uuid.uuid4().hex[:12]))
         except PermissionError:
             raise SeasonError(f"cannot write in {root} (permission denied): choose a folder you can write to") from None
+        except (NotADirectoryError, FileExistsError):
+            raise SeasonError(f"cannot create {root}: a folder on its path is a file; choose another place") from None
         return cls(root)
 
     @classmethod
     def open(cls, root: Path) -> SeasonStore:
+        if root.exists() and not root.is_dir():
+            raise SeasonError(f"{root} is a file, not a season folder: give the folder that holds season.toml")
         if not root.is_dir():
             raise SeasonError(f"{root} is not a folder: create a season with `cliffhanger new {root} ...`")
         if not (root / SPEC).is_file():
@@ -194,6 +199,8 @@ class SeasonStore:
             raise
         except (OSError, ValueError) as exc:
             raise SeasonError(f"{path}: damaged ({exc.__class__.__name__}): delete it to have it redone") from None
+        if not isinstance(data, dict):
+            raise SeasonError(f"{path}: damaged (a JSON {type(data).__name__}, not an object): delete it to have it redone")
         data.pop("_meta", None)
         try:
             return schema.model_validate(data)
@@ -221,6 +228,23 @@ class SeasonStore:
     def shots(self, episode: int) -> ShotList | None:
         path = self.episode_dir(episode) / "shots.json"
         return self.read_model(path, ShotList) if path.exists() else None
+
+    def check(self) -> None:
+        """Read what a run builds on (id, bible, arc, accepted episodes, canon), so that a damaged file is
+        named (SeasonError) before the run takes the lock or writes anything."""
+        from cliffhanger.memory.ledger import LedgerError, check_ledger
+
+        self.season_id()
+        self.bible()
+        self.arc()
+        for episode in self.accepted_episodes():
+            self.script(episode)
+            self.shots(episode)
+            self.brief(episode)
+        try:
+            check_ledger(self.ledger_path)
+        except LedgerError as exc:
+            raise SeasonError(str(exc)) from None
 
     def accepted_episodes(self) -> list[int]:
         folder = self.root / "episodes"
@@ -313,6 +337,21 @@ class SeasonStore:
             fh.truncate()
             fh.write(f"pid {os.getpid()}")
             fh.flush()
+            self.remove_orphan_temp_files()
             yield
         finally:
             fh.close()
+
+    def remove_orphan_temp_files(self) -> list[Path]:
+        """Delete the temp files of atomic writes whose writer died (kill -9) before its rename.
+
+        Call with the lock held: then no writer of the record is mid-write, so every such file is an
+        orphan. `exports/` (written without the lock) and `lore/` (chromadb's) are left alone.
+        """
+        found = [p for p in self.root.glob(".*.tmp") if _ORPHAN.match(p.name)]
+        for sub in ("plan", "episodes"):
+            found += [p for p in (self.root / sub).rglob(".*.tmp") if _ORPHAN.match(p.name)]
+        for p in found:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        return found

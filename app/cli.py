@@ -69,6 +69,8 @@ def doctor(
     from cliffhanger.app.console import err_console, print_doctor
     from cliffhanger.app.settings import load_settings
 
+    if not timeout > 0:
+        raise UserError(f"--timeout {timeout:g}: must be more than 0 seconds per probe")
     settings = load_settings(config, {"base_url": base_url, "model": model, "provider": provider})
     endpoint = settings.endpoint("writer", local_installed=local_available())
     with ModelPool({"doctor": endpoint}, cache_dir=settings.cache_dir,
@@ -89,7 +91,10 @@ def sim(
     tps: Annotated[float, typer.Option(help="output tokens per second; 0 answers at once")] = 0.0,
     ttft_ms: Annotated[int, typer.Option("--ttft-ms", help="time to first token, ms")] = 0,
     max_concurrency: Annotated[int, typer.Option("--max-concurrency", help="429 beyond this many in flight; 0 = no cap")] = 0,
-    faults: Annotated[str, typer.Option(help="e.g. 429:0.1,500:0.05,timeout:0.02,malformed:0.05,truncate:0.03,think:0.1")] = "",
+    faults: Annotated[str, typer.Option(help="KIND:P,... with KIND 429, 500, timeout, malformed, truncate, think, "
+                                             "inject (markup, escape codes, instructions, path tricks in strings), "
+                                             "huge (a 100,000-character string), nested (10,000 levels of JSON), "
+                                             "hostile (one of those three); e.g. 429:0.1,500:0.05,hostile:0.3")] = "",
     quirks: Annotated[str, typer.Option(help="e.g. no-json-schema,no-stream-usage (see README)")] = "",
     log: Annotated[Path | None, typer.Option(help="append one JSON line per request to this file")] = None,
     api_key: Annotated[str | None, typer.Option("--require-key", help="answer 401 unless this bearer key is sent")] = None,
@@ -131,6 +136,9 @@ def new(
     """Create a season folder with its season.toml (refuses to overwrite an existing season)."""
     from cliffhanger.app.seasons import create_season
 
+    if from_file is not None and logline is not None:
+        raise UserError("give --logline or --from, not both: an imported season takes its premise from the script "
+                        "(edit bible.json afterwards to change it)")
     if from_file is not None:
         from cliffhanger.app.importer import import_script
 
@@ -229,7 +237,13 @@ def canon_check(
         episode_entities, episode_facts = read_jsonl(episode)
     except FactFileError as exc:
         raise UserError(str(exc)) from None
-    aliases = {name: e.id for e in (*canon_entities, *episode_entities) for name in (e.id, e.name, *e.aliases) if name}
+    aliases: dict[str, str] = {}
+    for path, entities in ((canon, canon_entities), (episode, episode_entities)):
+        for e in entities:
+            for name in (e.id, e.name, *e.aliases):
+                if name and aliases.setdefault(name, e.id) != e.id:
+                    raise UserError(f"{path}: entity {e.id!r}: the name {name!r} already names {aliases[name]!r}: "
+                                    "give each name to one entity")
     violations = check(canon_facts, episode_facts, resolver(aliases))
     if fmt is OutputFormat.json:
         typer.echo(json.dumps([v.as_dict() for v in violations], ensure_ascii=False, indent=2))
@@ -247,10 +261,18 @@ def canon_query(
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """What canon says: the state of the entities the question names, and related lore, with episodes."""
+    from cliffhanger.agents.store import SeasonStore
     from cliffhanger.app.canon_view import print_answer
     from cliffhanger.memory.query import answer
 
-    result = answer(_canon_dir(directory), text, until_episode=until_episode, limit=limit)
+    if until_episode is not None and until_episode < 0:
+        raise UserError(f"--until-episode {until_episode}: give an episode number (0 = the bible, before episode 1)")
+    if limit < 1:
+        raise UserError(f"--limit {limit}: show at least 1 related lore item")
+    folder = _canon_dir(directory)
+    # chromadb is not safe to open beside the process drafting the season: answer from the ledger alone then.
+    lore = SeasonStore(folder).lock_holder() is None
+    result = answer(folder, text, until_episode=until_episode, limit=limit, lore=lore)
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -260,18 +282,28 @@ def canon_query(
 @canon_app.command("reindex")
 def canon_reindex(directory: Annotated[Path, typer.Argument(help="season folder")]) -> None:
     """Rebuild the lore index (lore/) from the canon ledger (canon.sqlite)."""
+    from cliffhanger.agents.store import SeasonStore
     from cliffhanger.memory.ledger import Ledger
     from cliffhanger.memory.lore import LoreIndex
 
     folder = _canon_dir(directory)
-    with Ledger(folder / "canon.sqlite") as ledger:
+    with SeasonStore(folder).lock(), Ledger(folder / "canon.sqlite") as ledger:  # never beside a running draft
         count = LoreIndex(folder / "lore").rebuild(ledger)
     typer.echo(f"reindexed {count} items into {folder / 'lore'}")
 
 
 def _canon_dir(directory: Path) -> Path:
+    from cliffhanger.agents.store import SPEC, SeasonStore
+    from cliffhanger.memory.ledger import LedgerError, check_ledger
+
+    if (directory / SPEC).is_file():
+        SeasonStore.open(directory)  # a damaged or newer-format season is refused, not misread
     if not (directory / "canon.sqlite").is_file():
         raise UserError(f"no canon ledger in {directory} (canon.sqlite): give a season folder that has been drafted")
+    try:
+        check_ledger(directory / "canon.sqlite")
+    except LedgerError as exc:
+        raise UserError(str(exc)) from None
     return directory
 
 
@@ -316,6 +348,8 @@ def genres_validate(
     """Check a pack file; print every problem as FILE:LINE: FIELD: MESSAGE. Exit 1 when invalid."""
     from cliffhanger.genres.loader import validate_file
 
+    if path.is_dir():
+        raise UserError(f"{path} is a folder: give the path of one .yaml genre pack (or use it as --genres-dir)")
     if not path.is_file():
         raise UserError(f"{path} not found: give the path of a .yaml genre pack")
     try:

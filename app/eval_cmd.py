@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from cliffhanger.agents.errors import ConfigError, UserError, format_validation_error
 
 ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
+_NAME = re.compile(r"[^\W][\w .-]{0,63}")
 
 
 def load_eval_config(path: Path) -> Any:
@@ -21,9 +23,11 @@ def load_eval_config(path: Path) -> Any:
     still come from the environment when the file has none.
     """
     from cliffhanger.agents.local import local_available
-    from cliffhanger.app.settings import Settings
+    from cliffhanger.app.settings import build_settings
     from cliffhanger.evals.configs import EvalConfig, PipelineConfig
 
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder: give the path of a .toml file to --config")
     if not path.is_file():
         raise ConfigError(f"config file {path} not found: check the --config path")
     try:
@@ -32,14 +36,18 @@ def load_eval_config(path: Path) -> Any:
         raise ConfigError(f"{path}: invalid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-    name = str(data.pop("name", path.stem))
+    name = data.pop("name", path.stem)
+    # The name becomes a folder under OUT/seasons/: one plain path component, never a path.
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(f"{path}: name = {name!r} cannot name a config: use letters, digits, spaces, '_', '-' or '.' "
+                          "(up to 64, not starting with '.')")
     data.pop("description", None)
     try:
         pipeline = PipelineConfig.model_validate(data.pop("pipeline", {}))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, f"{path}: [pipeline]")) from None
     try:
-        settings = Settings(**data)
+        settings = build_settings(**data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, str(path))) from None
     try:

@@ -68,12 +68,12 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
         raise UserError(f"nothing to export in {directory}: no accepted episodes yet; run `cliffhanger draft {directory}`")
     text = _render(fmt, spec, bible, arc, scripts, shot_lists, target)
     path = out if out is not None else store.root / "exports" / FORMATS[fmt].format(target=target or "generic")
-    if path.is_dir():
-        path = path / FORMATS[fmt].format(target=target or "generic")
     try:
+        if path.is_dir():  # inside the try: a name too long for the file system fails already here
+            path = path / FORMATS[fmt].format(target=target or "generic")
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, text)
-    except (PermissionError, NotADirectoryError, FileNotFoundError, IsADirectoryError) as exc:
+    except OSError as exc:  # permission, a file where a folder should be, a read-only file system...
         raise UserError(f"cannot write {path} ({exc.__class__.__name__}): choose an --out you can write to") from None
     return ExportResult(path, have, missing)
 

@@ -150,17 +150,25 @@ def _read(path: Path) -> str:
         raise UserError(f"{path}: not found: check the path of --from") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.__class__.__name__}): check the file") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fail(path, 1, "UTF-16 text: save the script as UTF-8")
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise _fail(path, line, "binary data, not a script: give a Fountain or plain-text (UTF-8) script")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
         try:
             text = raw.decode("gb18030")  # Chinese scripts often come in GBK
         except UnicodeDecodeError:
-            line = raw[: exc.start].count(b"\n") + 1
             raise _fail(path, line, "cannot be read as UTF-8 text: save the script as UTF-8") from None
+        # Latin-1/Windows-1252 text often decodes as GBK too, each accented letter turned into a stray
+        # Chinese character ("Amélie" -> "Am閘ie"): a real GBK script is mostly Chinese.
+        cjk, latin = len(_CJK.findall(text)), sum(ch.isascii() and ch.isalpha() for ch in text)
+        if cjk < latin / 4:
+            raise _fail(path, line, "cannot be read as UTF-8 text (Latin-1 or Windows-1252?): save the script as "
+                        "UTF-8") from None
     for number, line_text in enumerate(text.splitlines(), 1):
         if any(ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\f\r\n") for ch in line_text):
             raise _fail(path, number, "unreadable characters (binary data?): give a Fountain or plain-text script")
@@ -654,7 +662,10 @@ def import_script(path: Path, directory: Path, *, genre: str, language: str | No
     places = {loc.id: loc.name for loc in locations}
     rows = [_arc_row(s, spec, display, places) for s in scripts]
 
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"cannot create {directory}: a folder on its path is a file; choose another place") from None
     tmp = directory.parent / f".{directory.name}.import-{uuid.uuid4().hex[:8]}"
     try:
         store = SeasonStore.create(tmp, spec)

@@ -187,7 +187,7 @@ def season_status(directory: Path, *, as_json: bool) -> None:
     summary = summarise(store)
     running = store.lock_holder() or ""
     report = store.root / "report.md"
-    stopped = next((ln.split(":", 1)[1].strip() for ln in report.read_text(encoding="utf-8").splitlines()
+    stopped = next((ln.split(":", 1)[1].strip() for ln in report.read_text(encoding="utf-8", errors="replace").splitlines()
                     if ln.startswith("- Stopped:")), "") if report.exists() else "never run"
     state = f"running ({running})" if running else f"not running; last run: {stopped}"
     if as_json:

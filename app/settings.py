@@ -173,6 +173,8 @@ def load_settings(config: Path | None = None, flags: dict[str, Any] | None = Non
     """Settings from the config file (given, or the user's default if present), env and flags."""
     path = config if config is not None else default_config_path()
     data: dict[str, Any] = {}
+    if config is not None and path.is_dir():
+        raise ConfigError(f"config file {path} is a folder: give the path of a .toml file to --config")
     if config is not None and not path.is_file():
         raise ConfigError(f"config file {path} not found: check the --config path")
     if path.is_file():
@@ -184,9 +186,21 @@ def load_settings(config: Path | None = None, flags: dict[str, Any] | None = Non
             raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__}): check the file") from None
     token = _toml_data.set(data)
     try:
-        return Settings(**{k: v for k, v in (flags or {}).items() if v is not None})
+        return build_settings(**{k: v for k, v in (flags or {}).items() if v is not None})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, f"settings ({path.name}, CLIFFHANGER_* or flags)")) from None
     finally:
         _toml_data.reset(token)
+
+
+def build_settings(**values: Any) -> Settings:
+    """Settings(**values), with an environment value pydantic-settings cannot even parse as a ConfigError."""
+    from pydantic_settings import SettingsError
+
+    try:
+        return Settings(**values)
+    except SettingsError as exc:
+        field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else "a setting"
+        raise ConfigError(f"environment: CLIFFHANGER_{field.upper()} cannot be parsed ({exc}): nested settings take "
+                          f"JSON, or set one key at a time (CLIFFHANGER_ROLES__WRITER__MODEL=...)") from None
 

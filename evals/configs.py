@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cliffhanger.agents.llm import CallPolicy, EndpointConfig
 from cliffhanger.agents.profiles import Price
+from cliffhanger.agents.shotlist import CLIP_LENGTHS_S
 
 
 class PipelineConfig(BaseModel):
@@ -32,6 +33,13 @@ class PipelineConfig(BaseModel):
     canon_memory: bool = Field(True, description="False: the writer gets no canon and drafts are not checked against it")
     concurrency: int = Field(4, ge=1, le=64)
     target: str = Field("generic", description="video model the shot lists are planned for")
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        if value not in CLIP_LENGTHS_S:
+            raise ValueError(f"{value!r} is not a video model: use one of {', '.join(CLIP_LENGTHS_S)}")
+        return value
 
     @property
     def bound(self) -> int:

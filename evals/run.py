@@ -307,7 +307,10 @@ async def run_eval(req: EvalRequest) -> EvalOutcome:
         raise UserError("an eval compares configurations: pass at least two --config files")
     if len({c.name for c in req.configs}) != len(req.configs):
         raise UserError("two configs have the same name: give each a distinct `name` (or file name)")
-    req.out.mkdir(parents=True, exist_ok=True)
+    try:
+        req.out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"--out {req.out} is a file (or lies under one): give a folder for the eval") from None
     _check_manifest(req)
     budget = Budget(req.budget_usd, _spent(req.out)) if req.budget_usd is not None else None
     stores: dict[tuple[str, str], SeasonStore] = {}

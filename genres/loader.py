@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,14 @@ class PackSource:
 
 def _read(path: Path, builtin: bool) -> PackSource:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise GenreError(f"{path}: cannot read ({exc.__class__.__name__}): check the file") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise GenreError(f"{path}:{line}: not UTF-8 text: save the pack as UTF-8") from None
     try:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader (libyaml's when available)
@@ -125,6 +130,7 @@ class Catalog:
     packs: dict[str, GenrePack]
     origins: dict[str, Path]
     problems: tuple[str, ...] = ()  # user packs left out because they are broken, one line each
+    broken: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the problems by pack id, where known
 
     def get(self, name: str) -> GenrePack:
         """A pack by id or by its zh/en name; GenreError listing the known ids otherwise."""
@@ -133,7 +139,8 @@ class Catalog:
         by_name = {n.lower(): p for p in self.packs.values() for n in (p.names.zh, p.names.en)}
         if name.lower() in by_name:
             return by_name[name.lower()]
-        broken = [p for p in self.problems if f"{name}.y" in p or f"'{name}'" in p]
+        broken = list(self.broken.get(name, ())) or [
+            p for p in self.problems if Path(p.split(":", 1)[0]).stem == name]  # unreadable: named by its file
         if broken:
             raise GenreError(broken)
         raise GenreError(f"unknown genre {name!r}: known genres are {', '.join(sorted(self.packs))}")
@@ -154,6 +161,7 @@ def load_catalog(extra_dirs: Iterable[Path] = (), *, include_user_dir: bool = Tr
 
 def _build(builtins: list[PackSource], user_paths: list[Path], *, strict: bool = True) -> Catalog:
     problems: list[str] = []
+    broken: dict[str, list[str]] = {}
     sources: dict[str, PackSource] = {}
     for src in builtins:
         sources[str(src.data.get("id"))] = src
@@ -172,6 +180,7 @@ def _build(builtins: list[PackSource], user_paths: list[Path], *, strict: bool =
             hint = "set `shadow: true` to replace the built-in" if other.builtin else "rename one of them"
             problems.append(f"{path}:{_line_of(src.node, ['id'])}: id: duplicate id {pid!r} "
                             f"(also in {other.path}): {hint}")
+            broken.setdefault(pid, []).append(problems[-1])
             continue
         sources[pid] = src
     packs: dict[str, GenrePack] = {}
@@ -182,9 +191,10 @@ def _build(builtins: list[PackSource], user_paths: list[Path], *, strict: bool =
             origins[pid] = src.path
         except GenreError as exc:
             problems += exc.problems
+            broken.setdefault(pid, []).extend(exc.problems)
     if problems and strict:
         raise GenreError(problems)
-    return Catalog(packs, origins, tuple(problems))
+    return Catalog(packs, origins, tuple(problems), {k: tuple(v) for k, v in broken.items()})
 
 
 def _resolve(src: PackSource, sources: dict[str, PackSource], chain: list[str]) -> dict[str, Any]:
@@ -208,13 +218,19 @@ def validate_file(path: Path, extra_dirs: Iterable[Path] = ()) -> GenrePack:
     sources = {str(b.data.get("id")): b for b in _builtin_sources()}
     for p in _user_paths(extra_dirs):
         if p.resolve() != path.resolve():
-            other = _read(p, False)
+            try:
+                other = _read(p, False)
+            except GenreError:
+                continue  # `genres list` reports it; it only matters here if this pack extends it (unknown pack)
             sources.setdefault(str(other.data.get("id")), other)
     pid = str(src.data.get("id"))
     if pid in sources and sources[pid].builtin and src.data.get("shadow") is not True and \
             sources[pid].path.resolve() != path.resolve():
         raise GenreError(f"{path}:{_line_of(src.node, ['id'])}: id: duplicate id {pid!r} (a built-in pack): "
                          "rename it or set `shadow: true` to replace the built-in")
+    if pid in sources and not sources[pid].builtin:
+        raise GenreError(f"{path}:{_line_of(src.node, ['id'])}: id: duplicate id {pid!r} (also in "
+                         f"{sources[pid].path}): rename one of them")
     sources[pid] = src
     return _validate(src, _resolve(src, sources, []))
 

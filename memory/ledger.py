@@ -50,6 +50,23 @@ class Doc:
     subject: str | None = None
 
 
+def check_ledger(path: Path) -> None:
+    """LedgerError naming `path` when it exists but is not an SQLite database (opened read-only: no writes)."""
+    if not path.exists():
+        return
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_ROLLBACK":
+            return  # a hot journal left by a writer killed mid-transaction: the run's own open rolls it back
+        raise LedgerError(f"{path}: damaged, not a canon ledger ({exc}): restore it from a backup, "
+                          "or recreate the season") from None
+
+
 class Ledger:
     """A season's canon. One writer process at a time (the season lock guarantees it)."""
 

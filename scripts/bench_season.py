@@ -64,6 +64,27 @@ def sim_seconds(log: Path) -> float:
     return sum(json.loads(line)["latency_ms"] for line in log.read_text().splitlines() if line.strip()) / 1000
 
 
+def writer_first_drafts(rows: list[dict]) -> dict[int, int]:
+    """Prompt tokens of the writer's first draft of each episode, by episode."""
+    writer: dict[int, list[int]] = {}
+    for r in rows:
+        if r["role"] == "writer" and r["episode"]:
+            writer.setdefault(r["episode"], []).append(r["tokens_in"])
+    return {ep: v[0] for ep, v in writer.items()}
+
+
+def token_totals(rows: list[dict]) -> tuple[int, int]:
+    """Prompt and completion tokens of all calls."""
+    return sum(r["tokens_in"] for r in rows), sum(r["tokens_out"] for r in rows)
+
+
+def season_cost(rows: list[dict], model: str) -> float:
+    """What the calls in `rows` would cost at `model`'s list prices (agents/profiles.py)."""
+    price = price_for(model, "openai")
+    assert price is not None, f"no price for {model}"
+    return price.cost(*token_totals(rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=60)
@@ -87,11 +108,7 @@ def main() -> None:
               f"sim answering {answering:.1f} s  our overhead {(wall - answering) / calls * 1000:.1f} ms/call "
               f"(concurrency 4; overlapping calls make this an upper bound)")
 
-        writer = {}
-        for r in rows:
-            if r["role"] == "writer" and r["episode"]:
-                writer.setdefault(r["episode"], []).append(r["tokens_in"])
-        first = {ep: v[0] for ep, v in writer.items()}
+        first = writer_first_drafts(rows)
         print("\n== 3. writer prompt tokens (first draft of each episode)")
         if args.episodes >= 60:
             early = statistics.mean(first[e] for e in range(6, 16))
@@ -101,8 +118,7 @@ def main() -> None:
             print("needs --episodes 60")
         print("episode:tokens " + " ".join(f"{e}:{first[e]}" for e in sorted(first)[:: max(1, len(first) // 12)]))
 
-        tin = sum(r["tokens_in"] for r in rows)
-        tout = sum(r["tokens_out"] for r in rows)
+        tin, tout = token_totals(rows)
         print("\n== 4. tokens and cost")
         per_role = {}
         for r in rows:
@@ -114,7 +130,7 @@ def main() -> None:
             print(f"  {role:11} {n:5d} calls {i:>11,} in {o:>10,} out")
         print(f"tokens per episode (all roles): {(tin + tout) / args.episodes:,.0f}")
         for model in ("deepseek-chat", "gpt-4o-mini"):
-            cost = price_for(model, "openai").cost(tin, tout)
+            cost = season_cost(rows, model)
             print(f"season cost at {model} prices: ${cost:.2f} (${cost / args.episodes:.3f} per episode)")
 
         print(f"\n== 2. realistic sim (ttft 500 ms, 60 tok/s, max 8 in flight), {args.realistic_episodes} episodes")

@@ -292,6 +292,59 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path: Path,
     assert not list(store.root.rglob("*.tmp"))
 
 
+def test_a_write_killed_mid_way_leaves_no_temp_file_once_the_next_writer_starts(tmp_path: Path) -> None:
+    """Found by scripts/chaos.py: SIGKILL inside atomic_write (before its rename) left a .*.tmp for good."""
+    store = make_season(tmp_path / "s", 2, free=1)
+    target = store.revision_path(1, 0)
+    code = ("import os, time; from pathlib import Path; from cliffhanger.agents import store; "
+            "os.fsync = lambda fd: (print('writing', flush=True), time.sleep(60)); "
+            f"store.atomic_write(Path({str(target)!r}), '{{\"episode\": 1}}')")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    (orphan,) = target.parent.glob(".*.tmp")
+    assert orphan.name.startswith(".r00.draft.json.") and not target.exists()
+    export = store.root / "exports" / ".season.fountain.abcd1234.tmp"  # exports are written without the lock
+    export.parent.mkdir()
+    export.write_text("x")
+    (store.root / ".notes.tmp").write_text("mine")  # not an atomic_write name
+    with store.lock():
+        assert not orphan.exists()
+    assert export.exists() and (store.root / ".notes.tmp").exists()
+
+
+def test_a_canon_write_killed_mid_transaction_does_not_stop_the_next_run(tmp_path: Path, sim_url: str) -> None:
+    """Found by scripts/chaos.py: the hot journal a kill -9 leaves made the pre-run check call canon.sqlite damaged."""
+    store = make_season(tmp_path / "s", 2, free=1)
+    code = ("import time; from pathlib import Path; from cliffhanger.memory.ledger import Ledger; "
+            f"db = Ledger(Path({str(store.ledger_path)!r}))._db; db.execute('PRAGMA cache_size=1'); db.execute('BEGIN'); "
+            "[db.execute('INSERT INTO docs VALUES (?, ?, NULL, 0, ?)', (f'd{i}', 'note', 'x' * 300)) for i in range(3000)]; "
+            "print('writing', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    journal = store.root / "canon.sqlite-journal"
+    assert journal.exists() and journal.stat().st_size > 0  # a hot journal: the transaction was half written
+    assert run(store, sim_models(sim_url, UsageLog(store.usage_path)), until=1).stop == "until"
+    with Ledger(store.ledger_path) as ledger:
+        assert not [d for d in ledger.docs("note") if d.id.startswith("d")]  # rolled back, not half kept
+    assert not journal.exists() and store.accepted_episodes() == [1]
+
+
+def test_a_kill_between_bible_json_and_bible_md_still_gets_bible_md(tmp_path: Path, sample, sim_url: str) -> None:
+    """bible.json on disk without bible.md (a kill between the two writes): the resumed plan_bible writes it."""
+    from cliffhanger.agents.artifacts import Bible
+
+    store = make_season(tmp_path / "s", 2, free=1)
+    store.write_model(store.root / "bible.json", Bible.model_validate(sample("zh_bible")), {"prompt": "x@1"})
+    usage = UsageLog(store.usage_path)
+    assert run(store, sim_models(sim_url, usage), review_arc=True).stop == "arc_review"
+    assert store.bible().characters[0].name in (store.root / "bible.md").read_text(encoding="utf-8")
+    assert not any(r["prompt"].startswith("showrunner.plan_bible") for r in read_usage(store.usage_path))
+
+
 def test_sigint_drains_and_says_how_to_resume(tmp_path: Path, make_sim) -> None:
     url = make_sim(ttft_ms=30, tps=3000)
     store = make_season(tmp_path / "s", 6, free=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -264,3 +265,107 @@ def test_log_has_one_line_per_request(tmp_path: Path) -> None:
         assert line["model"] == "sim-drama" and line["prompt_tokens"] > 0
         assert (line["status"], line["fault"]) in ((200, None), (500, "500"))
         assert (line["completion_tokens"] > 0) == (line["status"] == 200)
+
+
+# -- hostile output ----------------------------------------------------------------------------------
+
+BOUNDED = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+        "title": {"type": "string", "maxLength": 40},
+        "lines": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 300}, "minItems": 4,
+                  "maxItems": 6},
+        "kind": {"type": "string", "enum": ["reveal", "threat"]},
+    },
+    "required": ["id", "title", "lines", "kind"],
+}
+BOUNDED_FORMAT = {"type": "json_schema", "json_schema": {"name": "Ep", "schema": BOUNDED}}
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [s for v in items for s in _strings(v)]
+
+
+def test_hostile_kinds_parse_and_the_help_names_them(capsys) -> None:
+    from cliffhanger.app.cli import main
+
+    plan = parse_faults("hostile:0.3,inject:0.1,huge:0.05,nested:0.05")
+    assert dict(plan.probabilities) == {"hostile": 0.3, "inject": 0.1, "huge": 0.05, "nested": 0.05}
+    with pytest.raises(SystemExit):
+        main(["sim", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert all(k in shown for k in ("hostile", "inject", "huge", "nested"))
+
+
+def test_fault_inject_fills_strings_with_payloads_and_stays_schema_valid() -> None:
+    from cliffhanger.agents.sim import hostile
+    from cliffhanger.agents.sim.schema_check import conforms
+
+    seen: set[str] = set()
+    with sim("inject:1") as url:
+        for i in range(12):
+            content = post(url, messages=[{"role": "user", "content": f"Episode {i}"}],
+                           response_format=BOUNDED_FORMAT).json()["choices"][0]["message"]["content"]
+            value = json.loads(content)
+            assert conforms(value, BOUNDED, BOUNDED), value
+            assert re.fullmatch(r"[a-z][a-z0-9_]{0,63}", value["id"]) and value["kind"] in ("reveal", "threat")
+            seen |= {p for s in _strings(value) for p in hostile.PAYLOADS if p[:12] in s}
+    assert len(seen) >= 6  # many kinds of payload, not one
+    assert any("\x1b" in p for p in seen) or any("[" in p for p in seen)
+
+
+def test_fault_inject_in_plain_and_streamed_text() -> None:
+    from cliffhanger.agents.sim import hostile
+
+    with sim("inject:1") as url:
+        plain = post(url).json()["choices"][0]["message"]["content"]
+        streamed = "".join(e["choices"][0]["delta"].get("content") or "" for e in _stream_events(post(url, stream=True))
+                           if e["choices"])
+    assert plain == streamed
+    assert sum(p in plain for p in hostile.PAYLOADS) >= 2
+
+
+def test_fault_huge_sends_100000_characters_past_max_length_and_max_tokens() -> None:
+    from cliffhanger.agents.sim.schema_check import conforms
+
+    with sim("huge:1") as url:
+        bounded = post(url, response_format=BOUNDED_FORMAT, max_tokens=50).json()["choices"][0]
+        free = post(url, response_format=JSON_SCHEMA, max_tokens=50).json()["choices"][0]
+        text = post(url, max_tokens=50).json()["choices"][0]
+    for choice in (bounded, free, text):
+        assert choice["finish_reason"] == "stop" and len(choice["message"]["content"]) >= 100_000
+    value = json.loads(bounded["message"]["content"])
+    assert max(map(len, _strings(value))) == 100_000 and not conforms(value, BOUNDED, BOUNDED)  # meant to be refused
+    value = json.loads(free["message"]["content"])
+    assert max(map(len, _strings(value))) == 100_000 and conforms(value, SCHEMA, SCHEMA)  # the schema allows it
+
+
+@pytest.mark.parametrize("extra", [{"response_format": JSON_SCHEMA}, {"tools": TOOLS, "tool_choice": FORCED}, {}])
+def test_fault_nested_sends_10000_levels(extra: dict[str, Any]) -> None:
+    from cliffhanger.agents.parsing import json_depth
+
+    with sim("nested:1") as url:
+        message = post(url, max_tokens=20, **extra).json()["choices"][0]["message"]
+    text = message["content"] if "tools" not in extra else message["tool_calls"][0]["function"]["arguments"]
+    assert json_depth(text) >= 10_000
+    if extra:
+        with pytest.raises(RecursionError):
+            json.loads(text)
+
+
+def test_fault_hostile_draws_every_shape_and_replays() -> None:
+    from cliffhanger.agents.parsing import json_depth
+
+    def answers() -> list[str]:
+        with sim("hostile:1", seed=11) as url:
+            return [post(url, messages=[{"role": "user", "content": f"Episode {i}"}], response_format=JSON_SCHEMA)
+                    .json()["choices"][0]["message"]["content"] for i in range(24)]
+
+    first = answers()
+    shapes = {"huge" if len(a) >= 100_000 else "nested" if json_depth(a) >= 10_000 else "inject" for a in first}
+    assert shapes == {"inject", "huge", "nested"}
+    assert answers() == first

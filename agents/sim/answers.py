@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from cliffhanger.agents.sim import hostile
 from cliffhanger.agents.sim.chat_request import ChatRequest, prompt_pairs
 from cliffhanger.agents.sim.drama_text import DramaText
 from cliffhanger.agents.sim.faults import cut_tokens, malform, seeded, truncate_half
@@ -57,14 +58,21 @@ def answer(req: ChatRequest, seed: int, quirks: frozenset[str], fault: str | Non
     rng = seeded(seed, "answer", req.content_key, index)
     text = DramaText.from_messages(req.messages)
     structured = req.mode != "text"
+    shape = hostile.shape(fault, rng)
     if req.mode == "text":
         body = text.prose(rng)
+        if shape is not None:
+            body = hostile.text_answer(body, shape, rng)
     else:
         schema = req.schema
         if req.mode == "json_object":
             schema = embedded_schema(req.messages) or GENERIC_SCHEMA
-        value = fill(schema or GENERIC_SCHEMA, rng, text)
-        body = json.dumps(value, ensure_ascii=False)
+        value = fill(schema or GENERIC_SCHEMA, rng, text,
+                     strings=hostile.Payloads(rng) if shape == "inject" else None)
+        if shape in ("huge", "nested"):
+            body = hostile.structured_body(value, shape, rng)
+        else:
+            body = json.dumps(value, ensure_ascii=False)
     if fault == "malformed" and structured:
         body = malform(body, rng)
     if req.mode != "tools" and ("think" in quirks or fault == "think"):
@@ -73,7 +81,9 @@ def answer(req: ChatRequest, seed: int, quirks: frozenset[str], fault: str | Non
     finish = "tool_calls" if req.mode == "tools" and fault != "malformed" else "stop"
     if fault == "truncate":
         body, finish = truncate_half(body, req.model), "length"
-    if req.max_tokens is not None and count_tokens(body, req.model) > req.max_tokens:
+    # A server that sends 100,000 characters does not honour max_tokens either.
+    honours_limit = shape not in ("huge", "nested")
+    if honours_limit and req.max_tokens is not None and count_tokens(body, req.model) > req.max_tokens:
         body, finish = cut_tokens(body, req.max_tokens, req.model), "length"
     tokens = count_tokens(body, req.model)
     if req.mode == "tools":

@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FAULT_KINDS: tuple[str, ...] = ("429", "500", "timeout", "malformed", "truncate", "think")
+FAULT_KINDS: tuple[str, ...] = ("429", "500", "timeout", "malformed", "truncate", "think", "hostile", "inject", "huge",
+                                 "nested")
 
 QUIRKS: dict[str, str] = {
     "no-json-schema": "400 for response_format json_schema (like DeepSeek)",

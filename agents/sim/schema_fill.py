@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from typing import Any
 
 from cliffhanger.agents.sim.drama_text import DramaText
@@ -25,9 +26,13 @@ _OPTIONAL_RATE = 0.7
 _NON_NULL_RATE = 0.85
 
 
-def fill(schema: dict[str, Any] | bool, rng: random.Random, text: DramaText | None = None) -> Any:
-    """A value valid against `schema`. Retries a few draws and returns the last one if none validates."""
-    filler = _Filler(schema if isinstance(schema, dict) else {}, rng, text or DramaText())
+def fill(schema: dict[str, Any] | bool, rng: random.Random, text: DramaText | None = None, *,
+         strings: Callable[[str, dict[str, Any]], str] | None = None) -> Any:
+    """A value valid against `schema`. Retries a few draws and returns the last one if none validates.
+
+    `strings(value, string_schema)` may rewrite every generated string (the hostile fault's payloads).
+    """
+    filler = _Filler(schema if isinstance(schema, dict) else {}, rng, text or DramaText(), strings)
     value: Any = None
     for _ in range(4):
         try:
@@ -51,10 +56,12 @@ def singular(key: str | None) -> str | None:
 
 
 class _Filler:
-    def __init__(self, root: dict[str, Any], rng: random.Random, text: DramaText) -> None:
+    def __init__(self, root: dict[str, Any], rng: random.Random, text: DramaText,
+                 strings: Callable[[str, dict[str, Any]], str] | None = None) -> None:
         self.root = root
         self.rng = rng
         self.text = text
+        self.strings = strings
 
     def value(self, schema: Any, key: str | None, depth: int, stack: tuple[str, ...]) -> Any:
         s, stack = flatten(schema, self.root, stack)
@@ -141,7 +148,8 @@ class _Filler:
         if kind in ("integer", "number"):
             return fill_number(s, kind, key, self.rng)
         if kind == "string":
-            return fill_string(s, key, self.rng, self.text)
+            value = fill_string(s, key, self.rng, self.text)
+            return self.strings(value, s) if self.strings is not None else value
         if kind == "boolean":
             return self.rng.random() < 0.5
         if kind == "null":

@@ -16,6 +16,9 @@ from textual.widgets import Input, Static
 
 from cliffhanger.app.console import untrusted
 
+# A reply longer than this is kept whole (body, chat.jsonl) but not laid out again on every chunk: a
+# model that streams 100,000 characters must not freeze the app with quadratic re-rendering.
+MAX_SHOWN_CHARS = 20_000
 ROLE_LABEL = {"writer": ("you", "bold cyan"), "showrunner": ("showrunner", "bold magenta"),
               "system": ("room", "bold yellow"), "error": ("error", "bold red")}
 
@@ -40,7 +43,10 @@ class MessageBox(Static):
         if self.streaming:
             out.append("  …", style="dim")
         out.append("\n")
-        out.append_text(untrusted(self.body))
+        out.append_text(untrusted(self.body[:MAX_SHOWN_CHARS]))
+        if len(self.body) > MAX_SHOWN_CHARS:
+            out.append(f"\n… {len(self.body) - MAX_SHOWN_CHARS:,} more characters not shown (the chat history "
+                       "keeps them)", style="dim")
         if self.note:
             out.append(("\n" if self.body else "") + self.note, style="dim italic")
         return out
@@ -50,8 +56,10 @@ class MessageBox(Static):
 
     def append(self, chunk: str) -> None:
         self.chunks.append(chunk)
+        shown_all = len(self.body) <= MAX_SHOWN_CHARS
         self.body += chunk
-        self._show()
+        if shown_all:  # past the limit nothing visible changes until `finish`
+            self._show()
 
     def finish(self, *, text: str | None = None, note: str = "") -> None:
         if text is not None and not self.chunks:
