@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +22,10 @@ def load_eval_config(path: Path) -> Any:
     still come from the environment when the file has none.
     """
     from cliffhanger.agents.local import local_available
-    from cliffhanger.app.settings import build_settings
+    from cliffhanger.app.settings import build_settings, read_config_file
     from cliffhanger.evals.configs import EvalConfig, PipelineConfig
 
-    if path.is_dir():
-        raise ConfigError(f"config file {path} is a folder: give the path of a .toml file to --config")
-    if not path.is_file():
-        raise ConfigError(f"config file {path} not found: check the --config path")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    data = read_config_file(path)
     name = data.pop("name", path.stem)
     # The name becomes a folder under OUT/seasons/: one plain path component, never a path.
     if not isinstance(name, str) or not _NAME.fullmatch(name):

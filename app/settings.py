@@ -173,17 +173,8 @@ def load_settings(config: Path | None = None, flags: dict[str, Any] | None = Non
     """Settings from the config file (given, or the user's default if present), env and flags."""
     path = config if config is not None else default_config_path()
     data: dict[str, Any] = {}
-    if config is not None and path.is_dir():
-        raise ConfigError(f"config file {path} is a folder: give the path of a .toml file to --config")
-    if config is not None and not path.is_file():
-        raise ConfigError(f"config file {path} not found: check the --config path")
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML ({exc}): fix the file or pass another --config") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__}): check the file") from None
+    if config is not None or path.is_file():
+        data = read_config_file(path)
     token = _toml_data.set(data)
     try:
         return build_settings(**{k: v for k, v in (flags or {}).items() if v is not None})
@@ -191,6 +182,20 @@ def load_settings(config: Path | None = None, flags: dict[str, Any] | None = Non
         raise ConfigError(format_validation_error(exc, f"settings ({path.name}, CLIFFHANGER_* or flags)")) from None
     finally:
         _toml_data.reset(token)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML table of a --config file; ConfigError (one line, with the fix) when it cannot be used."""
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder: give the path of a .toml file to --config")
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found: check the --config path")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc}): fix the file or pass another --config") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__}): check the file") from None
 
 
 def build_settings(**values: Any) -> Settings:

@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from cliffhanger.agents.artifacts import SeasonSpec
 from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
 from cliffhanger.agents.run import RunOptions, run_season
@@ -36,3 +38,16 @@ def run(store: SeasonStore, models: dict, **options: object):  # noqa: ANN201
 def tree_hash(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    """`cliffhanger ARGS` in-process: (exit code, stdout, stderr)."""
+    from cliffhanger.app.cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

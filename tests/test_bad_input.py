@@ -20,20 +20,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from season_kit import make_season
-
-from cliffhanger.app.cli import main
+from season_kit import make_season, run_cli
 
 # ---- the harness ------------------------------------------------------------------------------------------
 
 LOG_DIR = "xdg-state"  # where an internal error would leave its traceback: not the user's files
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 def snapshot(root: Path) -> dict[str, str]:

@@ -10,8 +10,7 @@ import sys
 import urllib.request
 
 import pytest
-
-from cliffhanger.app.cli import main
+from season_kit import run_cli
 
 COMMANDS = [
     ["doctor"], ["sim"], ["new"], ["draft"], ["status"], ["chat"], ["export"], ["canon", "check"],
@@ -19,11 +18,6 @@ COMMANDS = [
 ]
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(info.value.code or 0), out, err
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

@@ -8,19 +8,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from season_kit import run_cli
 
-from cliffhanger.app.cli import main
 from cliffhanger.evals.suites import judged_episodes, load_suite
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_config(path: Path, url: str, *, mode: str = "room", revisions: bool = False, price: float = 0.0,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from season_kit import run, sim_models
+from season_kit import run, run_cli, sim_models
 from test_hostile_output import cli, new_season, plant_sentinels, snapshot, user_env
 from test_tui import running, say, season_open, until
 
@@ -28,7 +28,6 @@ from cliffhanger.agents.sim.config import SimConfig, parse_faults
 from cliffhanger.agents.sim.runner import run_in_thread
 from cliffhanger.agents.store import SeasonStore
 from cliffhanger.agents.usage import UsageLog
-from cliffhanger.app.cli import main
 from cliffhanger.app.export import FORMATS
 from cliffhanger.app.room import Room
 from cliffhanger.app.tui.app import CliffhangerApp
@@ -51,14 +50,6 @@ def files_under(root: Path) -> Iterator[Path]:
     yield from (p for p in root.rglob("*") if p.is_file())
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(code: int, err: str, *fragments: str) -> None:
