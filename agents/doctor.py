@@ -14,8 +14,16 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from cliffhanger.agents.errors import ModelError, one_line
+from cliffhanger.agents.errors import ConfigError, ModelError, one_line
 from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient, redact
+from cliffhanger.agents.model_discovery import (
+    ModelListUnreadable,
+    announcement,
+    model_ids,
+    only_model,
+    shown_ids,
+    unreadable_message,
+)
 from cliffhanger.agents.profiles import PROFILES, STRUCTURED_METHODS, StructuredMethod
 from cliffhanger.agents.usage import UsageLog
 
@@ -66,8 +74,10 @@ async def run_doctor(endpoint: EndpointConfig, *, timeout_s: float = 30.0) -> Do
     """Probe `endpoint`; never raises for endpoint failures (they become failed probes)."""
     ep = dataclasses.replace(endpoint, timeout_s=min(endpoint.timeout_s, timeout_s), max_tokens=256)
     report = DoctorReport(ep.provider, ep.base_url, ep.model)
-    if not await _probe_http(ep, report):
+    probed = await _probe_http(ep, report)
+    if probed is None:
         return _finish(report)
+    ep = probed
     usage = UsageLog()
     plain = ModelClient("doctor", ep, usage, CallPolicy(max_attempts=1, max_retries=1))
     await _timed(report, "plain completion", lambda: plain.text([("user", "Say hello in one short sentence.")]),
@@ -95,7 +105,9 @@ async def run_doctor(endpoint: EndpointConfig, *, timeout_s: float = 30.0) -> Do
     return _finish(report)
 
 
-async def _probe_http(ep: EndpointConfig, report: DoctorReport) -> bool:
+async def _probe_http(ep: EndpointConfig, report: DoctorReport) -> EndpointConfig | None:
+    """Reachable, key accepted, models listed: the endpoint to probe further (its model filled in when it
+    had none and the server serves one), or None when there is no point going on."""
     headers = {"Authorization": f"Bearer {ep.api_key.get_secret_value()}"} if ep.api_key else {}
     started = time.monotonic()
     try:
@@ -104,29 +116,55 @@ async def _probe_http(ep: EndpointConfig, report: DoctorReport) -> bool:
     except httpx.HTTPError as exc:
         report.probes.append(Probe("reachable", "failed", f"cannot reach {ep.base_url} ({exc.__class__.__name__})"))
         report.verdict = f"cannot reach {ep.base_url}: is the server running? check --base-url"
-        return False
+        return None
     ms = (time.monotonic() - started) * 1000
     kind = resp.headers.get("content-type", "")
     if "html" in kind:
         report.probes.append(Probe("reachable", "failed", "answers an HTML page, not the OpenAI API", ms))
         report.verdict = f"{ep.base_url} answers HTML, not the OpenAI API: check --base-url (it usually ends in /v1)"
-        return False
+        return None
     report.probes.append(Probe("reachable", "ok", f"HTTP {resp.status_code}", ms))
     if resp.status_code in (401, 403):
         report.probes.append(Probe("auth", "failed", f"key refused (HTTP {resp.status_code})"))
         report.verdict = (f"{ep.base_url} refused the API key: set a valid key in OPENAI_API_KEY or "
                           "CLIFFHANGER_API_KEY")
-        return False
+        return None
     report.probes.append(Probe("auth", "ok", "key accepted" if ep.api_key else "no key needed"))
+    if not ep.model:
+        return _only_model(ep, resp, report)
     try:
-        ids = [m["id"] for m in resp.json().get("data", [])]
-    except (ValueError, AttributeError, KeyError, TypeError):
+        ids = model_ids(resp.json())
+    except (ValueError, RecursionError, ModelListUnreadable):
         report.probes.append(Probe("models listed", "warning", "no model list at /models"))
-        return True
+        return ep
     listed = ep.model in ids
-    detail = f"{len(ids)} models" + ("" if listed else f"; {ep.model} not among them ({', '.join(ids[:5])})")
+    detail = f"{len(ids)} models" + ("" if listed else f"; {ep.model} not among them ({shown_ids(ids[:5])})")
     report.probes.append(Probe("models listed", "ok" if listed or not ids else "warning", detail))
-    return True
+    return ep
+
+
+def _only_model(ep: EndpointConfig, resp: httpx.Response, report: DoctorReport) -> EndpointConfig | None:
+    """No model configured: the server's only model, as `resolve_models` picks it; else a failed probe."""
+    try:
+        if resp.status_code != 200:
+            raise ModelListUnreadable(f"HTTP {resp.status_code}")
+        try:
+            payload = resp.json()
+        except (ValueError, RecursionError):
+            raise ModelListUnreadable("its answer is not JSON") from None
+        ids = model_ids(payload)
+        model = only_model(ids, ep.base_url, ep.api_key)
+    except ModelListUnreadable as exc:
+        message = unreadable_message(ep.base_url, str(exc), ep.api_key)
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        report.model = model
+        report.probes.append(Probe("models listed", "ok", announcement(model, ep.base_url, ep.api_key)))
+        return dataclasses.replace(ep, model=model)
+    report.probes.append(Probe("models listed", "failed", one_line(message, 400)))
+    report.verdict = message
+    return None
 
 
 async def _timed(report: DoctorReport, name: str, run, describe) -> Probe:  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
+from cliffhanger.agents.call_limits import Budget, CallLimiter, TokenTick
 from cliffhanger.agents.errors import ModelError, ModelOutputError, one_line
 from cliffhanger.agents.parsing import (
     OutputProblem,
@@ -32,6 +33,7 @@ from cliffhanger.agents.parsing import (
 )
 from cliffhanger.agents.profiles import PROFILES, Price, Profile, StructuredMethod, price_for
 from cliffhanger.agents.prompts import render
+from cliffhanger.agents.streamed_answer import Answer, stream_until_complete
 from cliffhanger.agents.strict_schema import clamp_to_schema, grammar_json_schema, strict_json_schema
 from cliffhanger.agents.usage import Outcome, UsageLog, UsageRecord
 from cliffhanger.memory.tokens import count_message_tokens, count_tokens
@@ -70,10 +72,15 @@ class EndpointConfig:
     max_tokens: int | None = None
     structured_method: StructuredMethod | None = None  # None: the profile's
     seed: int | None = None
+    slots: int | None = None  # requests the server works on at once; None: the profile's (0: unknown)
 
     @property
     def profile(self) -> Profile:
         return PROFILES[self.provider]
+
+    @property
+    def server_slots(self) -> int:
+        return self.profile.slots if self.slots is None else self.slots
 
     @property
     def method(self) -> StructuredMethod:
@@ -88,28 +95,6 @@ class CallPolicy:
     max_retries: int = 4
     backoff_base_s: float = 0.5
     backoff_max_s: float = 20.0
-
-
-class BudgetExhausted(ModelError):
-    """The next call would pass --budget-usd: the run stops cleanly before making it."""
-
-
-class Budget:
-    """A spending cap shared by every client of a run; checked before each call, charged after."""
-
-    def __init__(self, limit_usd: float, spent_usd: float = 0.0) -> None:
-        self.limit_usd = limit_usd
-        self.spent_usd = spent_usd
-
-    def check(self, estimate_usd: float) -> None:
-        if self.spent_usd + estimate_usd > self.limit_usd:
-            raise BudgetExhausted(
-                f"budget reached: ${self.spent_usd:.4f} of ${self.limit_usd:.4f} spent and the next call "
-                f"(about ${estimate_usd:.4f}) would pass it: raise --budget-usd and run the same command again"
-            )
-
-    def charge(self, cost_usd: float | None) -> None:
-        self.spent_usd += cost_usd or 0.0
 
 
 def redact(text: str, secret: SecretStr | None) -> str:
@@ -141,7 +126,9 @@ class ModelClient:
         self._method: StructuredMethod = endpoint.method
         self.allow_fallback = True
         self.budget: Budget | None = None
-        self.limiter: asyncio.Semaphore | None = None  # caps parallel calls across the run's clients
+        # Caps calls in flight; the pool gives every client of one server the same limiter.
+        self.limiter: CallLimiter = CallLimiter()
+        self.on_tokens: TokenTick | None = None
 
     @property
     def chat(self) -> ChatOpenAI:
@@ -209,11 +196,17 @@ class ModelClient:
         outcome: Outcome = "failed"
         for attempt in range(1, self.policy.max_attempts + 1):
             self._check_budget(history)
-            runnable = self.chat.with_structured_output(
-                self._output_schema(schema), method=self._method, include_raw=True
-            )
             try:
-                out, n_retries = await self._send(lambda r=runnable, h=history: r.ainvoke(h))
+                if self.endpoint.profile.stream_structured:
+                    answer, n_retries = await self._send(
+                        lambda h=history: self._stream_structured(schema, h, episode))
+                else:
+                    runnable = self.chat.with_structured_output(
+                        self._output_schema(schema), method=self._method, include_raw=True
+                    )
+                    out, n_retries = await self._send(lambda r=runnable, h=history: r.ainvoke(h))
+                    answer = Answer(_raw_text(out["raw"]), (out["raw"].response_metadata or {}).get("finish_reason"),
+                                    getattr(out["raw"], "usage_metadata", None))
             except _Truncated as exc:
                 retries += exc.retries
                 i, o, est = self._count(history, exc.text, exc.usage)
@@ -228,11 +221,10 @@ class ModelClient:
                 self._log("structured", started, tin, tout, estimated, attempt, retries, "failed", episode, prompt, str(exc))
                 raise
             retries += n_retries
-            raw = out["raw"]
-            text = _raw_text(raw)
-            i, o, est = self._count(history, text, getattr(raw, "usage_metadata", None))
+            text = answer.text
+            i, o, est = self._count(history, text, answer.usage)
             tin, tout, estimated = tin + i, tout + o, estimated or est
-            if (raw.response_metadata or {}).get("finish_reason") == "length":
+            if answer.finish_reason == "length":
                 problem = "the answer was cut off at the output token limit"
                 history += [AIMessage(content=text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
                 continue
@@ -269,7 +261,8 @@ class ModelClient:
         content itself and raises on think tags or bad JSON before we see the raw answer.
         """
         if self.endpoint.profile.grammar_schema:
-            relaxed = grammar_json_schema(schema)
+            profile = self.endpoint.profile
+            relaxed = grammar_json_schema(schema, profile.grammar_max_length, profile.grammar_max_items)
             relaxed.setdefault("description", (schema.__doc__ or schema.__name__).strip()[:500])
             relaxed["title"] = schema.__name__
             return relaxed if self._method != "json_schema" else {
@@ -283,6 +276,29 @@ class ModelClient:
             "schema": strict_json_schema(schema) if strict else schema.model_json_schema(),
             "strict": strict,
         }
+
+    def _bound(self, schema: type[T]) -> Any:
+        """The chat model bound to ask for `schema` the current way, as with_structured_output would."""
+        out_schema = self._output_schema(schema)
+        if self._method == "function_calling":
+            from langchain_core.utils.function_calling import convert_to_openai_tool
+
+            name = convert_to_openai_tool(out_schema)["function"]["name"]
+            return self.chat.bind_tools([out_schema], tool_choice=name, parallel_tool_calls=False)
+        if self._method == "json_schema":
+            return self.chat.bind(response_format={"type": "json_schema", "json_schema": out_schema})
+        return self.chat.bind(response_format={"type": "json_object"})
+
+    async def _stream_structured(self, schema: type[T], history: list[Any], episode: int | None) -> Answer:
+        tick = None
+        if self.on_tokens is not None:
+            on_tokens, role = self.on_tokens, self.role
+
+            def tick(n: int, seconds: float) -> None:
+                on_tokens(role, episode, n, seconds)
+
+        return await stream_until_complete(self._bound(schema), history,
+                                           tool_mode=self._method == "function_calling", tick=tick)
 
     def _fallback_method(self, exc: ModelError) -> bool:
         """On a 400 that rejects our structured-output method, move to the next one (sticky)."""
@@ -323,14 +339,15 @@ class ModelClient:
         outcome: Outcome = "cancelled"
         self._check_budget(list(messages))
         try:
-            async for chunk in self.chat.astream(list(messages)):
-                if chunk.usage_metadata:
-                    usage = chunk.usage_metadata
-                piece = chunk.content if isinstance(chunk.content, str) else ""
-                pieces.append(piece)
-                visible = filt.feed(piece)
-                if visible:
-                    yield visible
+            async with self.limiter.slot(self.endpoint):  # a one-slot server takes this reply after a draft call
+                async for chunk in self.chat.astream(list(messages)):
+                    if chunk.usage_metadata:
+                        usage = chunk.usage_metadata
+                    piece = chunk.content if isinstance(chunk.content, str) else ""
+                    pieces.append(piece)
+                    visible = filt.feed(piece)
+                    if visible:
+                        yield visible
             tail = filt.flush()
             if tail:
                 yield tail
@@ -367,9 +384,7 @@ class ModelClient:
 
         for retry in range(self.policy.max_retries + 1):
             try:
-                if self.limiter is None:
-                    return await call(), retry
-                async with self.limiter:
+                async with self.limiter.slot(self.endpoint):
                     return await call(), retry
             except openai.LengthFinishReasonError as exc:
                 completion = exc.completion
@@ -429,9 +444,12 @@ class ModelClient:
     # ---- usage --------------------------------------------------------------------------------
 
     def _count(self, history: list[Any], text: str, usage: Any) -> tuple[int, int, bool]:
-        if usage and (usage.get("input_tokens") or usage.get("output_tokens")):
-            return int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0), False
         pairs = [(_role_of(m), _content_of(m)) for m in history]
+        if usage and usage.get("input_tokens"):
+            return int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0), False
+        if usage and usage.get("output_tokens"):
+            # Output counted (streamed tokens), the prompt not: the prompt is estimated.
+            return count_message_tokens(pairs, self.endpoint.model), int(usage["output_tokens"]), True
         return count_message_tokens(pairs, self.endpoint.model), count_tokens(text, self.endpoint.model), True
 
     def _log(self, kind: Any, started: float, tin: int, tout: int, estimated: bool, attempts: int,
@@ -507,7 +525,9 @@ def _retryable(exc: Exception) -> bool:
 
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500
-    return isinstance(exc, openai.APIConnectionError)  # includes APITimeoutError
+    # APIConnectionError includes APITimeoutError; a stream whose next chunk is late raises
+    # langchain-openai's StreamChunkTimeoutError, a TimeoutError.
+    return isinstance(exc, openai.APIConnectionError | TimeoutError)
 
 
 def _api_message(exc: Any) -> str:

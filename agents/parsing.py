@@ -201,3 +201,67 @@ class ThinkStreamFilter:
         rest = "" if self._inside is not None else self._buf
         self._buf = ""
         return rest
+
+
+class JsonEndScanner:
+    """Fed an answer piece by piece, says when its first top-level JSON object or array is complete.
+
+    Only structure is tracked (brackets outside strings, escapes inside them), not validity: the
+    complete text is parsed and validated as usual afterwards. Text before the value (a code fence,
+    a sentence) is skipped; a reasoning block (`<think>…</think>`) is skipped whole, so brackets in it
+    never count. Once complete, whatever the server sends after the value can be dropped unread.
+    """
+
+    _OPEN = "{["
+    _CLOSE = {"}": "{", "]": "["}
+
+    def __init__(self) -> None:
+        self._stack: list[str] = []
+        self._in_string = False
+        self._escaped = False
+        self._started = False
+        self._think_tail = ""  # the text since an unclosed <think>, searched for its closing tag
+        self._in_think = False
+        self._head = ""  # text before the value, to spot an opening think tag split across pieces
+        self.complete = False
+
+    def feed(self, piece: str) -> bool:
+        """Consume `piece`; True once the value is complete (and from then on)."""
+        for ch in piece:
+            if self.complete:
+                break
+            if self._in_think:
+                self._think_tail = (self._think_tail + ch)[-16:]
+                if self._think_tail.lower().endswith(("</think>", "</thinking>", "</reasoning>")):
+                    self._in_think, self._think_tail = False, ""
+                continue
+            if not self._started:
+                self._head = (self._head + ch)[-16:]
+                if self._head.lower().endswith(("<think>", "<thinking>", "<reasoning>")):
+                    self._in_think, self._head = True, ""
+                    continue
+                if ch in self._OPEN:
+                    self._started = True
+                    self._stack.append(ch)
+                continue
+            self._step(ch)
+        return self.complete
+
+    def _step(self, ch: str) -> None:
+        if self._in_string:
+            if self._escaped:
+                self._escaped = False
+            elif ch == "\\":
+                self._escaped = True
+            elif ch == '"':
+                self._in_string = False
+            return
+        if ch == '"':
+            self._in_string = True
+        elif ch in self._OPEN:
+            self._stack.append(ch)
+        elif ch in self._CLOSE:
+            if self._stack and self._stack[-1] == self._CLOSE[ch]:
+                self._stack.pop()
+            if not self._stack:
+                self.complete = True

@@ -11,8 +11,10 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from cliffhanger.agents.call_limits import CallLimiter
 from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
 from cliffhanger.agents.local import ANNOUNCEMENT, LocalServer
+from cliffhanger.agents.model_discovery import resolve_models
 from cliffhanger.agents.profiles import Price
 from cliffhanger.agents.usage import UsageLog
 
@@ -41,6 +43,7 @@ class ModelPool:
         self.sim_seed = sim_seed
         self._stack = contextlib.ExitStack()
         self._clients: dict[str, ModelClient] = {}
+        self.limiter = CallLimiter()
 
     def __enter__(self) -> ModelPool:
         started: dict[str, str] = {}
@@ -51,6 +54,7 @@ class ModelPool:
                         started[ep.provider] = self._start(ep.provider)
                     ep = dataclasses.replace(ep, base_url=started[ep.provider])
                 self.endpoints[role] = ep
+            self.endpoints = resolve_models(self.endpoints, self.announce)  # model "" -> the server's only one
         except BaseException:
             self._stack.close()
             raise
@@ -69,7 +73,9 @@ class ModelPool:
 
     def client(self, role: str) -> ModelClient:
         if role not in self._clients:
-            self._clients[role] = ModelClient(role, self.endpoints[role], self.usage, self.policy, self.prices)
+            client = ModelClient(role, self.endpoints[role], self.usage, self.policy, self.prices)
+            client.limiter = self.limiter  # one limiter: a one-slot server gets one call at a time from all roles
+            self._clients[role] = client
         return self._clients[role]
 
     def close(self) -> None:

@@ -36,6 +36,17 @@ class Profile:
     default_max_tokens: int | None = None
     # Grammar-based servers get schemas without length bounds (see strict_schema.grammar_json_schema).
     grammar_schema: bool = False
+    # Caps a grammar schema puts on strings and lists (None: a list's minimum items; see grammar_json_schema).
+    grammar_max_length: int = 100
+    grammar_max_items: int | None = 4
+    # Requests the server works on at once (0: unknown, the run's --concurrency alone caps us). A
+    # one-slot server queues the rest, and a request queued behind one we gave up on times out too.
+    slots: int = 0
+    # Stream structured answers and close the stream once the JSON value is complete. Under a grammar
+    # llama-cpp-python may go on sampling whitespace after the object up to max_tokens (2,047 tokens
+    # generated for 282 returned, at ~40 ms a token); closing the connection stops the generation, and
+    # streaming turns the request timeout into a limit between tokens, so a slow machine is slow, not failed.
+    stream_structured: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -62,11 +73,15 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "llama-cpp-python", "function_calling", False, False, False, "http://127.0.0.1:8000/v1", None,
             note="accepts only json_object or forced tool calls, not json_schema", grammar_schema=True,
+            slots=1, stream_structured=True,
         ),
         Profile(
             "local", "function_calling", False, False, False, None, "gemma-3-270m",
             note="bundled Gemma 3 270M on llama-cpp-python's server: proves the pipeline, not the drama",
-            default_max_tokens=2048, grammar_schema=True,
+            default_max_tokens=2048, grammar_schema=True, slots=1, stream_structured=True,
+            # The smallest answers that validate: every token costs ~40 ms on two cores, and the base
+            # model's longer strings are no better than its short ones.
+            grammar_max_length=24, grammar_max_items=None,
         ),
         Profile("sim", "json_schema", False, True, False, None, "sim-drama", note="cliffhanger sim"),
         Profile("openai-compatible", "json_schema", False, True, False, None, None, may_think=True),

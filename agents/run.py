@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cliffhanger.agents.call_limits import Budget, BudgetExhausted, CallLimiter
 from cliffhanger.agents.errors import ConfigError, UserError
-from cliffhanger.agents.llm import Budget, BudgetExhausted
 from cliffhanger.agents.nodes import StopRequested
 from cliffhanger.agents.shotlist import CLIP_LENGTHS_S
 from cliffhanger.agents.state import Event, RunContext
@@ -79,7 +79,12 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
     pack = load_catalog().get(spec.genre)
     started = time.monotonic()
     stop = stop or threading.Event()
-    limiter = asyncio.Semaphore(options.concurrency)
+    # --concurrency across the run, and never more than a server's slots (one for the bundled model).
+    limiter = CallLimiter(options.concurrency)
+    emit = emit or (lambda kind, episode, detail: None)
+
+    def tokens(role: str, episode: int | None, n: int, seconds: float) -> None:
+        emit("tokens", episode, f"{role}: {n:,} tokens, {(n - 1) / max(seconds, 1e-3):.1f} tok/s")
     budget = None
     if options.budget_usd is not None:
         spent = sum(float(r.get("cost_usd") or 0) for r in read_usage(store.usage_path))
@@ -87,6 +92,7 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
     for client in models.values():
         if hasattr(client, "limiter"):
             client.limiter = limiter
+            client.on_tokens = tokens
         if budget is not None and hasattr(client, "budget"):
             if getattr(client, "_price", 0) is None:
                 raise ConfigError(f"--budget-usd needs prices: model {client.endpoint.model} has none; add "
@@ -106,7 +112,7 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
                          review_arc=options.review_arc, until=options.until, target=options.target,
                          canon_budget=options.canon_budget, critic=options.critic,
                          canon_memory=options.canon_memory, stop_requested=stop,
-                         emit=emit or (lambda kind, episode, detail: None))
+                         emit=emit)
         loop = asyncio.get_running_loop()
         installed = _install_signals(loop, stop)
         result_stop, message = "failed", ""

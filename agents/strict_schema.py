@@ -50,15 +50,19 @@ def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
 _DROPPED_FOR_GRAMMAR = ("format", "uniqueItems", "default", "discriminator")
 GRAMMAR_MAX_LENGTH = 100
 GRAMMAR_MAX_ITEMS = 4
+EXCLUSIVE_STEP = 0.1  # how far inside an exclusive float bound a clamped value lands
 
 
-def grammar_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+def grammar_json_schema(model: type[BaseModel], max_length: int = GRAMMAR_MAX_LENGTH,
+                        max_items: int | None = GRAMMAR_MAX_ITEMS) -> dict[str, Any]:
     """`model`'s schema with bounds a grammar-based server can compile.
 
     llama-cpp-python turns a JSON schema into a GBNF grammar and unrolls bounds into nested rules:
     `maxLength: 4000` or `maxItems: 200` make a grammar the server cannot parse. Small caps keep the
     grammar compilable and, as important with a small model, force strings and lists to end, so the
-    answer completes within the token limit. Patterns are left to pydantic, which validates every answer.
+    answer completes within the token limit. `max_items=None` allows exactly `minItems` (at least one):
+    the smallest answer that validates, for a model that proves the pipeline rather than writes. A cap
+    never goes below the schema's own minimum. Patterns are left to pydantic, which validates every answer.
     """
 
     def fix(node: Any) -> Any:
@@ -71,12 +75,16 @@ def grammar_json_schema(model: type[BaseModel]) -> dict[str, Any]:
             if key in _DROPPED_FOR_GRAMMAR:
                 continue
             if key == "maxLength":
-                value = min(value, GRAMMAR_MAX_LENGTH)
+                value = min(value, max(max_length, node.get("minLength", 0)))
             elif key == "pattern" and isinstance(value, str):
                 value = re.sub(r"\{(\d+),(\d+)\}", lambda m: f"{{{m[1]},{min(int(m[2]), 30)}}}", value)
             elif key == "maxItems":
-                value = min(value, max(GRAMMAR_MAX_ITEMS, node.get("minItems", 0)))
+                value = min(value, max(max_items if max_items is not None else 1, node.get("minItems", 0)))
             out[key] = {p: fix(s) for p, s in value.items()} if key in ("properties", "$defs") else fix(value)
+        if node.get("type") == "string" and "maxLength" not in node and "enum" not in node and "pattern" not in node:
+            out["maxLength"] = max(max_length, node.get("minLength", 0))
+        if node.get("type") == "array" and "maxItems" not in node and max_items is None:
+            out["maxItems"] = max(1, node.get("minItems", 0))
         return out
 
     return fix(model.model_json_schema())
@@ -107,6 +115,12 @@ def clamp_to_schema(data: Any, schema: dict[str, Any]) -> Any:
                 value = type(value)(node["minimum"])
             if "maximum" in node and value > node["maximum"]:
                 value = type(value)(node["maximum"])
+            # gt/lt bounds: the nearest value inside (a duration of 0 s becomes the shortest one allowed).
+            step = 1 if isinstance(value, int) else EXCLUSIVE_STEP
+            if "exclusiveMinimum" in node and value <= node["exclusiveMinimum"]:
+                value = type(value)(node["exclusiveMinimum"] + step)
+            if "exclusiveMaximum" in node and value >= node["exclusiveMaximum"]:
+                value = type(value)(node["exclusiveMaximum"] - step)
             return value
         if isinstance(value, dict):
             props = node.get("properties", {})

@@ -14,11 +14,16 @@ if TYPE_CHECKING:
     from cliffhanger.agents.usage import UsageLog
 
 
+PLAIN_TOKEN_EVERY_S = 10.0
+
+
 class Progress:
     def __init__(self, total: int, done: int, usage: UsageLog, *, live: bool | None = None) -> None:
         self.total, self.done_at_start, self.usage = total, done, usage
         self.done = done
         self.steps: dict[str, str] = {}
+        self.tokens: dict[str, str] = {}  # a long model call's tokens so far, shown beside its step
+        self._printed_tokens: dict[str, float] = {}
         self.started = time.monotonic()
         self.live_mode = sys.stdout.isatty() if live is None else live
         self._live: Any = None
@@ -38,6 +43,10 @@ class Progress:
 
     def event(self, kind: str, episode: int | None, detail: str) -> None:
         key = f"ep {episode}" if episode else "season"
+        if kind == "tokens":
+            self._tokens(key, detail)
+            return
+        self.tokens.pop(key, None)
         if kind == "accepted":
             self.done += 1
             self.steps.pop(key, None)
@@ -49,6 +58,17 @@ class Progress:
             self._live.update(self._render())
         else:
             print(f"[{self._elapsed()}] {line} | {self._stats()}", flush=True)
+
+    def _tokens(self, key: str, detail: str) -> None:
+        """Tokens arriving in a long call: the live table shows them at once, plain lines every 10 s."""
+        self.tokens[key] = detail
+        if self._live is not None:
+            self._live.update(self._render())
+            return
+        now = time.monotonic()
+        if now - self._printed_tokens.get(key, 0.0) >= PLAIN_TOKEN_EVERY_S:
+            self._printed_tokens[key] = now
+            print(f"[{self._elapsed()}] {key}: {self.steps.get(key, 'model')} ... {detail} | {self._stats()}", flush=True)
 
     def _elapsed(self) -> str:
         s = int(time.monotonic() - self.started)
@@ -74,5 +94,5 @@ class Progress:
         table.add_column("episode")
         table.add_column("step")
         for key, step in sorted(self.steps.items()):
-            table.add_row(key, step)
+            table.add_row(key, f"{step} ... {self.tokens[key]}" if key in self.tokens else step)
         return table

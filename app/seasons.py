@@ -160,8 +160,9 @@ def _dry_run(store: Any, settings: Any, req: DraftRequest) -> int:
     for role, (calls, tin, tout) in sorted(by_role.items()):
         try:
             ep = settings.endpoint(role)
+            # No model configured: the run would use the server's one model (asked when it starts).
             price = price_for(ep.model, ep.provider, settings.price_overrides())
-            name = ep.model
+            name = ep.model or "(the server's one model)"
         except UserError:
             price, name = None, "(no model configured)"
         cost = price.cost(tin, tout) if price else None

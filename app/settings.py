@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     max_retries: int = Field(4, ge=0, le=20, description="transport retries per try (429, 5xx, timeouts)")
     seed: int | None = Field(None, description="sampling seed where the provider supports it")
     structured_method: StructuredMethod | None = Field(None, description="override the profile's method")
+    slots: int | None = Field(None, ge=0, le=1024, description="requests the server works on at once (0: unknown); "
+                              "unset: the profile's (1 for llama-cpp-python and local)")
     roles: dict[Role, RoleSettings] = Field(default_factory=dict)
     prices: dict[str, PriceSettings] = Field(default_factory=dict)
     cache_dir: Path | None = Field(None, description="where the bundled model is assembled")
@@ -125,7 +127,11 @@ class Settings(BaseSettings):
         return {name: Price(p.input_per_m, p.output_per_m) for name, p in self.prices.items()}
 
     def endpoint(self, role: Role, *, local_installed: bool = False) -> EndpointConfig:
-        """The endpoint for `role`; ConfigError (one line, with the fix) when it can't be resolved."""
+        """The endpoint for `role`; ConfigError (one line, with the fix) when it can't be resolved.
+
+        With a base URL but no model (none configured, none in the profile) the model is "": the pool asks
+        the server when it opens (agents/model_discovery.py). Nothing here touches the network.
+        """
         rs = self.roles.get(role, RoleSettings())
         # A role on another provider inherits neither the top-level model nor the key: an OpenAI key
         # must never be sent to DeepSeek because a role switched provider.
@@ -148,8 +154,10 @@ class Settings(BaseSettings):
         if provider in ("local", "sim"):
             model = rs.model or profile.default_model  # the server we start serves only this one
         if model is None:
-            raise ConfigError(f"no model name for role {role} on provider {provider}: pass --model "
-                              f"or set model (or [roles.{role}] model) in {CONFIG_NAME}")
+            if not base_url:
+                raise ConfigError(f"no model name for role {role} on provider {provider}: pass --model "
+                                  f"or set model (or [roles.{role}] model) in {CONFIG_NAME}")
+            model = ""  # ask the server: agents/model_discovery.py uses its only model when the pool opens
         if profile.needs_key and key is None:
             raise ConfigError(f"provider {provider} needs an API key: set OPENAI_API_KEY or CLIFFHANGER_API_KEY")
         return EndpointConfig(
@@ -157,6 +165,7 @@ class Settings(BaseSettings):
             temperature=rs.temperature if rs.temperature is not None else self.temperature,
             timeout_s=self.timeout_s, max_tokens=rs.max_tokens or self.max_tokens,
             structured_method=rs.structured_method or self.structured_method, seed=self.seed,
+            slots=None if own else self.slots,
         )
 
     def endpoints(self, roles: tuple[Role, ...] = ROLES, *, local_installed: bool = False) -> dict[Role, EndpointConfig]:

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cliffhanger.agents.call_limits import Budget, BudgetExhausted
 from cliffhanger.agents.continuity import script_text
 from cliffhanger.agents.errors import ConfigError, ModelError, UserError
-from cliffhanger.agents.llm import Budget, BudgetExhausted, CallPolicy, EndpointConfig
+from cliffhanger.agents.llm import CallPolicy, EndpointConfig
 from cliffhanger.agents.store import SeasonStore, atomic_write
 from cliffhanger.agents.usage import UsageLog, read_usage
 from cliffhanger.evals.configs import EvalConfig

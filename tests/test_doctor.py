@@ -122,7 +122,7 @@ def _servers_using(cache: str) -> list[int]:
                 cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if "llama_cpp.server" in cmdline and cache in cmdline:
+            if "cliffhanger.agents.local_serve" in cmdline and cache in cmdline:
                 pids.append(int(proc.name))
     return pids
 

@@ -46,7 +46,7 @@ def test_parse_quirks() -> None:
     assert parse_quirks("no-json-schema, think") == frozenset({"no-json-schema", "think"})
     assert parse_quirks("") == frozenset()
     assert set(QUIRKS) == {"no-json-schema", "no-tools", "json-object-only", "no-usage", "no-stream-usage", "think",
-                           "html"}
+                           "html", "run-on"}
     with pytest.raises(ValueError) as info:
         parse_quirks("think,no-jason")
     assert str(info.value).startswith("unknown quirk 'no-jason' in --quirks: use a comma list of no-json-schema")

@@ -255,8 +255,9 @@ def test_log_has_one_line_per_request(tmp_path: Path) -> None:
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert len(lines) == 6
     for line in lines:
+        streamed_200 = line["stream"] and line["status"] == 200  # a stream also says what it sent
         assert set(line) == {"time", "model", "mode", "stream", "prompt_tokens", "completion_tokens", "latency_ms",
-                             "status", "fault"}
+                             "status", "fault"} | ({"tokens_sent"} if streamed_200 else set())
         assert line["time"].endswith("Z") and line["latency_ms"] >= 0
     assert [x["mode"] for x in lines] == ["text", "text", "json_schema", "tools", "json_object", None]
     assert [x["stream"] for x in lines][:2] == [False, True]

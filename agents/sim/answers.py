@@ -47,6 +47,10 @@ class Answer:
     tool_call: ToolCall | None
     finish_reason: str
     completion_tokens: int
+    pad: int = 0  # whitespace tokens sent after the value (quirk run-on), counted in completion_tokens
+
+
+RUN_ON_WITHOUT_LIMIT = 2048  # tokens of whitespace after the value when a run-on request sets no max_tokens
 
 
 def prompt_tokens(req: ChatRequest) -> int:
@@ -86,8 +90,14 @@ def answer(req: ChatRequest, seed: int, quirks: frozenset[str], fault: str | Non
     if honours_limit and req.max_tokens is not None and count_tokens(body, req.model) > req.max_tokens:
         body, finish = cut_tokens(body, req.max_tokens, req.model), "length"
     tokens = count_tokens(body, req.model)
+    pad = 0
+    if "run-on" in quirks and structured and finish != "length":
+        # A grammar that allows whitespace after the value: the server samples it until the limit.
+        limit = req.max_tokens if req.max_tokens is not None else tokens + RUN_ON_WITHOUT_LIMIT
+        pad = max(0, limit - tokens)
+        finish = "length"
     if req.mode == "tools":
         assert req.tool_name is not None
-        call = ToolCall(f"call_{rng.getrandbits(96):024x}", req.tool_name, body)
-        return Answer(None, call, finish, tokens + _TOOL_CALL_TOKENS)
-    return Answer(body, None, finish, tokens)
+        call = ToolCall(f"call_{rng.getrandbits(96):024x}", req.tool_name, body + " " * pad)
+        return Answer(None, call, finish, tokens + pad + _TOOL_CALL_TOKENS, pad)
+    return Answer(body + " " * pad, None, finish, tokens + pad, pad)

@@ -21,6 +21,8 @@ QUIRKS: dict[str, str] = {
     "no-stream-usage": "no usage chunk when streaming",
     "think": "every answer's content starts with <think>...</think>",
     "html": "every /v1 request gets a 200 HTML page (captive portal, wrong base URL)",
+    "run-on": "structured answers go on with whitespace after the JSON up to max_tokens, finish_reason length "
+              "(like llama-cpp-python under a grammar)",
 }
 
 _FAULT_FORM = "use KIND:PROBABILITY with KIND one of " + ", ".join(FAULT_KINDS)

@@ -15,7 +15,8 @@ from typing import Any
 _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
-FIELDS = ("time", "model", "mode", "stream", "prompt_tokens", "completion_tokens", "latency_ms", "status", "fault")
+FIELDS = ("time", "model", "mode", "stream", "prompt_tokens", "completion_tokens", "latency_ms", "status", "fault",
+          "tokens_sent")  # tokens_sent: of a stream, what went out before it ended or the client hung up
 
 
 def _lock_for(path: Path) -> threading.Lock:
@@ -32,7 +33,7 @@ class RequestLog:
 
     def write(self, record: dict[str, Any]) -> None:
         line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
-        line.update({k: record.get(k) for k in FIELDS if k != "time"})
+        line.update({k: record.get(k) for k in FIELDS if k != "time" and (k != "tokens_sent" or k in record)})
         text = json.dumps(line, ensure_ascii=False) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)

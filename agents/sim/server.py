@@ -187,10 +187,12 @@ class _Sim:
         send_usage = req.include_usage and not quirks & {"no-usage", "no-stream-usage"}
         if self.config.ttft_ms:
             await asyncio.sleep(self.config.ttft_ms / 1000)
+        rec["tokens_sent"] = 0.0
         for chunk, tokens in stream_chunks(cid, req.model, answers, send_usage):
             if tps and tokens:
                 await asyncio.sleep(tokens / tps)
             yield _sse(chunk)
+            rec["tokens_sent"] += tokens
         if send_usage:
             chunk = usage_chunk(cid, req.model, ptok, sum(a.completion_tokens for a in answers))
             yield _sse(chunk)
@@ -203,6 +205,8 @@ class _Sim:
         if not rec.pop("_finished", False):
             rec["status"] = CLIENT_GONE
         started = rec.pop("_started", time.monotonic())
+        if "tokens_sent" in rec:
+            rec["tokens_sent"] = round(rec["tokens_sent"])  # what went out before the end or the hang-up
         self.record(rec, started)
 
 

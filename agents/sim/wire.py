@@ -82,20 +82,27 @@ def stream_chunks(cid: str, model: str, answers: list[Answer], usage_field: bool
         return out
 
     for i, a in enumerate(answers):
+        # Run-on whitespace goes out one token a chunk, as a server samples it.
+        pad = [" "] * a.pad
         if a.tool_call is not None:
             call = a.tool_call
             yield chunk(i, {"role": "assistant", "content": None, "tool_calls": [{
                 "index": 0, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""},
             }]}), 0.0
-            args = pieces(call.arguments, 3)
+            args = pieces(call.arguments[: len(call.arguments) - a.pad], 3)
             for piece in args:
                 yield chunk(i, {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), (
-                    a.completion_tokens / len(args))
+                    (a.completion_tokens - a.pad) / len(args))
+            for piece in pad:
+                yield chunk(i, {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), 1.0
         else:
             yield chunk(i, {"role": "assistant", "content": "", "refusal": None}), 0.0
-            parts = pieces(a.content or "")
+            content = a.content or ""
+            parts = pieces(content[: len(content) - a.pad])
             for piece in parts:
-                yield chunk(i, {"content": piece}), a.completion_tokens / len(parts)
+                yield chunk(i, {"content": piece}), (a.completion_tokens - a.pad) / len(parts)
+            for piece in pad:
+                yield chunk(i, {"content": piece}), 1.0
         yield chunk(i, {}, a.finish_reason), 0.0
 
 

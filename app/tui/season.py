@@ -248,7 +248,7 @@ class SeasonScreen(Screen[None]):
 
     def on_room_event(self, message: RoomEvent) -> None:
         kind, episode, detail = message.kind, message.episode, message.detail
-        where = f"ep {episode}: " if episode and kind in ("step", "accepted") else ""
+        where = f"ep {episode}: " if episode and kind in ("step", "accepted", "tokens") else ""
         self._line = one_line(where + (f"accepted ({detail})" if kind == "accepted" else detail or kind), 160)
         if kind == "run":
             if detail.startswith("started"):

@@ -1,0 +1,84 @@
+"""What bounds a run's model calls: its budget, and how many calls are in flight per run and per server.
+
+Shared by every client of a run (and, for the limiter, of a pool); `llm.ModelClient` checks and charges
+the budget and takes a limiter slot around every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING
+
+from cliffhanger.agents.errors import ModelError
+
+if TYPE_CHECKING:
+    from cliffhanger.agents.llm import EndpointConfig
+
+
+class BudgetExhausted(ModelError):
+    """The next call would pass --budget-usd: the run stops cleanly before making it."""
+
+
+class Budget:
+    """A spending cap shared by every client of a run; checked before each call, charged after."""
+
+    def __init__(self, limit_usd: float, spent_usd: float = 0.0) -> None:
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+
+    def check(self, estimate_usd: float) -> None:
+        if self.spent_usd + estimate_usd > self.limit_usd:
+            raise BudgetExhausted(
+                f"budget reached: ${self.spent_usd:.4f} of ${self.limit_usd:.4f} spent and the next call "
+                f"(about ${estimate_usd:.4f}) would pass it: raise --budget-usd and run the same command again"
+            )
+
+    def charge(self, cost_usd: float | None) -> None:
+        self.spent_usd += cost_usd or 0.0
+
+
+class CallLimiter:
+    """Caps model calls in flight: across a run (`total`, 0 for no cap) and per server, by its slots.
+
+    A call takes its server's slot first and then a run slot, so calls queued for a one-slot server
+    never hold run slots that calls to other endpoints could use. Semaphores are made per event loop:
+    a pool may serve several `asyncio.run`s (the CLI, the room's own loop).
+    """
+
+    def __init__(self, total: int = 0) -> None:
+        self.total = total
+        self._sems: dict[tuple[int, str], asyncio.Semaphore] = {}
+        self.in_flight: dict[str, int] = {}
+        self.peak: dict[str, int] = {}  # most calls in flight at once, per server: tests and benchmarks read it
+
+    def _sem(self, key: str, size: int) -> asyncio.Semaphore:
+        loop_key = (id(asyncio.get_running_loop()), key)
+        sem = self._sems.get(loop_key)
+        if sem is None:
+            sem = self._sems[loop_key] = asyncio.Semaphore(size)
+        return sem
+
+    @contextlib.asynccontextmanager
+    async def slot(self, endpoint: EndpointConfig) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            if endpoint.server_slots > 0:
+                await stack.enter_async_context(self._sem("server " + endpoint.base_url, endpoint.server_slots))
+            if self.total > 0:
+                await stack.enter_async_context(self._sem("run", self.total))
+            with self._counted(endpoint.base_url):
+                yield
+
+    @contextlib.contextmanager
+    def _counted(self, key: str) -> Iterator[None]:
+        self.in_flight[key] = self.in_flight.get(key, 0) + 1
+        self.peak[key] = max(self.peak.get(key, 0), self.in_flight[key])
+        try:
+            yield
+        finally:
+            self.in_flight[key] -= 1
+
+
+TokenTick = Callable[[str, "int | None", int, float], None]
+"""(role, episode, tokens received so far, seconds since the first of them): a long call's progress."""
