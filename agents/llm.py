@@ -160,7 +160,10 @@ class ModelClient:
                 api_key=ep.api_key or SecretStr(NO_KEY),
                 temperature=ep.temperature,
                 timeout=ep.timeout_s,
-                stream_chunk_timeout=ep.timeout_s,
+                # No chunk timer of langchain's: it wraps every chunk in asyncio.wait_for, which on Python
+                # 3.11 can swallow a cancellation (Ctrl-C) that lands as a chunk arrives. httpx's read
+                # timeout (`timeout`) already limits the wait between chunks.
+                stream_chunk_timeout=None,
                 max_retries=0,  # our own rule below
                 max_tokens=None if profile.legacy_max_tokens else max_tokens,
                 stream_usage=profile.stream_usage,

@@ -187,3 +187,33 @@ def test_slots_come_from_the_profile_or_the_settings(monkeypatch) -> None:
     assert vllm.server_slots == 0  # unknown: the run's --concurrency alone
     monkeypatch.setenv("CLIFFHANGER_SLOTS", "2")
     assert load_settings(flags={"provider": "vllm", "model": "m"}).endpoint("writer").server_slots == 2
+
+
+def test_cancelling_a_streamed_call_always_cancels_it(make_sim) -> None:
+    """Ctrl-C cancels the run's task: a streamed call must end cancelled, whenever the cancel lands,
+    and never swallow it and go on (as a per-chunk asyncio.wait_for can on Python 3.11 when a chunk
+    arrives at the same moment)."""
+    url = make_sim(tps=300)
+    c = _client(url)
+
+    async def once(delay: float) -> bool:
+        task = asyncio.create_task(c.structured(Cliff, PROMPT))
+        await asyncio.sleep(delay)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        return False  # finished normally: the cancel was lost (or came after the end)
+
+    async def many() -> list[tuple[float, bool]]:
+        await c.structured(Cliff, PROMPT)  # warm up (imports, the client)
+        first = time.monotonic()
+        await c.structured(Cliff, PROMPT)  # how long a call takes
+        took = time.monotonic() - first
+        delays = [took * i / 60 for i in range(1, 55)]  # all inside the call
+        return [(d, await once(d)) for d in delays]
+
+    results = asyncio.run(many())
+    assert len(results) >= 50
+    assert [d for d, cancelled in results if not cancelled] == []
