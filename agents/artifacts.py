@@ -6,7 +6,8 @@ Contracts
 - Every artifact is a frozen pydantic model that forbids unknown keys and strips surrounding
   whitespace from strings. List fields are tuples, so an artifact cannot change under a reader;
   the JSON is unchanged (arrays in, arrays out) and callers may pass lists.
-- Ids are snake_case ascii (`ID_PATTERN`): the key shared by canon, arc, scripts and shots.
+- Ids are snake_case ascii: `Id` from `cliffhanger.genres.ids`, the one id rule of every layer (the key
+  shared by packs, canon, arc, scripts, shots and evals).
 - Text and list bounds guard against runaway model output; they are limits, not style targets.
 - No I/O: reading and writing the season folder belongs to `cliffhanger.app`.
 
@@ -37,11 +38,11 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from cliffhanger.genres.ids import Id
 from cliffhanger.genres.pack import RUBRIC_CRITERIA
 
 # ---- shared types ------------------------------------------------------------------------------
@@ -57,31 +58,6 @@ MIN_RUNTIME_S, MAX_RUNTIME_S = 20, 600
 
 TIME_ZH: dict[str, str] = {"day": "日", "night": "夜", "dawn": "晨", "dusk": "黄昏"}
 INT_EXT_ZH: dict[str, str] = {"INT": "内", "EXT": "外", "INT/EXT": "内/外"}
-
-ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-_ID_RE = re.compile(ID_PATTERN)
-
-
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-    slug = slug.lstrip("0123456789_")
-    return slug[:64]
-
-
-def _check_id(value: str) -> str:
-    if _ID_RE.fullmatch(value):
-        return value
-    hint = _slug(value)
-    example = f" like {hint!r}" if hint and hint != value else " (pinyin works: 'lin_wan')"
-    raise ValueError(
-        f"{value!r} is not a valid id: use snake_case ascii{example}: a lowercase letter, then a-z, 0-9 "
-        "or _, at most 64 characters"
-    )
-
-
-# A custom validator instead of a pattern constraint so the error says how to fix the id; the schema
-# still shows the pattern to the model.
-Id = Annotated[str, AfterValidator(_check_id), WithJsonSchema({"type": "string", "pattern": ID_PATTERN})]
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 Line = Annotated[str, StringConstraints(min_length=1, max_length=300)]
@@ -306,8 +282,48 @@ class SeasonSpec(Artifact):
 CharacterRole = Literal["protagonist", "antagonist", "love_interest", "ally", "mentor", "rival", "family", "other"]
 
 
+# A locked look travels as one prompt string: `ShotCharacter.descriptor` (a `Text`) carries it verbatim into
+# every shot, so the look must fit that as a whole, not only field by field (five 300-character fields
+# do not). Checked where a look enters (the bible), repaired by `fit_look` where a model wrote it.
+DESCRIPTOR_LIMIT = 1000
+_LOOK_CUTTABLE = ("face", "hair", "build", "wardrobe", "marks")
+_MIN_LOOK_FIELD = 24
+
+
+def _look_prompt(age_look: str, face: str, hair: str, build: str, wardrobe: str, marks: str) -> str:
+    parts = [age_look, face, hair, build, f"wearing {wardrobe}"]
+    if marks:
+        parts.append(marks)
+    return ", ".join(p.rstrip(".") for p in parts)
+
+
+def fit_look(look: dict[str, object], limit: int = DESCRIPTOR_LIMIT) -> dict[str, object]:
+    """A copy of `look` (VisualDescriptor fields, as a model wrote them) whose longest texts are cut at a
+    word boundary until the whole look fits `limit` characters as one prompt; unchanged when it fits or
+    is not a look at all (validation then says what is wrong)."""
+    keys = ("age_look", *_LOOK_CUTTABLE)
+    if not isinstance(look, dict) or not all(isinstance(look.get(k, ""), str) for k in keys):
+        return look
+    out = dict(look)
+    for _ in range(len(_LOOK_CUTTABLE) * 4):
+        excess = len(_look_prompt(*(str(out.get(k, "")).strip() for k in keys))) - limit
+        if excess <= 0:
+            break
+        key = max(_LOOK_CUTTABLE, key=lambda k: len(str(out.get(k, "")).strip()))
+        text = str(out.get(key, "")).strip()
+        keep = max(len(text) - excess, min(len(text), _MIN_LOOK_FIELD))
+        if keep >= len(text):
+            break  # nothing left to cut: validation reports the look
+        cut = text[:keep]
+        if " " in cut[keep // 2:]:
+            cut = cut.rsplit(" ", 1)[0]
+        out[key] = cut.rstrip(" ,;:")
+    return out
+
+
 class VisualDescriptor(Artifact):
-    """A character's locked look, written in English and pasted verbatim into every video prompt."""
+    """A character's locked look, written in English and pasted verbatim into every video prompt; as one
+    prompt (`as_prompt`) it fits DESCRIPTOR_LIMIT characters."""
 
     face: Line = Field(description="Face: shape, eyes, skin, expression at rest (English).")
     hair: Line = Field(description="Hair: colour, length, style (English).")
@@ -318,12 +334,19 @@ class VisualDescriptor(Artifact):
         description="Distinguishing marks (scar, mole, jewellery); empty string when none (English)."
     )
 
+    @model_validator(mode="after")
+    def _fits_one_prompt(self) -> VisualDescriptor:
+        n = len(self.as_prompt())
+        if n > DESCRIPTOR_LIMIT:
+            raise ValueError(
+                f"the look is {n} characters as one prompt, over the {DESCRIPTOR_LIMIT} every shot carries: "
+                "shorten face, hair, build, wardrobe or marks"
+            )
+        return self
+
     def as_prompt(self) -> str:
         """The descriptor as one prompt string; identical output for identical descriptors."""
-        parts = [self.age_look, self.face, self.hair, self.build, f"wearing {self.wardrobe}"]
-        if self.marks:
-            parts.append(self.marks)
-        return ", ".join(p.rstrip(".") for p in parts)
+        return _look_prompt(self.age_look, self.face, self.hair, self.build, self.wardrobe, self.marks)
 
 
 class Character(Artifact):

@@ -4,10 +4,14 @@
   who knows which secret at the start, world rules and character sheets as documents.
 - `extract_facts` asks the model for an episode's facts, resolves names to ids through the ledger's
   aliases, and keeps only facts whose evidence is really in the script (a fact without its line is a
-  guess). Planned changes of the arc (a faked death, a revealed identity) are marked `change`.
+  guess) and whose subject is an entity id (`canon_subject`: a known name, an id, or an ascii name
+  that spells one; a sentence or an unknown name is dropped with a note, never guessed). What it keeps
+  is canon every later reader accepts: the ledger, the checker and `ContinuityFinding`. Planned changes
+  of the arc (a faked death, a revealed identity) are marked `change`.
 - `review_continuity` runs the ledger's rules on a draft's facts, then asks the model for what rules
   cannot see; a model finding is kept only when both its quotes are found verbatim, in the canon it
-  was shown and in the script.
+  was shown and in the script, and its subject is an entity id (else it is dropped with a note).
+  `finding_from_violation` builds a valid finding from any violation, whatever the ledger holds.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cliffhanger.agents.artifacts import (
+    MAX_EPISODES,
     Bible,
     ContinuityFinding,
     ContinuityReport,
@@ -26,6 +31,7 @@ from cliffhanger.agents.artifacts import (
 )
 from cliffhanger.agents.llm import StructuredModel
 from cliffhanger.agents.prompts import render
+from cliffhanger.genres.ids import is_id, to_id
 from cliffhanger.memory.checker import Violation
 from cliffhanger.memory.context import build_context
 from cliffhanger.memory.facts import Entity, Fact
@@ -146,9 +152,32 @@ def quoted_in(quote: str, haystack: str) -> bool:
     return len(q) >= 2 and q in "".join(haystack.split()).lower()
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """A model's value as a note shows it: one line, at most `limit` characters, quoted."""
+    flat = " ".join(str(text).split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…")
+
+
+def canon_subject(ledger: Ledger, name: str) -> str | None:
+    """The entity id `name` stands for: a known id, name or alias resolved through the ledger, an id,
+    or an ascii name that spells one ('Lin Xia' -> 'lin_xia'); None for anything else (a sentence, a
+    name canon does not know that is not ascii), which must not become canon."""
+    resolved = ledger.resolve(name)
+    if is_id(resolved):
+        return resolved
+    repaired = to_id(name)
+    if repaired is None:
+        return None
+    resolved = ledger.resolve(repaired)
+    return resolved if is_id(resolved) else None
+
+
 async def extract_facts(model: StructuredModel, ledger: Ledger, script: EpisodeScript, *,
                         planned: Iterable[tuple[str, str]] = ()) -> tuple[list[Fact], list[str]]:
-    """The episode's facts (ids resolved, evidence verified) and the reasons for anything dropped."""
+    """The episode's facts (ids resolved, evidence verified) and the reasons for anything dropped.
+
+    Every kept fact is valid canon for every later reader; what is not is dropped here, with a note,
+    and never reaches the ledger."""
     planned = {(ledger.resolve(s), a) for s, a in planned}
     entities = "\n".join(f"{e.id}: {', '.join(filter(None, [e.name, *e.aliases]))}" for e in ledger.entities())
     planned_text = ("Planned changes this episode (mark them change=true): "
@@ -163,7 +192,10 @@ async def extract_facts(model: StructuredModel, ledger: Ledger, script: EpisodeS
         if x.evidence != "bible" and not quoted_in(x.evidence, text):
             dropped.append(f"{x.subject} {x.attribute}: evidence not found in the script")
             continue
-        subject = ledger.resolve(x.subject)
+        subject = canon_subject(ledger, x.subject)
+        if subject is None:
+            dropped.append(f"{_shown(x.subject)} {x.attribute}: the subject is not an entity id or a known name")
+            continue
         value: Any = x.value
         if x.kind in ("knows", "uses", "holds"):
             value = ledger.resolve(x.value)
@@ -178,6 +210,20 @@ async def extract_facts(model: StructuredModel, ledger: Ledger, script: EpisodeS
     return facts, dropped
 
 
+def screen_facts(ledger: Ledger, facts: Iterable[Fact]) -> tuple[list[Fact], list[str]]:
+    """`facts` (read back from a season folder) that the ledger may take, with their subjects resolved,
+    and a note for each one dropped: facts written by an older version may have a subject that is no id."""
+    kept: list[Fact] = []
+    dropped: list[str] = []
+    for f in facts:
+        subject = canon_subject(ledger, f.subject)
+        if subject is None:
+            dropped.append(f"{_shown(f.subject)} {f.attribute}: the subject is not an entity id or a known name")
+        else:
+            kept.append(f if subject == f.subject else f.model_copy(update={"subject": subject}))
+    return kept, dropped
+
+
 # ---- review ---------------------------------------------------------------------------------------------
 
 _FIXES = {
@@ -189,20 +235,35 @@ _FIXES = {
 }
 
 
+UNRESOLVED_SUBJECT = "unresolved_subject"  # a finding's subject when the fact's subject is no entity id
+
+
+def _line(text: object, fallback: str) -> str:
+    """`text` as a finding's Line holds it: stripped, at most 300 characters, never empty."""
+    flat = " ".join(str(text).split())
+    return (flat[:300].strip() or fallback) if flat else fallback
+
+
 def finding_from_violation(v: Violation) -> ContinuityFinding:
+    """The finding for a rule violation; valid for any violation the ledger's facts can produce (a
+    subject that is no id, scene 0 or past 99, an episode outside the season, empty evidence)."""
     f, c = v.fact, v.conflicts_with
-    canon = (c.evidence if c is not None and c.evidence and c.evidence != "bible" else
+    canon = (c.evidence if c is not None and c.evidence.strip() and c.evidence != "bible" else
              (c.describe() if c is not None else "no earlier fact"))
+    subject = f.subject if is_id(f.subject) else (to_id(f.subject) or UNRESOLVED_SUBJECT)
     return ContinuityFinding(
-        rule=v.rule, severity="error", subject=f.subject, canon_fact=canon[:300],
-        script_quote=(f.evidence or f.describe())[:300], episode=f.episode, scene=f.scene or None,
-        explanation=v.message[:300], suggested_fix=_FIXES[v.rule])
+        rule=v.rule, severity="error", subject=subject, canon_fact=_line(canon, "no earlier fact"),
+        script_quote=_line(f.evidence, "") or _line(f.describe(), "(no line)"),
+        episode=min(max(f.episode, 1), MAX_EPISODES), scene=f.scene if 1 <= f.scene <= 99 else None,
+        explanation=_line(v.message, v.rule), suggested_fix=_FIXES[v.rule])
 
 
 async def review_continuity(model: StructuredModel | None, ledger: Ledger, index: LoreIndex | None,
                             script: EpisodeScript, facts: list[Fact], *, planned: Iterable[str] = (),
-                            budget: int = 1200) -> ContinuityReport:
-    """Rule findings for `facts`, plus verified model findings when `model` is given."""
+                            budget: int = 1200, dropped: list[str] | None = None) -> ContinuityReport:
+    """Rule findings for `facts`, plus verified model findings when `model` is given. A model finding
+    whose subject is no entity id is dropped with a note in `dropped` (when given)."""
+    dropped = [] if dropped is None else dropped
     violations = ledger.check(facts, replacing_episode=script.episode)
     findings = [finding_from_violation(v) for v in violations]
     if model is not None:
@@ -220,12 +281,18 @@ async def review_continuity(model: StructuredModel | None, ledger: Ledger, index
             if not (quoted_in(mf.canon_quote, canon) and quoted_in(mf.script_quote, text)):
                 continue  # unquoted or misquoted: not evidence, not a finding
             scene = next((n for n, line in script_lines(script) if quoted_in(mf.script_quote, line)), None)
+            subject = canon_subject(ledger, mf.subject)
+            if subject is None:
+                dropped.append(f"model finding on {_shown(mf.subject)}: the subject is not an entity id or a known name")
+                continue
             try:
                 findings.append(ContinuityFinding(
-                    rule="model_check", severity=mf.severity, subject=ledger.resolve(mf.subject),
-                    canon_fact=mf.canon_quote, script_quote=mf.script_quote, episode=script.episode, scene=scene,
-                    explanation=mf.explanation or "contradicts canon", suggested_fix=mf.suggested_fix or "rewrite the line"))
-            except ValidationError:
-                continue
+                    rule="model_check", severity=mf.severity, subject=subject,
+                    canon_fact=_line(mf.canon_quote, ""), script_quote=_line(mf.script_quote, ""),
+                    episode=script.episode, scene=scene if scene is None or 1 <= scene <= 99 else None,
+                    explanation=_line(mf.explanation, "contradicts canon"),
+                    suggested_fix=_line(mf.suggested_fix, "rewrite the line")))
+            except ValidationError as exc:  # a bound this code does not know of: say so, never crash
+                dropped.append(f"model finding on {_shown(mf.subject)}: {exc.errors()[0]['msg']}")
     return ContinuityReport(findings=tuple(findings[:50]))
 

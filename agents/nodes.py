@@ -13,7 +13,7 @@ from langgraph.types import interrupt
 
 from cliffhanger.agents import critic, showrunner, writer
 from cliffhanger.agents.artifacts import ArcRow, ContinuityReport, Critique, EpisodeScript
-from cliffhanger.agents.continuity import extract_facts, review_continuity, seed_canon
+from cliffhanger.agents.continuity import extract_facts, review_continuity, screen_facts, seed_canon
 from cliffhanger.agents.screenplay import bible_markdown, fountain
 from cliffhanger.agents.state import RunContext, SeasonState
 from cliffhanger.agents.store import atomic_write
@@ -191,13 +191,15 @@ async def check_continuity(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
                                              planned=planned_changes(ctx, row))
         ctx.store.write_text(str(ctx.store.revision_path(ep, rev, "facts").relative_to(ctx.store.root)),
                              "".join(f.model_dump_json() + "\n" for f in facts))
+        dropped_findings: list[str] = []
         if ctx.canon_memory:
             report = await review_continuity(ctx.model("continuity"), ctx.ledger, ctx.index, script, facts,
                                              planned=[f"secret {r} is revealed" for r in row.reveals],
-                                             budget=ctx.canon_budget)
+                                             budget=ctx.canon_budget, dropped=dropped_findings)
         else:  # no memory to check against: facts are still recorded, so evals can measure what slipped
             report = ContinuityReport(findings=())
-        ctx.store.write_model(path, report, {"dropped_facts": dropped})
+        # What the model said that could not be kept is noted here and in review.json, never raised.
+        ctx.store.write_model(path, report, {"dropped_facts": dropped, "dropped_findings": dropped_findings})
     return {}
 
 
@@ -266,6 +268,10 @@ async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     return {"decision": "revise", "revision": rev + 1, "notes": notes}
 
 
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def best_revision(ctx: RunContext, ep: int, last: int) -> int:
     """The revision to keep: fewest continuity errors, then the highest weighted critic score, then the latest."""
     def key(rev: int) -> tuple[int, float, int]:
@@ -282,18 +288,22 @@ async def accept_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     rev = best_revision(ctx, ep, last)
     script, review, report = _reviews(ctx, ep, rev)
     folder = ctx.store.episode_dir(ep)
+    facts_path = ctx.store.revision_path(ep, rev, "facts")
+    facts = [Fact.model_validate_json(line) for line in facts_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    facts, unfit = screen_facts(ctx.ledger, facts)  # only facts written before extraction checked subjects
     history = []
     for r in range(last + 1):
         _, rv, rp = _reviews(ctx, ep, r)
         score = _overall(ctx, rv)
+        meta = ctx.store.meta(ctx.store.revision_path(ep, r, "continuity"))
+        notes = [*_strings(meta.get("dropped_facts")), *_strings(meta.get("dropped_findings")),
+                 *(unfit if r == rev else [])]
         history.append({"revision": r, "critique": rv.model_dump(mode="json") if rv else None,
                         "continuity": rp.model_dump(mode="json"),
-                        "overall": round(score, 2) if score is not None else None})
+                        "overall": round(score, 2) if score is not None else None, "dropped": notes})
     atomic_write(folder / "review.json", json.dumps({"accepted_revision": rev, "revisions": history,
                                                      "open_findings": [f.model_dump(mode="json") for f in report.findings]},
                                                     ensure_ascii=False, indent=2) + "\n")
-    facts_path = ctx.store.revision_path(ep, rev, "facts")
-    facts = [Fact.model_validate_json(line) for line in facts_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     ctx.ledger.record_episode(ep, facts, source=f"episode {ep} r{rev}")
     ctx.ledger.put_doc(Doc(f"ending_{ep}", "ending", script.ending_hook, ep))
     ctx.ledger.put_doc(Doc(f"summary_{ep}", "summary", f"Episode {ep}: {_row(ctx, ep).logline}", ep))
@@ -319,9 +329,10 @@ async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
 
     ctx.emit("step", ep, "shots")
     bible = shots.bible_as_of(ctx.store.bible(), ctx.ledger.state_as_of(ep))
+    notes: list[str] = []
     shot_list, ref = await shots.plan_shots(ctx.model("shots"), script=ctx.store.script(ep), bible=bible,
-                                            spec=ctx.spec, pack=ctx.pack, target=ctx.target)
-    ctx.store.write_model(ctx.store.episode_dir(ep) / "shots.json", shot_list, {"prompt": ref})
+                                            spec=ctx.spec, pack=ctx.pack, target=ctx.target, notes=notes)
+    ctx.store.write_model(ctx.store.episode_dir(ep) / "shots.json", shot_list, {"prompt": ref, "notes": notes})
     return {"shots_done": [ep]}
 
 

@@ -23,17 +23,18 @@ import re
 from dataclasses import dataclass, replace
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
 from cliffhanger.agents.artifacts import (
     DIALOGUE_UNITS_PER_S,
-    ID_PATTERN,
     TURN_PAUSE_S,
     Bible,
     Character,
     EpisodeScript,
     SeasonSpec,
+    VisualDescriptor,
     count_units,
+    fit_look,
 )
 from cliffhanger.agents.continuity import script_text
 from cliffhanger.agents.llm import StructuredModel
@@ -52,6 +53,7 @@ from cliffhanger.agents.shotlist import (
     quantise_duration,
     shot_id,
 )
+from cliffhanger.genres.ids import is_id
 from cliffhanger.genres.pack import GenrePack
 from cliffhanger.memory.checker import CanonState
 
@@ -65,7 +67,6 @@ MIN_LINE_S = 0.5
 MAX_LINES_PER_SHOT = 6
 MAX_SHOTS = 80
 DEFAULT_NEGATIVE = "extra fingers, distorted face, different face, text artifacts, watermark, horizontal frame"
-_ID_RE = re.compile(ID_PATTERN)
 
 
 # ---- the model's answer ----------------------------------------------------------------------------
@@ -231,10 +232,12 @@ def _groups(lines: list[_Line], capacity_s: float) -> list[tuple[_Line, ...]]:
 # ---- plan -> shot list -------------------------------------------------------------------------------
 
 def build_shot_list(plan: ShotPlan, *, script: EpisodeScript, bible: Bible, spec: SeasonSpec, pack: GenrePack,
-                    target: VideoTarget = "generic") -> ShotList:
+                    target: VideoTarget = "generic", notes: list[str] | None = None) -> ShotList:
     """The plan as a ShotList for `target` (contract in the module docstring). Ids the bible does not
     know are dropped from the frame; a speaker that is neither a bible character nor an id loses the line.
+    What is dropped or left off is said in `notes` (when given) as well as in the log.
     """
+    notes = [] if notes is None else notes
     lengths = clip_lengths(target)
     rate = DIALOGUE_UNITS_PER_S[spec.language]
     known: dict[str, Character] = {}
@@ -252,8 +255,9 @@ def build_shot_list(plan: ShotPlan, *, script: EpisodeScript, bible: Bible, spec
         for d in p.dialogue:
             who = known.get(_key(d.speaker))
             speaker = who.id if who else d.speaker.strip()
-            if not _ID_RE.fullmatch(speaker) or not d.line.strip():
+            if not is_id(speaker) or not d.line.strip():
                 log.warning("episode %s: dropped a line by unknown speaker %r", script.episode, d.speaker)
+                notes.append(f"dropped a line of scene {scene}: its speaker {d.speaker[:40]!r} is not a character id")
                 continue
             for piece in split_speech(d.line.strip(), max_units):
                 seconds = round(max(MIN_LINE_S, count_units(piece) / rate), 2)
@@ -264,12 +268,13 @@ def build_shot_list(plan: ShotPlan, *, script: EpisodeScript, bible: Bible, spec
 
     for i, d in enumerate(drafts):
         d.duration = _initial(d, lengths, target, hook=i == 0)
-    _fit(drafts, lengths, spec.runtime_s)
+    _fit(drafts, lengths, spec.runtime_s, notes)
     shots = _assemble(drafts, script=script, spec=spec, pack=pack)
     result = ShotList(episode=script.episode, target=target, runtime_s=spec.runtime_s, shots=shots)
     if not result.fits_runtime():
         log.warning("episode %s: shots run %g s against a %g s runtime", script.episode,
                     result.total_duration_s, spec.runtime_s)
+        notes.append(f"the shots run {result.total_duration_s:g} s against a {spec.runtime_s:g} s runtime")
     return result
 
 
@@ -285,13 +290,13 @@ def _fitting(need: float, lengths: tuple[float, ...]) -> float:
     return next((n for n in lengths if n >= need - 1e-9), lengths[-1])
 
 
-def _fit(drafts: list[_Draft], lengths: tuple[float, ...], runtime: float) -> None:
+def _fit(drafts: list[_Draft], lengths: tuple[float, ...], runtime: float, notes: list[str]) -> None:
     """Lengthen, shorten, split or drop shots, one step at a time, each step bringing the total
     closer to `runtime`; stops when no step helps and the total is within tolerance.
     """
     tolerance = SHOT_RUNTIME_TOLERANCE * runtime
     while len(drafts) > MAX_SHOTS:
-        _drop(drafts, math.inf)
+        _drop(drafts, math.inf, notes)
     seen: set[tuple[float, ...]] = set()
     for _ in range(10_000):  # a bound for safety; every step moves closer or the loop ends
         state = tuple(d.duration for d in drafts)
@@ -304,7 +309,7 @@ def _fit(drafts: list[_Draft], lengths: tuple[float, ...], runtime: float) -> No
             if not _grow(drafts, lengths, gap, first=1) and gap > tolerance and not _split(drafts, lengths, gap):
                 _grow(drafts, lengths, gap, first=0)
         elif gap < 0 and not _shrink(drafts, lengths, -gap) and -gap > tolerance:
-            _drop(drafts, -gap)
+            _drop(drafts, -gap, notes)
 
 
 def _grow(drafts: list[_Draft], lengths: tuple[float, ...], gap: float, first: int) -> bool:
@@ -344,7 +349,7 @@ def _split(drafts: list[_Draft], lengths: tuple[float, ...], gap: float) -> bool
     return True
 
 
-def _drop(drafts: list[_Draft], excess: float) -> None:
+def _drop(drafts: list[_Draft], excess: float, notes: list[str]) -> None:
     """Drop the middle shot whose loss costs least and brings the total closest to the runtime."""
     options = [i for i in range(1, len(drafts) - 1) if drafts[i].duration <= 2 * excess]
     if options:
@@ -352,6 +357,7 @@ def _drop(drafts: list[_Draft], excess: float) -> None:
                                         abs(excess - drafts[j].duration)))
         if drafts[i].lines:
             log.warning("scene %s: dropped a shot with dialogue to fit the runtime", drafts[i].scene)
+            notes.append(f"dropped a shot of scene {drafts[i].scene} with dialogue to fit the runtime")
         del drafts[i]
 
 
@@ -442,8 +448,10 @@ def _lengths_text(target: VideoTarget) -> str:
 
 
 async def plan_shots(model: StructuredModel, *, script: EpisodeScript, bible: Bible, spec: SeasonSpec,
-                     pack: GenrePack, target: VideoTarget = "generic") -> tuple[ShotList, str]:
-    """Ask the model for a shot plan of `script` and build it; returns (shot list, prompt ref)."""
+                     pack: GenrePack, target: VideoTarget = "generic",
+                     notes: list[str] | None = None) -> tuple[ShotList, str]:
+    """Ask the model for a shot plan of `script` and build it; returns (shot list, prompt ref). What the
+    build drops is said in `notes` (when given)."""
     low, high = shot_plan_bounds(spec.runtime_s, target)
     prompt = render(
         "shots.plan", episode=script.episode, target=target, clip_lengths=_lengths_text(target),
@@ -453,7 +461,8 @@ async def plan_shots(model: StructuredModel, *, script: EpisodeScript, bible: Bi
     )
     plan = await model.structured(shot_plan_schema(spec.runtime_s, target), [("user", prompt.text)],
                                   episode=script.episode, prompt=prompt.ref)
-    return build_shot_list(plan, script=script, bible=bible, spec=spec, pack=pack, target=target), prompt.ref
+    return (build_shot_list(plan, script=script, bible=bible, spec=spec, pack=pack, target=target, notes=notes),
+            prompt.ref)
 
 
 # ---- the look as of an episode -------------------------------------------------------------------------
@@ -473,16 +482,21 @@ def bible_as_of(bible: Bible, state: CanonState) -> Bible:
     people = []
     for c in bible.characters:
         facts = [f for (subj, _), f in sorted({**state.traits, **state.states}.items()) if subj == c.id]
-        wardrobe = next((str(f.value) for f in reversed(facts) if any(w in f.attribute.lower() for w in _WARDROBE)),
-                        None)
+        wardrobe = next((str(f.value).strip() for f in reversed(facts)
+                         if any(w in f.attribute.lower() for w in _WARDROBE) and str(f.value).strip()), None)
         marks = [f"{f.attribute.replace('_', ' ')}: {f.value}" for f in facts
                  if any(m in f.attribute.lower() for m in _MARKS) and not any(w in f.attribute.lower() for w in _WARDROBE)]
         if not wardrobe and not marks:
             people.append(c)
             continue
-        visual = c.visual.model_copy(update={
-            "wardrobe": (wardrobe or c.visual.wardrobe)[:300],
-            "marks": "; ".join(filter(None, [c.visual.marks, *marks]))[:300],
-        })
+        look = {**c.visual.model_dump(), "wardrobe": (wardrobe or c.visual.wardrobe)[:300].strip(),
+                "marks": "; ".join(filter(None, [c.visual.marks, *marks]))[:300].strip()}
+        # Validated, so the look as of this episode still fits every shot (DESCRIPTOR_LIMIT) like the bible's;
+        # canon that cannot be worn (it would not validate) leaves the bible's look as it was.
+        try:
+            visual = VisualDescriptor.model_validate(fit_look(look))
+        except ValidationError:
+            log.warning("%s: the look from canon does not fit a shot; the bible's look is kept", c.id)
+            visual = c.visual
         people.append(c.model_copy(update={"visual": visual}))
     return bible.model_copy(update={"characters": tuple(people)})

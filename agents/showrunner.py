@@ -12,7 +12,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cliffhanger.agents.artifacts import ArcPlan, ArcRow, Bible, ContinuityReport, Critique, SeasonSpec
+from cliffhanger.agents.artifacts import (
+    ArcPlan,
+    ArcRow,
+    Bible,
+    ContinuityReport,
+    Critique,
+    SeasonSpec,
+    fit_look,
+)
 from cliffhanger.agents.llm import StructuredModel
 from cliffhanger.agents.prompts import Prompt, render
 from cliffhanger.genres.pack import GenrePack
@@ -88,20 +96,31 @@ def _prompt(name: str, language: str, **values: object) -> Prompt:
 
 # ---- bible ---------------------------------------------------------------------------------------
 
+def _stripped(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
 def repair_bible(data: Any) -> Any:
-    """Drop dangling `known_by` ids and duplicate ids so a sound bible is not refused for bookkeeping."""
+    """Drop dangling `known_by` ids and duplicate ids so a sound bible is not refused for bookkeeping, and
+    shorten a look that would not fit a shot as one prompt (`fit_look`) rather than refuse the bible."""
     chars = data.get("characters") or []
     seen: set[str] = set()
     for group in ("characters", "locations", "secrets"):
         kept = []
         for item in data.get(group) or []:
-            if isinstance(item, dict) and item.get("id") not in seen:
-                seen.add(item.get("id"))
-                kept.append(item)
+            if isinstance(item, dict):
+                if "id" in item:
+                    item["id"] = _stripped(item["id"])  # ids are compared as the bible will hold them
+                if item.get("id") not in seen:
+                    seen.add(item.get("id"))
+                    kept.append(item)
         data[group] = kept
     ids = {c.get("id") for c in chars if isinstance(c, dict)}
+    for c in data["characters"]:
+        if isinstance(c.get("visual"), dict):
+            c["visual"] = fit_look(c["visual"])
     for s in data.get("secrets") or []:
-        s["known_by"] = [k for k in s.get("known_by") or [] if k in ids]
+        s["known_by"] = [k for k in (_stripped(k) for k in s.get("known_by") or []) if k in ids]
     return data
 
 

@@ -7,7 +7,6 @@ length. Scene numbering, the episode number and cast lists are repaired determin
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import Field, create_model
@@ -16,9 +15,8 @@ from cliffhanger.agents.artifacts import ArcRow, Bible, EpisodeScript, Scene, Se
 from cliffhanger.agents.continuity import script_text
 from cliffhanger.agents.llm import StructuredModel
 from cliffhanger.agents.prompts import render
+from cliffhanger.genres.ids import is_id
 from cliffhanger.genres.pack import GenrePack
-
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def scene_guide(runtime_s: float) -> tuple[int, int, int, int]:
@@ -56,18 +54,29 @@ def episode_schema(runtime_s: float) -> type[EpisodeScript]:
     )
 
 
+def _stripped(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
 def repair_script(data: Any, episode: int) -> Any:
-    """Episode number, scene numbering 1..N, and every on-screen speaker in the scene's cast."""
+    """Episode number, scene numbering 1..N, and every on-screen speaker in the scene's cast.
+
+    Ids are compared as the script will hold them (stripped, then the one id rule of genres/ids.py), so
+    a cast entry or speaker with a stray newline is the same id, and a cast entry that is no id is dropped.
+    """
     data["episode"] = episode
     for n, scene in enumerate(data.get("scenes") or [], start=1):
         scene["number"] = n
-        cast = [c for c in scene.get("cast") or [] if isinstance(c, str) and _ID.match(c)]
+        cast: list[str] = []
+        for c in (_stripped(c) for c in scene.get("cast") or []):
+            if is_id(c) and c not in cast:
+                cast.append(c)
         for el in scene.get("elements") or []:
             if el.get("type") not in ("action", "dialogue"):  # the tag has a default, so models omit it
                 el["type"] = "dialogue" if "line" in el or "speaker" in el else "action"
             if el.get("type") == "dialogue" and not el.get("delivery"):
-                speaker = el.get("speaker")
-                if isinstance(speaker, str) and _ID.match(speaker) and speaker not in cast:
+                speaker = _stripped(el.get("speaker"))
+                if is_id(speaker) and speaker not in cast:
                     cast.append(speaker)
         scene["cast"] = cast[:20]
     return data

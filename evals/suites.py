@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from cliffhanger.agents.artifacts import Language, SeasonSpec
 from cliffhanger.agents.errors import UserError, format_validation_error
 from cliffhanger.genres.errors import GenreError
+from cliffhanger.genres.ids import Id
 from cliffhanger.genres.loader import load_catalog
 
 BUILTIN = ("smoke", "standard")
-SnakeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,63}$")]
 
 
 class SuiteError(UserError):
@@ -30,10 +30,10 @@ class SuiteError(UserError):
 class Premise(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: SnakeId = Field(description="Unique in the suite; names the season folders.")
+    id: Id = Field(description="Unique in the suite; names the season folders (the one id rule: genres/ids.py).")
     title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     logline: Annotated[str, StringConstraints(min_length=10, max_length=2000)]
-    genre: SnakeId
+    genre: Id
     language: Language
     episodes: int = Field(ge=2, le=120)
     free: int = Field(ge=0)
@@ -53,7 +53,7 @@ class Premise(BaseModel):
 class Suite(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: SnakeId
+    name: Id
     description: str = ""
     premises: tuple[Premise, ...] = Field(min_length=1)
 

@@ -7,10 +7,11 @@ Everything a later stage needs is exposed as typed values and methods (`act_for`
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from cliffhanger.genres.ids import check_id
 
 Language = Literal["zh", "en"]
 
@@ -21,16 +22,21 @@ RUBRIC_CRITERIA: tuple[str, ...] = (
     "character_consistency", "dialogue", "earned_emotion", "freshness",
 )
 
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+# Pack ids keep their own rule on purpose: the one id rule (`genres.ids.Id`) narrowed to at most
+# PACK_ID_MAX_LENGTH (48) characters. Pack ids are typed by people (`--genre`, `extends:`) and shown in
+# `genres list` columns; narrower is safe, because every pack id is then also an `Id` wherever it travels
+# (a season's genre, an arc row's cliffhanger kind, an eval premise's genre). Widening it never is.
+PACK_ID_MAX_LENGTH = 48
 
 
-def _check_id(value: str) -> str:
-    if not _ID.match(value):
-        raise ValueError(f"{value!r} is not an id: use lowercase ascii, digits and _ (like 'ceo_romance')")
+def _check_pack_id(value: str) -> str:
+    check_id(value)
+    if len(value) > PACK_ID_MAX_LENGTH:
+        raise ValueError(f"{value!r} is {len(value)} characters: a pack id has at most {PACK_ID_MAX_LENGTH}")
     return value
 
 
-PackId = Annotated[str, AfterValidator(_check_id)]
+PackId = Annotated[str, AfterValidator(_check_pack_id)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]

@@ -12,12 +12,10 @@ may also declare an entity and its aliases: {"entity": "lin_xia", "type": "chara
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from cliffhanger.genres.ids import Id
+
 FactKind = Literal["trait", "state", "presence", "knows", "uses", "holds"]
 EntityType = Literal["character", "item", "place", "faction", "secret", "other"]
 Scalar = str | int | float | bool
@@ -33,16 +33,8 @@ Scalar = str | int | float | bool
 # Kinds whose attribute is fixed by the contract.
 FIXED_ATTRIBUTE: dict[str, str] = {"presence": "appears", "knows": "secret", "uses": "secret", "holds": "item"}
 
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-
-
-def _check_id(value: str) -> str:
-    if not _ID.match(value):
-        raise ValueError(f"{value!r} is not an id: use lowercase ascii snake_case like 'lin_xia'")
-    return value
-
-
-EntityId = Annotated[str, AfterValidator(_check_id)]
+# Entity ids follow the one id rule of every layer (genres/ids.py).
+EntityId = Id
 Attribute = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
@@ -52,6 +44,8 @@ class Fact(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # A name or alias is allowed here (canon files may say "林夏"); it is resolved to the entity id
+    # before the fact reaches a ledger, which keeps only facts whose subject is an `EntityId`.
     subject: Name = Field(description="entity id the fact is about (a name or alias is resolved to the id)")
     kind: FactKind = Field(description="trait, state, presence, knows, uses or holds")
     attribute: Attribute = Field(description="what about the subject: eye_colour, status, location, appears, secret, item")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from cliffhanger.genres.ids import is_id
 from cliffhanger.memory.checker import CanonState, Checker, Violation, check, replay, resolver
 from cliffhanger.memory.facts import Entity, Fact
 
@@ -93,7 +94,9 @@ class Ledger:
         """Add or update an entity; its id, name and aliases all resolve to the id.
 
         A name already taken by another entity raises LedgerError, or with `strict=False` is left out
-        (and returned), so an ambiguous alias never silently points at the wrong entity.
+        (and returned), so an ambiguous alias never silently points at the wrong entity. An entity's own
+        id always names it: with `strict=False` it takes the id back from an entity that had it as an
+        alias or name (a bible may give one character another's id as a nickname).
         """
         names = {entity.id, *entity.aliases, *([entity.name] if entity.name else [])}
         skipped = []
@@ -101,8 +104,10 @@ class Ledger:
             for name in sorted(names):
                 row = self._db.execute("SELECT id FROM aliases WHERE alias = ?", (_key(name),)).fetchone()
                 if row and row[0] != entity.id:
-                    if strict or name == entity.id:
+                    if strict:
                         raise LedgerError(f"alias {name!r} already names {row[0]!r}; it cannot also name {entity.id!r}")
+                    if _key(name) == _key(entity.id):
+                        continue  # replaced below: the id names its own entity
                     names.discard(name)
                     skipped.append(name)
             self._db.execute("INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?)",
@@ -156,8 +161,12 @@ class Ledger:
         wrong = [f for f in facts if f.episode != episode]
         if wrong:
             raise LedgerError(f"episode {episode}'s facts include facts of episode {wrong[0].episode}")
-        violations = self.check(facts, replacing_episode=episode)
         normalise = Checker(resolver(self.alias_map())).normalise
+        unnamed = [f for f in facts if not is_id(normalise(f).subject)]
+        if unnamed:  # canon is keyed by entity ids; callers resolve or drop other subjects first
+            raise LedgerError(f"episode {episode}: the subject {unnamed[0].subject!r} is neither an entity id nor "
+                              "a name of one: declare the entity with that alias, or drop the fact")
+        violations = self.check(facts, replacing_episode=episode)
         rejected = [v.fact for v in violations]  # violations carry the alias-resolved fact
         keep = [f for f in map(normalise, facts) if f not in rejected]
         with self._db:

@@ -32,6 +32,9 @@ FAULTS = "429:0.1,500:0.05,timeout:0.02,malformed:0.05,truncate:0.03,think:0.1"
 CLI = [sys.executable, "-m", "cliffhanger.app"]
 # model calls each saved file stands for: role -> (revision file kind, calls per file); shots: one per episode
 EXPECT = {"writer": ("draft", 1), "continuity": ("continuity", 2), "critic": ("critique", 1), "showrunner": ("decision", 1)}
+# Canon facts every accepted episode must hold before canon is compared with its replay: two empty sets are
+# equal, so a season whose facts were all dropped would pass on nothing (the sim extracts 8 or more a draft).
+FACT_FLOOR = 5
 
 
 @dataclass
@@ -227,8 +230,9 @@ def check_episodes(root: Path, n: int, kills: list[Kill]) -> tuple[bool, str]:
                           f"after a kill {len(changed)}" + ("; " + "; ".join(problems[:4]) if problems else ""))
 
 
-def check_canon(root: Path) -> tuple[bool, str]:
-    """canon.sqlite against a fresh ledger fed the bible and each accepted revision's facts file, in order."""
+def check_canon(root: Path, floor: int = FACT_FLOOR) -> tuple[bool, str]:
+    """At least `floor` facts per accepted episode in canon.sqlite; then canon.sqlite against a fresh ledger fed
+    the bible and each accepted revision's facts file, in order."""
     from cliffhanger.agents.artifacts import Bible
     from cliffhanger.agents.continuity import seed_canon
     from cliffhanger.memory.facts import Fact
@@ -244,14 +248,24 @@ def check_canon(root: Path) -> tuple[bool, str]:
             fresh.record_episode(ep, [Fact.model_validate_json(x) for x in lines if x.strip()], f"episode {ep} r{rev}")
         want = collections.Counter(fresh._db.execute(query).fetchall())
     got = collections.Counter(sql(root / "canon.sqlite", query))
+    per = collections.Counter()
+    for r, n in got.items():
+        per[r[4]] += n
+    counts = [per[ep] for ep in accepted(root)]
+    thin = [ep for ep in accepted(root) if per[ep] < floor]
+    floor_text = (f"facts per accepted episode min {min(counts, default=0)}, mean "
+                  f"{sum(counts) / max(len(counts), 1):.1f} (floor {floor})"
+                  + (f", below the floor: {thin[:8]}" if thin else ""))
+    if thin or not counts:  # the floor first: a comparison of (nearly) empty sets proves nothing
+        return False, floor_text + "; canon not compared with the replay"
     stray = sorted({r[4] for r in got} - {0, *accepted(root)})
     diff = sorted({r[4] for r in (want - got) + (got - want)})
-    return not diff and not stray, (f"{sum(got.values())} facts ({sum(v for r, v in got.items() if r[4])} from episodes) "
-                                    f"in canon.sqlite, {sum(want.values())} from replaying the accepted facts files; "
+    return not diff and not stray, (f"{floor_text}; {sum(got.values())} facts ({sum(counts)} from episodes) in "
+                                    f"canon.sqlite, {sum(want.values())} from replaying the accepted facts files; "
                                     f"episodes differing: {diff[:8] or 'none'}; facts of unaccepted episodes: {stray or 'none'}")
 
 
-def check_lore(root: Path) -> tuple[bool, str]:
+def check_lore(root: Path, floor: int = FACT_FLOOR) -> tuple[bool, str]:
     import chromadb
     from chromadb.config import Settings
 
@@ -259,10 +273,14 @@ def check_lore(root: Path) -> tuple[bool, str]:
     from cliffhanger.memory.lore import COLLECTION, fact_id
 
     with Ledger(root / "canon.sqlite") as ledger:
+        facts = {fact_id(f) for f in ledger.facts() if f.episode > 0}
         want = {fact_id(f) for f in ledger.facts()} | {f"doc:{d.id}" for d in ledger.docs()}
     client = chromadb.PersistentClient(path=str(root / "lore"), settings=Settings(anonymized_telemetry=False))
     got = set(client.get_collection(COLLECTION).get(include=[])["ids"])
-    return got == want, f"{len(got)} items, the ledger has {len(want)}; missing {len(want - got)}, extra {len(got - want)}"
+    enough = len(facts & got) >= floor * len(accepted(root))  # the index holds the episodes' facts, not only docs
+    return got == want and enough, (f"{len(got)} items ({len(facts & got)} episode facts, floor {floor} x "
+                                    f"{len(accepted(root))} episodes), the ledger has {len(want)}; missing "
+                                    f"{len(want - got)}, extra {len(got - want)}")
 
 
 def check_usage(root: Path) -> tuple[bool, str, dict[str, int]]:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import json
+import re
+import string
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -51,3 +57,61 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str
         code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+# ---- what each role was given: the sim's request log with bodies ------------------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    """One chat request as the sim received it: the schema it asked for, its prompt (the first user message)
+    and all its messages (a retry adds the rejected answer and the problem after the prompt)."""
+
+    schema: str | None
+    prompt: str
+    messages: tuple[dict, ...]
+
+
+def recorded_requests(log: Path, schema: str | None = None) -> list[Request]:
+    """The requests in a sim log written with `SimConfig(log_path=..., log_bodies=True)`, in arrival order;
+    with `schema`, only those asking for it (EpisodeScript: writer, Critique: critic, ExtractedFacts and
+    ModelFindings: continuity, Decision: showrunner)."""
+    out = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if "messages" not in rec:
+            if rec.get("mode") is not None:  # a chat request logged without its body
+                raise AssertionError(f"{log} was written without log_bodies=True")
+            continue  # GET /v1/models, or a body the sim refused before reading it
+        if schema is None or rec.get("schema") == schema:
+            messages = rec["messages"]
+            first = next((m for m in messages if m.get("role") == "user"), messages[0])["content"]
+            if isinstance(first, list):  # content parts
+                first = "\n".join(str(p.get("text", "")) for p in first if isinstance(p, dict))
+            out.append(Request(rec.get("schema"), first or "", tuple(messages)))
+    return out
+
+
+@functools.cache
+def _template_pattern(name: str) -> re.Pattern[str]:
+    text = resources.files("cliffhanger.agents").joinpath("prompts", f"{name}.md").read_text(encoding="utf-8").strip()
+    parts, seen, at = [], set(), 0  # rendered prompts are stripped: so is the template
+    for m in string.Template.pattern.finditer(text):
+        parts.append(re.escape(text[at:m.start()]))
+        at = m.end()
+        var = m.group("named") or m.group("braced")
+        if var is None:  # $$ or a stray $
+            parts.append(re.escape(m.group(0).replace("$$", "$")))
+        elif var in seen:
+            parts.append(f"(?P={var})")
+        else:
+            seen.add(var)
+            parts.append(f"(?P<{var}>.*?)")
+    parts.append(re.escape(text[at:]))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def prompt_values(prompt: str, template: str) -> dict[str, str] | None:
+    """The value each `$variable` of prompts/<template>.md took in `prompt`; None when the prompt was not
+    rendered from that template. Reads the request, not the code that built it."""
+    m = _template_pattern(template).fullmatch(prompt)
+    return m.groupdict() if m else None

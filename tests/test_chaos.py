@@ -41,6 +41,9 @@ def test_six_episodes_three_kills_keep_every_invariant_and_damage_is_caught(tmp_
 
     root = work / "season"
     assert chaos.check_canon(root)[0] and chaos.check_usage(root)[0] and chaos.check_episodes(root, 6, [])[0]
+    assert chaos.check_lore(root)[0]
+    floor = next(line for line in out.splitlines() if line.startswith("PASS  canon = accepted facts"))
+    assert f"(floor {chaos.FACT_FLOOR})" in floor and "below the floor" not in floor
     # a fact of a draft that was never accepted, a torn usage line, an accepted script that is not its revision
     db = sqlite3.connect(root / "canon.sqlite")
     with db:
@@ -49,6 +52,34 @@ def test_six_episodes_three_kills_keep_every_invariant_and_damage_is_caught(tmp_
     db.close()
     ok, text = chaos.check_canon(root)
     assert not ok and "episodes differing: [3]" in text
+    # an episode whose facts were all dropped, from canon and from its facts file alike: the replay agrees
+    # with canon there, so only the floor can tell
+    rev = json.loads((root / "episodes" / "004" / "review.json").read_text())["accepted_revision"]
+    (root / "episodes" / "004" / "revisions" / f"r{rev:02d}.facts.json").write_text("")
+    db = sqlite3.connect(root / "canon.sqlite")
+    with db:
+        db.execute("DELETE FROM facts WHERE episode = 4")
+    db.close()
+    ok, text = chaos.check_canon(root)
+    assert not ok and "below the floor: [4]" in text and "not compared" in text
+    # the lore index and canon agreeing on holding no episode facts at all: only the floor can tell
+    import chromadb
+    from chromadb.config import Settings
+
+    from cliffhanger.memory.ledger import Ledger
+    from cliffhanger.memory.lore import COLLECTION, fact_id
+
+    db = sqlite3.connect(root / "canon.sqlite")
+    with db:
+        db.execute("DELETE FROM facts WHERE episode > 0")
+    db.close()
+    with Ledger(root / "canon.sqlite") as ledger:
+        kept = {fact_id(f) for f in ledger.facts()} | {f"doc:{d.id}" for d in ledger.docs()}
+    index = chromadb.PersistentClient(path=str(root / "lore"), settings=Settings(anonymized_telemetry=False))
+    collection = index.get_collection(COLLECTION)
+    collection.delete(ids=[i for i in collection.get(include=[])["ids"] if i not in kept])
+    ok, text = chaos.check_lore(root)
+    assert not ok and "missing 0, extra 0" in text and "(0 episode facts" in text
     with (root / "usage.jsonl").open("a") as fh:
         fh.write('{"role": "writer", "epi')
     ok, text, _ = chaos.check_usage(root)

@@ -124,8 +124,11 @@ def strings_of(path: Path) -> str:
 
 # ---- the overnight run ----------------------------------------------------------------------------------
 
-def test_a_season_against_the_hostile_sim_completes_or_stops_in_one_line(tmp_path: Path) -> None:
-    """`cliffhanger draft` in its own process against hostile:0.4 (and some 500s): nothing outside the season changes."""
+def test_a_season_against_the_hostile_sim_completes(tmp_path: Path) -> None:
+    """`cliffhanger draft` in its own process against hostile:0.4 (and some 500s) drafts the whole season:
+    injected text is kept as text, huge and nested answers are refused and asked again, and nothing outside
+    the season changes. (Seeded: every run draws the same faults. A role that gets nothing but answers it
+    must refuse stops the run with exit 2 instead: see the test after this one.)"""
     home, parent = tmp_path / "home", tmp_path / "parent"
     home.mkdir()
     parent.mkdir()
@@ -137,30 +140,58 @@ def test_a_season_against_the_hostile_sim_completes_or_stops_in_one_line(tmp_pat
     plant_sentinels(parent)
     outside = snapshot(tmp_path, season)
     season_before = snapshot(season)
-    with run_in_thread(SimConfig(seed=7, faults=parse_faults("hostile:0.4,500:0.05"))) as url:
+    sim_log = tmp_path / "sim.jsonl"
+    with run_in_thread(SimConfig(seed=7, faults=parse_faults("hostile:0.4,500:0.05"), log_path=sim_log)) as url:
         drafted = cli(env, parent, "draft", str(season), "--provider", "openai-compatible", "--base-url", url,
                       "--model", "sim-drama", "--concurrency", "4")
     for stream in (drafted.stdout, drafted.stderr):
         assert "Traceback" not in stream and "RecursionError" not in stream
         assert "\x1b]52" not in stream and "\x1b[2J" not in stream  # model escape codes never reach the terminal
-    if drafted.returncode == 0:
-        assert "season complete: 3 episodes" in drafted.stdout
-    else:
-        assert drafted.returncode in (1, 2), drafted.stderr
-        last = drafted.stderr.strip().splitlines()[-1]
-        assert last.startswith("error:") and "\n" not in last, drafted.stderr
+    assert drafted.returncode == 0, drafted.stderr[-2000:]
+    assert "season complete: 3 episodes" in drafted.stdout and "error:" not in drafted.stderr
+    assert SeasonStore.open(season).accepted_episodes() == [1, 2, 3]
+    # The run really met hostile answers, and refused some of them (a retry that then worked).
+    faults = [json.loads(line)["fault"] for line in sim_log.read_text(encoding="utf-8").splitlines()]
+    assert faults.count("hostile") >= 10, faults
+    assert any(r["attempts"] > 1 and r["outcome"] != "failed" for r in read_usage(season / "usage.jsonl"))
     # Nothing outside the season folder was created, changed or deleted: the log file may appear, and
     # tiktoken's content-addressed copy of its encoding in the temp dir; no other temporary file stays.
-    allowed = ("home/.local", "home/tmp/data-gym-cache")
+    allowed = ("home/.local", "home/tmp/data-gym-cache", "sim.jsonl")
     after = snapshot(tmp_path, season)
     assert {k: v for k, v in after.items() if not k.startswith(allowed)} == \
         {k: v for k, v in outside.items() if not k.startswith(allowed)}
     # The season folder is still there, with everything it had before the run.
     now = snapshot(season)
     assert (season / "season.toml").is_file() and season_before.items() <= now.items()
+    # Injected text was kept, as text, in what this run wrote (`new` wrote no JSON).
+    assert not [k for k in season_before if k.endswith(".json")]
     hostile_text = "\n".join(strings_of(p) for p in season.rglob("*.json"))
     assert any(p.strip() and json.dumps(p)[1:-1] in hostile_text for p in hostile.PAYLOADS if "\x1b" not in p)
     assert "\\u001b" not in hostile_text and "\\u0000" not in hostile_text  # control characters are not kept
+
+
+def test_a_role_given_only_answers_it_must_refuse_stops_the_draft_with_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every answer nested 10,000 deep: the first call fails after its attempts, and `draft` stops with the
+    one line and exit code of a model error (a UserError: 2), never an internal error (1) or a traceback.
+    The season is left as it was and a run against a sane endpoint continues it."""
+    from season_kit import run_cli
+
+    store = new_season(tmp_path / "season", 2)
+    before = snapshot(store.root)
+    with run_in_thread(SimConfig(seed=7, faults=parse_faults("nested:1"))) as url:
+        code, out, err = run_cli(capsys, "draft", store.root, "--provider", "openai-compatible", "--base-url", url,
+                                 "--model", "sim-drama")
+    assert code == 2, (out, err)
+    assert err.count("\n") == 1 and "Traceback" not in out + err
+    assert re.fullmatch(rf"error: showrunner: sim-drama at {re.escape(url)} gave no valid Bible in 3 attempts "
+                        rf"\(last: the answer nests JSON \d+ levels deep \(at most {MAX_JSON_DEPTH}\)[^\n]*\n", err), err
+    now = snapshot(store.root)
+    assert before.items() <= now.items() and store.bible() is None
+    with run_in_thread(SimConfig(seed=7)) as url:
+        code, out, err = run_cli(capsys, "draft", store.root, "--provider", "openai-compatible", "--base-url", url,
+                                 "--model", "sim-drama")
+    assert code == 0 and "season complete: 2 episodes" in out, err
 
 
 def test_a_model_whose_every_string_says_delete_the_season_deletes_nothing(tmp_path: Path,

@@ -193,7 +193,7 @@ def test_cancelling_a_streamed_call_always_cancels_it(make_sim) -> None:
     """Ctrl-C cancels the run's task: a streamed call must end cancelled, whenever the cancel lands,
     and never swallow it and go on (as a per-chunk asyncio.wait_for can on Python 3.11 when a chunk
     arrives at the same moment)."""
-    url = make_sim(tps=300)
+    url = make_sim(tps=100)
     c = _client(url)
 
     async def once(delay: float) -> bool:
@@ -211,7 +211,9 @@ def test_cancelling_a_streamed_call_always_cancels_it(make_sim) -> None:
         first = time.monotonic()
         await c.structured(Cliff, PROMPT)  # how long a call takes
         took = time.monotonic() - first
-        delays = [took * i / 60 for i in range(1, 55)]  # all inside the call
+        # All in the first 45% of the call, so a loaded machine finishing a call early cannot pass for
+        # a lost cancel.
+        delays = [took * i / 120 for i in range(1, 55)]
         return [(d, await once(d)) for d in delays]
 
     results = asyncio.run(many())

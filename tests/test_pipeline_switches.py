@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from canon_kit import FLOOR, assert_canon_is_the_accepted_facts
 from season_kit import make_season, run, sim_models
 
 from cliffhanger.agents.artifacts import ContinuityReport
@@ -32,7 +33,9 @@ def test_without_canon_memory_the_writer_gets_no_canon_but_facts_are_kept(tmp_pa
         assert store.revision_path(ep, 0, "facts").exists()
     # Only fact extraction ran for continuity: one call per episode, no review call.
     assert sum(1 for r in read_usage(store.usage_path) if r["role"] == "continuity") == 3
+    extracted = {ep: len(store.revision_path(ep, 0, "facts").read_text(encoding="utf-8").splitlines())
+                 for ep in (1, 2, 3)}
+    assert all(n >= FLOOR for n in extracted.values()), extracted  # facts, not an empty file, per episode
+    assert assert_canon_is_the_accepted_facts(store) == extracted  # and each of them reached canon
     with Ledger(store.ledger_path) as ledger:
-        recorded = {f.episode for f in ledger.facts()}
-    extracted = {ep for ep in (1, 2, 3) if store.revision_path(ep, 0, "facts").read_text(encoding="utf-8").strip()}
-    assert extracted <= recorded | {0}
+        assert {f.episode for f in ledger.facts()} == {0, 1, 2, 3}

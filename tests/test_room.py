@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from canon_kit import assert_canon_is_the_accepted_facts
 from season_kit import ROLES, make_season, run, sim_models, tree_hash  # noqa: F401
 
 from cliffhanger.agents.artifacts import SeasonSpec
@@ -65,8 +66,10 @@ def test_twelve_episode_season_against_the_sim(tmp_path: Path, sim_url: str) -> 
     assert all(r["prompt"] for r in rows)  # every call records the prompt that made it
     meta = json.loads((store.episode_dir(5) / "script.json").read_text())["_meta"]
     assert meta["prompt"].startswith("writer.") and "@" in meta["prompt"]
+    counts = assert_canon_is_the_accepted_facts(store)  # the floor per episode first, then canon = the replay
+    assert sorted(counts) == list(range(1, 13))
     with Ledger(store.ledger_path) as ledger:
-        assert ledger.last_episode() <= 12
+        assert ledger.last_episode() == 12
     # a finished season re-run does nothing and calls no model
     calls = len(rows)
     assert run(store, sim_models(sim_url, UsageLog(store.usage_path))).stop == "done"
@@ -288,7 +291,10 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path: Path,
         sources = {}
         for row in ledger._db.execute("SELECT episode, source FROM facts WHERE episode > 0"):
             sources.setdefault(row[0], set()).add(row[1])
+        assert sorted(sources) == [1, 2, 3, 4, 5, 6]
         assert all(len(s) == 1 for s in sources.values())  # one accepted revision per episode in canon
+    # canon is the accepted revisions' facts, with the floor per episode asserted first (empty sets prove nothing)
+    assert_canon_is_the_accepted_facts(store)
     assert not list(store.root.rglob("*.tmp"))
 
 

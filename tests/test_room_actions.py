@@ -11,11 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from season_kit import make_season, run, sim_models
+from season_kit import make_season, prompt_values, recorded_requests, run, sim_models
 
+from cliffhanger.agents.artifacts import EpisodeScript
 from cliffhanger.agents.chat import Action, parse_slash
+from cliffhanger.agents.continuity import script_text
 from cliffhanger.agents.errors import UserError
 from cliffhanger.agents.scripted import ScriptedClient
+from cliffhanger.agents.sim.server import SimConfig, run_in_thread
 from cliffhanger.agents.store import SeasonError, SeasonStore
 from cliffhanger.agents.usage import UsageLog
 from cliffhanger.app.room import Room
@@ -135,7 +138,9 @@ def test_redraft_of_an_accepted_episode_keeps_the_old_one_and_leaves_the_others(
     keep = {1: files(store.root, 1), 3: files(store.root, 3)}
     usage = UsageLog(store.usage_path)
     events: list[tuple[str, int | None, str]] = []
-    with Room(store, models=sim_models(sim_url, usage), embedding=HashEmbedding()) as room:
+    log = tmp_path / "sim.jsonl"  # what the writer is sent: the sim logs request bodies
+    with run_in_thread(SimConfig(log_path=log, log_bodies=True)) as logged_url, \
+            Room(store, models=sim_models(logged_url, usage), embedding=HashEmbedding()) as room:
         room.subscribe(lambda k, e, d: events.append((k, e, d)))
         action = parse_slash("/redraft 2 make the villain colder")
         assert "Episode 2 is accepted" in room.needs_confirmation(action)
@@ -149,9 +154,14 @@ def test_redraft_of_an_accepted_episode_keeps_the_old_one_and_leaves_the_others(
     brief = store.brief(2)
     assert brief.note == "make the villain colder" and brief.base == "episodes/002/history/01/script.json"
     assert {1: files(store.root, 1), 3: files(store.root, 3)} == keep
-    # The redraft revised the old script with the note (revise prompt), and canon holds episode 2 once.
+    # The redraft revised the old script with the note (revise prompt): the writer was sent both.
     meta = json.loads((store.episode_dir(2) / "script.json").read_text(encoding="utf-8"))["_meta"]
     assert meta["prompt"].startswith("writer.revise_episode")
+    first = recorded_requests(log, "EpisodeScript")[0]
+    sent = prompt_values(first.prompt, f"writer.revise_episode.{store.spec().language}")
+    assert sent is not None and sent["notes"] == "- make the villain colder"
+    old_script = EpisodeScript.model_validate({k: v for k, v in old_two.items() if k != "_meta"})
+    assert sent["draft"] == script_text(old_script) and json.loads(sent["arc_row"])["episode"] == 2
 
 
 def test_draft_next_through_the_room_and_its_stop(tmp_path: Path, sim_url: str) -> None:

@@ -74,6 +74,9 @@ class SimConfig:
     faults: FaultPlan = field(default_factory=FaultPlan)
     quirks: frozenset[str] = frozenset()
     log_path: Path | None = None
+    # With a log file: each line also carries the request's messages and the schema or tool it asks
+    # for, so a test can read what each role was given. Never headers, so never the API key.
+    log_bodies: bool = False
     api_key: str | None = field(default=None, repr=False)
     hang_s: float = 120.0
     models: tuple[str, ...] = ("sim-drama",)
@@ -84,6 +87,8 @@ class SimConfig:
             raise ValueError(f"unknown quirk {unknown[0]!r}: {_QUIRK_FORM}")
         if self.tps < 0 or self.ttft_ms < 0 or self.max_concurrency < 0 or self.hang_s < 0:
             raise ValueError("tps, ttft_ms, max_concurrency and hang_s must be >= 0")
+        if self.log_bodies and self.log_path is None:
+            raise ValueError("log_bodies needs log_path: request bodies go to the request log")
 
 
 def parse_faults(spec: str) -> FaultPlan:

@@ -1,7 +1,8 @@
 """Micro-drama text for sim answers: plain replies and field-aware strings inside JSON.
 
-`DramaText` knows the answer language and the cast (names read from the prompt, then a built-in
-cast). Every method takes the caller's `random.Random`, so answers are reproducible.
+`DramaText` knows the answer language, the cast (names read from the prompt, then a built-in cast) and
+what the prompt shows to quote and to name (`script_reading.Material`: script lines, canon lines, the
+character ids it lists). Every method takes the caller's `random.Random`, so answers are reproducible.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from cliffhanger.agents.sim import phrase_banks as bank
 from cliffhanger.agents.sim.prompt_reading import detect_language, find_names, prompt_text
+from cliffhanger.agents.sim.script_reading import Material, read_material
 
 _KEY_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -61,12 +63,13 @@ class DramaText:
 
     language: str = "en"
     cast: tuple[str, ...] = ()
+    material: Material = Material()
 
     @classmethod
     def from_messages(cls, messages: Iterable[dict[str, Any]]) -> DramaText:
         prompt = prompt_text(messages)
         language = detect_language(prompt)
-        return cls(language, tuple(find_names(prompt, language)))
+        return cls(language, tuple(find_names(prompt, language)), read_material(prompt))
 
     # -- people and places -------------------------------------------------------------------
     def name(self, rng: random.Random) -> str:
@@ -131,9 +134,15 @@ class DramaText:
         return "<think>\n" + rng.choice(bank.THINK[self.language]) + "\n</think>\n"
 
     def ident(self, key: str | None, rng: random.Random) -> str:
-        """A snake_case id fitting the key: `character_id` -> `ethan_cole`, `scene_id` -> `scene_03`."""
+        """A snake_case id fitting the key: `character_id` -> `ethan_cole`, `scene_id` -> `scene_03`.
+
+        A character id is one the prompt lists when it lists any (the cast of the episode, the bible's), and
+        not one its canon says is dead.
+        """
         words = [w for w in key_words(key) if w not in ("id", "ids", "slug", "key")]
         if words and words[0] in ("character", "char", "speaker", "person", "cast", "owner", "holder"):
+            if self.material.people:
+                return rng.choice(self.material.living[:12])
             name = self.name(rng)
             slug = bank.PINYIN.get(name) or re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
             if slug:

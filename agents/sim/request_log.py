@@ -1,7 +1,9 @@
 """The sim's request log: one JSON line per request, appended under a lock.
 
 Records carry what a cost estimate or a benchmark needs (model, mode, tokens, latency, status,
-fault) and never a header, so the API key cannot end up in the file.
+fault) and never a header, so the API key cannot end up in the file. With `SimConfig(log_bodies=True)`
+a record also carries the request's `messages` (as sent) and the `schema` (the json_schema's or the
+forced tool's name) it asked for: what tests read to check what each role was given.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 FIELDS = ("time", "model", "mode", "stream", "prompt_tokens", "completion_tokens", "latency_ms", "status", "fault",
-          "tokens_sent")  # tokens_sent: of a stream, what went out before it ended or the client hung up
+          "tokens_sent",  # of a stream, what went out before it ended or the client hung up
+          "schema", "messages")  # with log_bodies only
+_OPTIONAL = frozenset({"tokens_sent", "schema", "messages"})  # written only when the record has them
 
 
 def _lock_for(path: Path) -> threading.Lock:
@@ -33,7 +37,7 @@ class RequestLog:
 
     def write(self, record: dict[str, Any]) -> None:
         line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
-        line.update({k: record.get(k) for k in FIELDS if k != "time" and (k != "tokens_sent" or k in record)})
+        line.update({k: record.get(k) for k in FIELDS if k != "time" and (k not in _OPTIONAL or k in record)})
         text = json.dumps(line, ensure_ascii=False) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,9 @@ state give the same value. Supported: local `$ref`/`$defs`/`definitions` (recurs
 additionalProperties, min/maxProperties), arrays (items, prefixItems, min/maxItems, uniqueItems,
 contains), strings (min/maxLength, format, pattern), numbers (bounds, exclusive bounds, multipleOf),
 booleans and null.
+
+Where an object asks for evidence or a quote of the prompt, `quoting` fills it around a line the prompt
+shows (verbatim), and a list of canon facts holds the facts the prompt's script shows.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from cliffhanger.agents.sim.drama_text import DramaText
+from cliffhanger.agents.sim.drama_text import DramaText, key_words
+from cliffhanger.agents.sim.quoting import Anchor, Quoter
 from cliffhanger.agents.sim.scalars import fill_number, fill_string
 from cliffhanger.agents.sim.schema_check import conforms
 from cliffhanger.agents.sim.schema_merge import MORE_CHOICES, Impossible, flatten, merge
@@ -62,6 +66,8 @@ class _Filler:
         self.rng = rng
         self.text = text
         self.strings = strings
+        self.quoter = Quoter(text.material, root) if text.material else None
+        self._anchor: Anchor | None = None  # handed by _array to the next object it fills
 
     def value(self, schema: Any, key: str | None, depth: int, stack: tuple[str, ...]) -> Any:
         s, stack = flatten(schema, self.root, stack)
@@ -163,8 +169,12 @@ class _Filler:
         low, high = s.get("minProperties", 0), s.get("maxProperties")
         out: dict[str, Any] = {}
         optional_kept: list[str] = []
+        anchor, self._anchor = self._anchor, None
+        quoted = self.quoter.values(s, anchor, self.rng) if self.quoter is not None and props and not shallow else {}
         for name, sub in props.items():
-            if name in required:
+            if name in quoted:
+                out[name] = quoted[name]
+            elif name in required:
                 out[name] = self.value(sub, name, depth + 1, stack)
             elif not shallow and sub is not False and self.rng.random() < _OPTIONAL_RATE:
                 out[name] = self.value(sub, name, depth + 1, stack)
@@ -211,16 +221,34 @@ class _Filler:
             count = self.rng.randint(lo, hi)
         if high is not None:
             count = max(min(count, high), min(low, high))
+        anchors = self._anchors(s, rest, stack, shallow) if not prefix else None
+        if anchors is not None:
+            count = len(anchors)
         item_key = singular(key)
         unique = bool(s.get("uniqueItems"))
+        # A list of characters (a bible's, a scene's cast): at least two people, and different ones (by id or
+        # name), drawn from those the prompt lists by id when it lists some.
+        people = self.text.material.living
+        cast = not prefix and not shallow and anchors is None and _is_people_key(item_key)
+        if cast:
+            count = max(count, 2 if high is None else min(2, high))
+            if len(people) >= 2:
+                count = min(count, len(people))
+            count = max(count, low)
         out: list[Any] = []
         seen: set[str] = set()
+        people_seen: set[str] = set()
         tries = 0
         while len(out) < count and tries < count * 8 + 12:
             tries += 1
             sub = prefix[len(out)] if len(out) < len(prefix) else rest
+            self._anchor = anchors[len(out)] if anchors is not None else None
             value = self.value(sub, item_key, depth + 1, stack)
+            self._anchor = None
             mark = json.dumps(value, sort_keys=True, ensure_ascii=False)
+            if cast and _person(value) in people_seen and tries < count * 8:
+                continue
+            people_seen.add(_person(value))
             if unique and mark in seen:
                 value = _vary(value, len(out) + tries, sub, self.root)
                 mark = json.dumps(value, sort_keys=True, ensure_ascii=False)
@@ -237,6 +265,18 @@ class _Filler:
                 out[-1] = wanted
         return out
 
+    def _anchors(self, s: dict[str, Any], rest: Any, stack: tuple[str, ...], shallow: bool) -> list[Anchor] | None:
+        """The anchors of an array of quoting objects (see `quoting`), or None."""
+        if self.quoter is None or shallow or not isinstance(rest, dict):
+            return None
+        try:
+            item, _ = flatten(rest, self.root, stack)
+        except Impossible:
+            return None
+        if "properties" not in item:
+            return None
+        return self.quoter.plan_items(s, item, self.rng)
+
 
 def _vary(value: Any, n: int, schema: Any, root: dict[str, Any]) -> Any:
     """A distinct variant of a duplicate string, if the schema allows one; else None."""
@@ -246,6 +286,18 @@ def _vary(value: Any, n: int, schema: Any, root: dict[str, Any]) -> Any:
         if conforms(candidate, schema, root):
             return candidate
     return None
+
+
+def _person(value: Any) -> str:
+    """Who a cast entry is: the id or name itself, or a character object's name."""
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return value["name"]
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _is_people_key(key: str | None) -> bool:
+    words = key_words(key)
+    return bool(words) and words[0] in ("character", "char", "speaker", "person", "cast", "member", "participant")
 
 
 def _is_null(branch: Any) -> bool:

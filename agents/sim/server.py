@@ -2,7 +2,8 @@
 
 `create_app(config)` builds it. Per request, in this order: provider quirks that break everything
 (`html`), auth, the concurrency cap, body validation, quirks that refuse a request, the fault draw,
-then latency and the answer. Every /v1 request is logged when the config has a log path.
+then latency and the answer. Every /v1 request is logged when the config has a log path; with
+`log_bodies` the log line also holds the request's messages and the schema it asks for (never a header).
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ class _Sim:
         handed_over = False
         try:
             try:
-                req = parse_request(json.loads(await request.body()))
+                body = json.loads(await request.body())
+                req = parse_request(body)
             except ClientDisconnect:
                 return Response(status_code=CLIENT_GONE)
             except (json.JSONDecodeError, UnicodeDecodeError):
@@ -137,6 +139,8 @@ class _Sim:
                 return _error(400, exc.message, param=exc.param, code=exc.code)
             ptok = prompt_tokens(req)
             rec.update(model=req.model, mode=req.mode, stream=req.stream, prompt_tokens=ptok)
+            if self.config.log_bodies:
+                rec.update(schema=_schema_name(req, body), messages=req.messages)
             refusal = self._refused(req)
             if refusal is not None:
                 return refusal
@@ -208,6 +212,16 @@ class _Sim:
         if "tokens_sent" in rec:
             rec["tokens_sent"] = round(rec["tokens_sent"])  # what went out before the end or the hang-up
         self.record(rec, started)
+
+
+def _schema_name(req: ChatRequest, body: dict[str, Any]) -> str | None:
+    """The name of the forced tool or of the json_schema response format the request asks for."""
+    if req.tool_name is not None:
+        return req.tool_name
+    fmt = body.get("response_format")
+    spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+    name = spec.get("name") if isinstance(spec, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _sse(chunk: dict[str, Any]) -> str:
