@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -49,15 +50,18 @@ class CallLimiter:
 
     def __init__(self, total: int = 0) -> None:
         self.total = total
-        self._sems: dict[tuple[int, str], asyncio.Semaphore] = {}
+        # Keyed by the loop itself, weakly: an id() of a finished loop can come back for a new one, and a
+        # semaphore that waited on the old loop refuses the new one.
+        self._sems: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+            weakref.WeakKeyDictionary())
         self.in_flight: dict[str, int] = {}
         self.peak: dict[str, int] = {}  # most calls in flight at once, per server: tests and benchmarks read it
 
     def _sem(self, key: str, size: int) -> asyncio.Semaphore:
-        loop_key = (id(asyncio.get_running_loop()), key)
-        sem = self._sems.get(loop_key)
+        sems = self._sems.setdefault(asyncio.get_running_loop(), {})
+        sem = sems.get(key)
         if sem is None:
-            sem = self._sems[loop_key] = asyncio.Semaphore(size)
+            sem = sems[key] = asyncio.Semaphore(size)
         return sem
 
     @contextlib.asynccontextmanager

@@ -25,8 +25,9 @@ from typing import Annotated
 from pydantic import AfterValidator, WithJsonSchema
 
 ID_MAX_LENGTH = 64
-ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"  # for JSON schemas (ECMA-262: `$` is the end of the string)
-_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")  # used with fullmatch only
+ID_BODY = r"[a-z][a-z0-9_]{0,63}"  # the rule as a regex fragment, for patterns that find ids inside text
+ID_PATTERN = rf"^{ID_BODY}$"  # for JSON schemas (ECMA-262: `$` is the end of the string)
+_ID = re.compile(ID_BODY)  # used with fullmatch only
 # What a name looks like when it can become an id: ascii words (at most four), joined by spaces, _ or -.
 _NAME_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9'’.]*(?:[ _-]+[A-Za-z0-9'’.]+){0,3}")
 

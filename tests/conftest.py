@@ -240,3 +240,17 @@ def load_sample(name: str) -> dict:
 @pytest.fixture
 def sample():
     return load_sample
+
+
+@pytest.fixture
+def world(tmp_path: Path):  # noqa: ANN201
+    """Canon seeded from the Chinese sample bible: (ledger, bible, the sample episode script)."""
+    from cliffhanger.agents.artifacts import Bible, EpisodeScript
+    from cliffhanger.agents.continuity import seed_canon
+    from cliffhanger.memory.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "canon.sqlite")
+    bible = Bible.model_validate(load_sample("zh_bible"))
+    seed_canon(ledger, bible)
+    yield ledger, bible, EpisodeScript.model_validate(load_sample("zh_script"))
+    ledger.close()

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
-from cliffhanger.agents.artifacts import Bible, EpisodeScript
 from cliffhanger.agents.continuity import (
     extract_facts,
     review_continuity,
@@ -26,14 +23,6 @@ from cliffhanger.memory.lore import LoreIndex
 
 def run(coro):  # noqa: ANN001, ANN201
     return asyncio.run(coro)
-
-
-@pytest.fixture
-def world(tmp_path: Path, sample) -> tuple[Ledger, Bible, EpisodeScript]:
-    ledger = Ledger(tmp_path / "canon.sqlite")
-    bible = Bible.model_validate(sample("zh_bible"))
-    seed_canon(ledger, bible)
-    return ledger, bible, EpisodeScript.model_validate(sample("zh_script"))
 
 
 def test_seeding_the_bible_is_idempotent_and_resolves_aliases(world) -> None:

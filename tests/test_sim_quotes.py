@@ -21,7 +21,6 @@ from cliffhanger.agents.continuity import (
     review_continuity,
     script_lines,
     script_text,
-    seed_canon,
 )
 from cliffhanger.agents.llm import EndpointConfig, ModelClient
 from cliffhanger.agents.scripted import ScriptedClient
@@ -40,14 +39,6 @@ DEATH = "林雪柔从天台坠下，再也没有醒来。"
 
 def run(coro):  # noqa: ANN001, ANN201
     return asyncio.run(coro)
-
-
-@pytest.fixture
-def world(tmp_path: Path, sample) -> tuple[Ledger, Bible, EpisodeScript]:
-    ledger = Ledger(tmp_path / "canon.sqlite")
-    bible = Bible.model_validate(sample("zh_bible"))
-    seed_canon(ledger, bible)
-    return ledger, bible, EpisodeScript.model_validate(sample("zh_script"))
 
 
 def _client(url: str, role: str = "continuity") -> ModelClient:

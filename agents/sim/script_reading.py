@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-_ID = r"[a-z][a-z0-9_]{0,63}"
-_ID_ONLY = re.compile(rf"^{_ID}$")
+from cliffhanger.genres.ids import ID_BODY as _ID
+from cliffhanger.genres.ids import is_id
+
 _SCENE = re.compile(rf"^Scene (\d+) \([^)\n]*\) (?:INT/EXT|INT|EXT) (.*), ([^,;\n]*); cast: ((?:{_ID}(?:, )?)*|none)\s*$")
 _ACTION = re.compile(r"^\s+△ ?(.*\S)\s*$")
 _SPEECH = re.compile(rf"^\s+({_ID})(?: \((.*?)\))?(?: \[(OS|VO)\])?: (.*\S)\s*$")
@@ -145,7 +146,7 @@ def read_material(prompt: str) -> Material:
             named(m.group(1), m.group(2).split(", "))
     for sl in script:
         for cid in (*sl.cast, *([sl.speaker] if sl.speaker else [])):
-            if _ID_ONLY.match(cid):
+            if is_id(cid):
                 people.setdefault(cid)
                 names.setdefault(cid, [])
     canon = tuple(_canon(lines))
