@@ -11,12 +11,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from cliffhanger.agents import critic, showrunner, writer
-from cliffhanger.agents.artifacts import ArcRow, ContinuityReport, Critique, EpisodeScript
-from cliffhanger.agents.continuity import extract_facts, review_continuity, screen_facts, seed_canon
-from cliffhanger.agents.screenplay import bible_markdown, fountain
+from cliffhanger.agents.roles import critic, showrunner, writer
+from cliffhanger.agents.roles.continuity import extract_facts, review_continuity, screen_facts, seed_canon
+from cliffhanger.agents.season.artifacts import ArcRow, ContinuityReport, Critique, EpisodeScript
+from cliffhanger.agents.season.screenplay import bible_markdown, fountain
+from cliffhanger.agents.season.store import atomic_write
 from cliffhanger.agents.state import RunContext, SeasonState
-from cliffhanger.agents.store import atomic_write
 from cliffhanger.memory.context import build_context
 from cliffhanger.memory.facts import Fact
 from cliffhanger.memory.ledger import Doc
@@ -325,7 +325,7 @@ async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ep = state.get("shots_pending", 0)
     if not ep or ctx.store.shots(ep) is not None:
         return {"shots_done": [ep] if ep else []}
-    from cliffhanger.agents import shots
+    from cliffhanger.agents.roles import shot_planner as shots
 
     ctx.emit("step", ep, "shots")
     bible = shots.bible_as_of(ctx.store.bible(), ctx.ledger.state_as_of(ep))
@@ -337,7 +337,7 @@ async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
 
 
 async def finish(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
-    from cliffhanger.agents.report import write_report
+    from cliffhanger.agents.season.report import write_report
 
     write_report(runtime.context, state.get("stop", "done"))
     return {}

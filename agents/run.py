@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cliffhanger.agents.call_limits import Budget, BudgetExhausted, CallLimiter
 from cliffhanger.agents.errors import ConfigError, UserError
+from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted, CallLimiter
+from cliffhanger.agents.llm.usage import read_usage
 from cliffhanger.agents.nodes import StopRequested
-from cliffhanger.agents.shotlist import CLIP_LENGTHS_S
+from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.state import Event, RunContext
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import read_usage
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
     from langgraph.types import Command
 
     from cliffhanger.agents.graph import build_graph
-    from cliffhanger.agents.report import write_report
+    from cliffhanger.agents.season.report import write_report
     from cliffhanger.genres.loader import load_catalog
     from cliffhanger.memory.ledger import Ledger
     from cliffhanger.memory.lore import LoreIndex

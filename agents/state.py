@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 if TYPE_CHECKING:
-    from cliffhanger.agents.artifacts import SeasonSpec
-    from cliffhanger.agents.store import SeasonStore
+    from cliffhanger.agents.season.artifacts import SeasonSpec
+    from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.genres.pack import GenrePack
     from cliffhanger.memory.ledger import Ledger
     from cliffhanger.memory.lore import LoreIndex

@@ -63,9 +63,9 @@ def doctor(
     """
     import asyncio
 
-    from cliffhanger.agents.doctor import run_doctor
-    from cliffhanger.agents.local import local_available
-    from cliffhanger.agents.pool import ModelPool
+    from cliffhanger.agents.llm.doctor import run_doctor
+    from cliffhanger.agents.llm.local import local_available
+    from cliffhanger.agents.llm.pool import ModelPool
     from cliffhanger.app.console import err_console, print_doctor
     from cliffhanger.app.settings import load_settings
 
@@ -261,7 +261,7 @@ def canon_query(
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """What canon says: the state of the entities the question names, and related lore, with episodes."""
-    from cliffhanger.agents.store import SeasonStore
+    from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.app.canon_view import print_answer
     from cliffhanger.memory.query import answer
 
@@ -282,7 +282,7 @@ def canon_query(
 @canon_app.command("reindex")
 def canon_reindex(directory: Annotated[Path, typer.Argument(help="season folder")]) -> None:
     """Rebuild the lore index (lore/) from the canon ledger (canon.sqlite)."""
-    from cliffhanger.agents.store import SeasonStore
+    from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.memory.ledger import Ledger
     from cliffhanger.memory.lore import LoreIndex
 
@@ -293,7 +293,7 @@ def canon_reindex(directory: Annotated[Path, typer.Argument(help="season folder"
 
 
 def _canon_dir(directory: Path) -> Path:
-    from cliffhanger.agents.store import SPEC, SeasonStore
+    from cliffhanger.agents.season.store import SPEC, SeasonStore
     from cliffhanger.memory.ledger import LedgerError, check_ledger
 
     if (directory / SPEC).is_file():
@@ -461,7 +461,7 @@ def _log_to_file() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    from cliffhanger.agents.llm import redact
+    from cliffhanger.agents.llm.client import redact
 
     print(redact(message, None), file=sys.stderr)
     sys.exit(code)
@@ -470,7 +470,7 @@ def _fail(message: str, code: int) -> None:
 def _log_traceback() -> Path:
     import traceback
 
-    from cliffhanger.agents.llm import redact
+    from cliffhanger.agents.llm.client import redact
 
     path = _log_file()
     path.parent.mkdir(parents=True, exist_ok=True)

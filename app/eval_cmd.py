@@ -21,7 +21,7 @@ def load_eval_config(path: Path) -> Any:
     The file's model settings beat the environment (an eval compares what the files say); API keys
     still come from the environment when the file has none.
     """
-    from cliffhanger.agents.local import local_available
+    from cliffhanger.agents.llm.local import local_available
     from cliffhanger.app.settings import build_settings, read_config_file
     from cliffhanger.evals.configs import EvalConfig, PipelineConfig
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cliffhanger.agents.errors import UserError
-from cliffhanger.agents.shotlist import CLIP_LENGTHS_S
-from cliffhanger.agents.store import SeasonStore, atomic_write
+from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
+from cliffhanger.agents.season.store import SeasonStore, atomic_write
 
 FORMATS = {
     "fountain": "season.fountain", "fdx": "season.fdx", "zh-script": "season.zh.txt", "shots-json": "shots.json",
@@ -79,7 +79,7 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
 
 
 def _render(fmt: str, spec, bible, arc, scripts, shot_lists, target) -> str:  # noqa: ANN001
-    from cliffhanger.agents import screenplay
+    from cliffhanger.agents.season import screenplay
 
     script_list = [scripts[e] for e in sorted(scripts)]
     shot_list_list = [shot_lists[e] for e in sorted(shot_lists)]

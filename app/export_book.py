@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import TypeVar
 
-from cliffhanger.agents.artifacts import ArcPlan, Bible, DialogueLine, EpisodeScript, Scene, SeasonSpec
-from cliffhanger.agents.shotlist import Shot, ShotList
+from cliffhanger.agents.season.artifacts import ArcPlan, Bible, DialogueLine, EpisodeScript, Scene, SeasonSpec
+from cliffhanger.agents.season.shotlist import Shot, ShotList
 
 _A = TypeVar("_A", EpisodeScript, ShotList)
 _TIME_EN = {"day": "DAY", "night": "NIGHT", "dawn": "DAWN", "dusk": "DUSK"}

@@ -50,8 +50,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cliffhanger.agents.artifacts import Bible
-from cliffhanger.agents.shotlist import CLIP_LENGTHS_S, MAX_SHOT_S, Shot, ShotList, VideoTarget
+from cliffhanger.agents.season.artifacts import Bible
+from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S, MAX_SHOT_S, Shot, ShotList, VideoTarget
 
 # ---- JSON ----------------------------------------------------------------------------------------
 

@@ -45,7 +45,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from cliffhanger.agents.artifacts import (
+from cliffhanger.agents.errors import UserError, format_validation_error
+from cliffhanger.agents.season.artifacts import (
     Action,
     ArcRow,
     Bible,
@@ -58,8 +59,7 @@ from cliffhanger.agents.artifacts import (
     SeasonSpec,
     VisualDescriptor,
 )
-from cliffhanger.agents.errors import UserError, format_validation_error
-from cliffhanger.agents.store import SeasonStore, atomic_write
+from cliffhanger.agents.season.store import SeasonStore, atomic_write
 
 TBD = "to be described (imported script: fill in before generating video)"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -609,8 +609,8 @@ def import_script(path: Path, directory: Path, *, genre: str, language: str | No
                   episodes: int, free: int, runtime: int, mode: str = "paywall", paywall: str | None = None,
                   genres_dirs: list[Path] | None = None) -> SeasonStore:
     """Create season `directory` from the opening of the script at `path` (see the module docstring)."""
-    from cliffhanger.agents.continuity import seed_canon
-    from cliffhanger.agents.screenplay import bible_markdown, fountain
+    from cliffhanger.agents.roles.continuity import seed_canon
+    from cliffhanger.agents.season.screenplay import bible_markdown, fountain
     from cliffhanger.genres.loader import load_catalog
     from cliffhanger.memory.facts import Entity, Fact
     from cliffhanger.memory.ledger import Doc, Ledger

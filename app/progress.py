@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cliffhanger.agents.usage import UsageLog
+    from cliffhanger.agents.llm.usage import UsageLog
 
 
 PLAIN_TOKEN_EVERY_S = 10.0

@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cliffhanger.agents.artifacts import ArcRow, Bible, ContinuityReport, Critique, EpisodeScript
-from cliffhanger.agents.chat import (
+from cliffhanger.agents.errors import UserError, format_validation_error
+from cliffhanger.agents.roles.showrunner_chat import (
     ARC_FIELDS,
     CHARACTER_FIELDS,
     SLASH_HELP,
@@ -37,10 +37,10 @@ from cliffhanger.agents.chat import (
     plan_turn,
     stream_reply,
 )
-from cliffhanger.agents.errors import UserError, format_validation_error
-from cliffhanger.agents.report import SeasonSummary, summarise
-from cliffhanger.agents.shotlist import ShotList
-from cliffhanger.agents.store import SeasonStore
+from cliffhanger.agents.season.artifacts import ArcRow, Bible, ContinuityReport, Critique, EpisodeScript
+from cliffhanger.agents.season.report import SeasonSummary, summarise
+from cliffhanger.agents.season.shotlist import ShotList
+from cliffhanger.agents.season.store import SeasonStore
 
 log = logging.getLogger(__name__)
 Listener = Callable[[str, int | None, str], None]
@@ -250,7 +250,7 @@ class Room:
         return self.store.bible()
 
     def episode(self, n: int) -> EpisodeView:
-        from cliffhanger.agents.screenplay import fountain
+        from cliffhanger.agents.season.screenplay import fountain
 
         if not 1 <= n <= self.spec.episodes:
             raise UserError(f"episode {n} is outside the season (episodes 1-{self.spec.episodes})")
@@ -329,7 +329,7 @@ class Room:
 
     def _model(self, role: str) -> Any:
         if self._models is None:
-            from cliffhanger.agents.usage import UsageLog
+            from cliffhanger.agents.llm.usage import UsageLog
             from cliffhanger.app.seasons import _models
 
             self._models = _models(self._settings, UsageLog(self.store.usage_path), self._stack,
@@ -514,8 +514,8 @@ class Room:
         return f"exported {len(res.episodes)} episodes to {res.path}{missing}"
 
     def _set_character(self, action: Action) -> str:
-        from cliffhanger.agents.continuity import seed_canon
-        from cliffhanger.agents.screenplay import bible_markdown
+        from cliffhanger.agents.roles.continuity import seed_canon
+        from cliffhanger.agents.season.screenplay import bible_markdown
         from cliffhanger.memory.ledger import Ledger
 
         bible = self.store.bible()

@@ -27,8 +27,8 @@ EXIT_STOPPED = 130
 def create_season(directory: Path, *, logline: str, genre: str, episodes: int, free: int, paywall: str | None,
                   runtime: int, language: str | None, title: str | None, mode: str,
                   genres_dirs: list[Path] | None = None) -> Any:
-    from cliffhanger.agents.artifacts import SeasonSpec
-    from cliffhanger.agents.store import SeasonStore
+    from cliffhanger.agents.season.artifacts import SeasonSpec
+    from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.genres.loader import load_catalog
 
     pack = load_catalog(genres_dirs or []).get(genre)
@@ -69,9 +69,9 @@ class DraftRequest:
 
 def _models(settings: Any, usage: Any, stack: contextlib.ExitStack, *, sim: bool = False,
             announce: Any = None) -> dict[str, Any]:
-    from cliffhanger.agents.llm import EndpointConfig
-    from cliffhanger.agents.local import local_available
-    from cliffhanger.agents.pool import ModelPool
+    from cliffhanger.agents.llm.client import EndpointConfig
+    from cliffhanger.agents.llm.local import local_available
+    from cliffhanger.agents.llm.pool import ModelPool
     from cliffhanger.app.console import err_console
 
     if sim:
@@ -87,7 +87,7 @@ def _models(settings: Any, usage: Any, stack: contextlib.ExitStack, *, sim: bool
 def draft_season(req: DraftRequest) -> int:
     """Run or resume the season; returns the exit code."""
     from cliffhanger.agents.run import RunOptions
-    from cliffhanger.agents.store import SeasonStore
+    from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.app.settings import load_settings
 
     store = SeasonStore.open(req.directory)
@@ -100,8 +100,8 @@ def draft_season(req: DraftRequest) -> int:
 
 
 def _run(store: Any, settings: Any, options: Any, live: bool | None, *, sim: bool) -> int:
+    from cliffhanger.agents.llm.usage import UsageLog
     from cliffhanger.agents.run import run_season
-    from cliffhanger.agents.usage import UsageLog
     from cliffhanger.app.console import console, untrusted
     from cliffhanger.app.progress import Progress
 
@@ -132,10 +132,10 @@ def _run(store: Any, settings: Any, options: Any, live: bool | None, *, sim: boo
 
 def _dry_run(store: Any, settings: Any, req: DraftRequest) -> int:
     """Draft a copy of the season against the simulator and estimate what the real run would cost."""
-    from cliffhanger.agents.profiles import price_for
+    from cliffhanger.agents.llm.profiles import price_for
+    from cliffhanger.agents.llm.usage import read_usage
     from cliffhanger.agents.run import RunOptions
-    from cliffhanger.agents.store import SeasonStore
-    from cliffhanger.agents.usage import read_usage
+    from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.app.console import console
 
     with tempfile.TemporaryDirectory(prefix="cliffhanger-dry-") as tmp:
@@ -180,8 +180,8 @@ def _dry_run(store: Any, settings: Any, req: DraftRequest) -> int:
 
 
 def season_status(directory: Path, *, as_json: bool) -> None:
-    from cliffhanger.agents.report import summarise
-    from cliffhanger.agents.store import SeasonStore
+    from cliffhanger.agents.season.report import summarise
+    from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.app.console import console, untrusted
 
     store = SeasonStore.open(directory)
@@ -216,7 +216,7 @@ def season_status(directory: Path, *, as_json: bool) -> None:
 def run_demo(directory: Path | None, config: Path | None, flags: dict[str, Any]) -> int:
     """A 3-episode season, the third behind the paywall, drafted with the default model."""
     from cliffhanger.agents.run import RunOptions
-    from cliffhanger.agents.store import SeasonStore
+    from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.app.settings import load_settings
 
     settings = load_settings(config, flags)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cliffhanger.agents.artifacts import EpisodeScript
-from cliffhanger.agents.continuity import extract_facts
 from cliffhanger.agents.prompts import render
-from cliffhanger.agents.store import SeasonStore, atomic_write
-from cliffhanger.agents.writer import episode_schema, guide_text, position, repair_script
+from cliffhanger.agents.roles.continuity import extract_facts
+from cliffhanger.agents.roles.writer import episode_schema, guide_text, position, repair_script
+from cliffhanger.agents.season.artifacts import EpisodeScript
+from cliffhanger.agents.season.store import SeasonStore, atomic_write
 from cliffhanger.genres.pack import GenrePack
 from cliffhanger.memory.ledger import Ledger
 

@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig
-from cliffhanger.agents.profiles import Price
-from cliffhanger.agents.shotlist import CLIP_LENGTHS_S
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig
+from cliffhanger.agents.llm.profiles import Price
+from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
 
 
 class PipelineConfig(BaseModel):

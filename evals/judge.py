@@ -34,9 +34,9 @@ from pydantic import (
     model_validator,
 )
 
-from cliffhanger.agents.artifacts import Language, count_units
-from cliffhanger.agents.llm import StructuredModel
+from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import Prompt, render
+from cliffhanger.agents.season.artifacts import Language, count_units
 
 CRITERIA = ("hook", "cliffhanger_pull", "payoff", "pacing", "escalation", "surprise", "character_consistency",
             "dialogue", "earned_emotion", "freshness")

@@ -22,10 +22,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from cliffhanger.agents.artifacts import Bible, EpisodeScript, SeasonSpec, count_units
-from cliffhanger.agents.continuity import seed_canon
-from cliffhanger.agents.shotlist import CLIP_LENGTHS_S, TIMING_EPSILON_S, ShotList
-from cliffhanger.agents.store import SeasonStore
+from cliffhanger.agents.roles.continuity import seed_canon
+from cliffhanger.agents.season.artifacts import Bible, EpisodeScript, SeasonSpec, count_units
+from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S, TIMING_EPSILON_S, ShotList
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.evals import text_stats as ts
 from cliffhanger.evals.lexicons import SLOP_PHRASES
 from cliffhanger.genres.pack import GenrePack

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cliffhanger.agents.call_limits import Budget, BudgetExhausted
-from cliffhanger.agents.continuity import script_text
 from cliffhanger.agents.errors import ConfigError, ModelError, UserError
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig
-from cliffhanger.agents.store import SeasonStore, atomic_write
-from cliffhanger.agents.usage import UsageLog, read_usage
+from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig
+from cliffhanger.agents.llm.usage import UsageLog, read_usage
+from cliffhanger.agents.roles.continuity import script_text
+from cliffhanger.agents.season.store import SeasonStore, atomic_write
 from cliffhanger.evals.configs import EvalConfig
 from cliffhanger.evals.suites import Premise, Suite, judged_episodes
 from cliffhanger.genres.loader import load_catalog
@@ -112,7 +112,7 @@ def _attach_budget(models: dict[str, Any], budget: Budget | None) -> None:
 
 
 async def _draft(req: EvalRequest, cfg: EvalConfig, premise: Premise, budget: Budget | None) -> SeasonStore:
-    from cliffhanger.agents.pool import ModelPool
+    from cliffhanger.agents.llm.pool import ModelPool
     from cliffhanger.agents.run import RunOptions, run_season
     from cliffhanger.evals.baseline import draft_baseline
 
@@ -218,7 +218,7 @@ async def _judge(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore], b
     """Pairwise (both orders) and pointwise judgments of every judged episode without a current one."""
     import contextlib
 
-    from cliffhanger.agents.pool import ModelPool
+    from cliffhanger.agents.llm.pool import ModelPool
     from cliffhanger.evals.judge import judge_pair, judge_point
 
     results = req.out / "results.jsonl"

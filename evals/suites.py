@@ -14,8 +14,8 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from cliffhanger.agents.artifacts import Language, SeasonSpec
 from cliffhanger.agents.errors import UserError, format_validation_error
+from cliffhanger.agents.season.artifacts import Language, SeasonSpec
 from cliffhanger.genres.errors import GenreError
 from cliffhanger.genres.ids import Id
 from cliffhanger.genres.loader import load_catalog

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Literal
 
-from cliffhanger.agents.artifacts import (
+from cliffhanger.agents.roles.writer import scene_guide
+from cliffhanger.agents.season.artifacts import (
     ACTION_UNITS_PER_S,
     DIALOGUE_UNITS_PER_S,
     MIN_ACTION_S,
@@ -27,7 +28,6 @@ from cliffhanger.agents.artifacts import (
     SeasonSpec,
     count_units,
 )
-from cliffhanger.agents.writer import scene_guide
 from cliffhanger.evals.lexicons import (
     COMMAND_STARTS_EN,
     CUT_OFF_ENDINGS,

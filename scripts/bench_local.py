@@ -36,8 +36,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from cliffhanger.agents import llm
-from cliffhanger.agents.local import local_available
+from cliffhanger.agents.llm import client as llm
+from cliffhanger.agents.llm.local import local_available
 
 
 def _busy() -> None:
@@ -64,7 +64,7 @@ class _ServerMemory:
                     cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
                 except OSError:
                     continue
-                if b"cliffhanger.agents.local_serve" not in cmd or f"PPid:\t{me}\n" not in status:
+                if b"cliffhanger.agents.llm.local_serve" not in cmd or f"PPid:\t{me}\n" not in status:
                     continue
                 for line in status.splitlines():
                     if line.startswith("VmHWM:"):
@@ -98,9 +98,9 @@ def _record_answers() -> list[dict[str, Any]]:
 def _tokenizer() -> Any:
     import llama_cpp
 
-    from cliffhanger.agents.local import model_path
-    from cliffhanger.agents.local_serve import patch
-    from cliffhanger.agents.pool import _default_cache_dir
+    from cliffhanger.agents.llm.local import model_path
+    from cliffhanger.agents.llm.local_serve import patch
+    from cliffhanger.agents.llm.pool import _default_cache_dir
 
     patch()
     vocab = llama_cpp.Llama(str(model_path(_default_cache_dir())), vocab_only=True, verbose=False)
@@ -109,7 +109,7 @@ def _tokenizer() -> Any:
 
 def _returned_text(text: str) -> str:
     """The JSON value in the answer, as the server wrote it (without what came after it)."""
-    from cliffhanger.agents.parsing import extract_json_text
+    from cliffhanger.agents.llm.parsing import extract_json_text
 
     try:
         return extract_json_text(text)
@@ -162,10 +162,10 @@ def compare() -> None:
     """One bible call the old way (not streamed: the server reports what it generated) and streamed."""
     import dataclasses
 
-    from cliffhanger.agents import showrunner
-    from cliffhanger.agents.artifacts import SeasonSpec
-    from cliffhanger.agents.pool import ModelPool
-    from cliffhanger.agents.profiles import PROFILES
+    from cliffhanger.agents.llm.pool import ModelPool
+    from cliffhanger.agents.llm.profiles import PROFILES
+    from cliffhanger.agents.roles import showrunner
+    from cliffhanger.agents.season.artifacts import SeasonSpec
     from cliffhanger.app.settings import load_settings
     from cliffhanger.genres.loader import load_catalog
 

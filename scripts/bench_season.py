@@ -27,14 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from cliffhanger.agents.artifacts import SeasonSpec
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
-from cliffhanger.agents.profiles import price_for
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.profiles import price_for
+from cliffhanger.agents.llm.usage import UsageLog, read_usage
 from cliffhanger.agents.run import RunOptions, run_season
+from cliffhanger.agents.season.artifacts import SeasonSpec
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.sim.faults import FaultPlan
 from cliffhanger.agents.sim.server import SimConfig, run_in_thread
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import UsageLog, read_usage
 from cliffhanger.memory.embeddings import HashEmbedding
 
 ROLES = ("showrunner", "writer", "continuity", "critic", "shots")

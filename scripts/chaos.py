@@ -101,8 +101,8 @@ def start_sim(args: argparse.Namespace, work: Path) -> tuple[subprocess.Popen, s
 
 
 def make_season(root: Path, episodes: int, language: str) -> None:
-    from cliffhanger.agents.artifacts import SeasonSpec
-    from cliffhanger.agents.store import SeasonStore
+    from cliffhanger.agents.season.artifacts import SeasonSpec
+    from cliffhanger.agents.season.store import SeasonStore
 
     zh = language == "zh"
     SeasonStore.create(root, SeasonSpec.create(
@@ -233,8 +233,8 @@ def check_episodes(root: Path, n: int, kills: list[Kill]) -> tuple[bool, str]:
 def check_canon(root: Path, floor: int = FACT_FLOOR) -> tuple[bool, str]:
     """At least `floor` facts per accepted episode in canon.sqlite; then canon.sqlite against a fresh ledger fed
     the bible and each accepted revision's facts file, in order."""
-    from cliffhanger.agents.artifacts import Bible
-    from cliffhanger.agents.continuity import seed_canon
+    from cliffhanger.agents.roles.continuity import seed_canon
+    from cliffhanger.agents.season.artifacts import Bible
     from cliffhanger.memory.facts import Fact
     from cliffhanger.memory.ledger import Ledger
 

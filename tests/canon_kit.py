@@ -8,9 +8,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from cliffhanger.agents.artifacts import Bible
-from cliffhanger.agents.continuity import seed_canon
-from cliffhanger.agents.store import SeasonStore
+from cliffhanger.agents.roles.continuity import seed_canon
+from cliffhanger.agents.season.artifacts import Bible
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.memory.facts import Fact
 from cliffhanger.memory.ledger import Ledger
 

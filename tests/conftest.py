@@ -245,8 +245,8 @@ def sample():
 @pytest.fixture
 def world(tmp_path: Path):  # noqa: ANN201
     """Canon seeded from the Chinese sample bible: (ledger, bible, the sample episode script)."""
-    from cliffhanger.agents.artifacts import Bible, EpisodeScript
-    from cliffhanger.agents.continuity import seed_canon
+    from cliffhanger.agents.roles.continuity import seed_canon
+    from cliffhanger.agents.season.artifacts import Bible, EpisodeScript
     from cliffhanger.memory.ledger import Ledger
 
     ledger = Ledger(tmp_path / "canon.sqlite")

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from cliffhanger.agents.artifacts import SeasonSpec
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.run import RunOptions, run_season
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.season.artifacts import SeasonSpec
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.memory.embeddings import HashEmbedding
 
 ROLES = ("showrunner", "writer", "continuity", "critic", "shots")

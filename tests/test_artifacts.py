@@ -11,7 +11,9 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from cliffhanger.agents.artifacts import (
+from cliffhanger.agents.errors import format_validation_error
+from cliffhanger.agents.llm.strict_schema import strict_json_schema
+from cliffhanger.agents.season.artifacts import (
     ArcPlan,
     ArtifactMismatch,
     Bible,
@@ -23,9 +25,7 @@ from cliffhanger.agents.artifacts import (
     count_units,
     default_paywall_episodes,
 )
-from cliffhanger.agents.errors import format_validation_error
-from cliffhanger.agents.shotlist import ShotCharacter, ShotList, quantise_duration, shot_id
-from cliffhanger.agents.strict_schema import strict_json_schema
+from cliffhanger.agents.season.shotlist import ShotCharacter, ShotList, quantise_duration, shot_id
 
 # ---- realistic examples -------------------------------------------------------------------------
 

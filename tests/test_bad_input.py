@@ -146,7 +146,7 @@ class Kit:
     def hold_lock(self, season: Path) -> int:
         """Another process drafting the season: it holds the season's lock until the test ends."""
         holder = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from pathlib import Path; from cliffhanger.agents.store import "
+            [sys.executable, "-c", "import sys; from pathlib import Path; from cliffhanger.agents.season.store import "
              f"SeasonStore\nwith SeasonStore.open(Path({str(season)!r})).lock():\n"
              "    print('locked', flush=True); sys.stdin.read()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -11,10 +11,10 @@ import pytest
 from canon_kit import CANON_ROW, FLOOR, accepted_facts, assert_canon_is_the_accepted_facts, replayed_canon
 from season_kit import make_season, run, sim_models
 
-from cliffhanger.agents.artifacts import Bible, DialogueLine, EpisodeScript
-from cliffhanger.agents.continuity import quoted_in, script_text
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.roles.continuity import quoted_in, script_text
+from cliffhanger.agents.season.artifacts import Bible, DialogueLine, EpisodeScript
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.ledger import Ledger
 from cliffhanger.memory.lore import LoreIndex

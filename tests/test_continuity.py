@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from cliffhanger.agents.continuity import (
+from cliffhanger.agents.llm.client import EndpointConfig, ModelClient
+from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.roles.continuity import (
     extract_facts,
     review_continuity,
     script_text,
     seed_canon,
 )
-from cliffhanger.agents.llm import EndpointConfig, ModelClient
-from cliffhanger.agents.scripted import ScriptedClient
-from cliffhanger.agents.usage import UsageLog
 from cliffhanger.memory.context import build_context
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.facts import Fact

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cliffhanger.agents.local import local_available
+from cliffhanger.agents.llm.local import local_available
 from cliffhanger.app.cli import main
 
 
@@ -122,7 +122,7 @@ def _servers_using(cache: str) -> list[int]:
                 cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
-            if "cliffhanger.agents.local_serve" in cmdline and cache in cmdline:
+            if "cliffhanger.agents.llm.local_serve" in cmdline and cache in cmdline:
                 pids.append(int(proc.name))
     return pids
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cliffhanger.agents.artifacts import EpisodeScript, count_units
-from cliffhanger.agents.continuity import script_text
 from cliffhanger.agents.errors import ModelOutputError
-from cliffhanger.agents.llm import EndpointConfig, ModelClient
-from cliffhanger.agents.scripted import ScriptedClient
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.llm.client import EndpointConfig, ModelClient
+from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.roles.continuity import script_text
+from cliffhanger.agents.season.artifacts import EpisodeScript, count_units
 from cliffhanger.evals import stats
 from cliffhanger.evals.judge import (
     CRITERIA,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import load_sample
 
-from cliffhanger.agents.artifacts import Action, Bible, DialogueLine, EpisodeScript, Scene, SeasonSpec
-from cliffhanger.agents.shotlist import Shot, ShotList, Sound, shot_id
-from cliffhanger.agents.store import SeasonStore
+from cliffhanger.agents.season.artifacts import Action, Bible, DialogueLine, EpisodeScript, Scene, SeasonSpec
+from cliffhanger.agents.season.shotlist import Shot, ShotList, Sound, shot_id
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.evals.metrics import (
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cliffhanger.agents.artifacts import SeasonSpec
+from cliffhanger.agents.season.artifacts import SeasonSpec
 from cliffhanger.evals.suites import SuiteError, judged_episodes, load_suite
 from cliffhanger.genres.loader import builtin_catalog
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cliffhanger.agents.artifacts import SeasonSpec
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.run import RunOptions, run_season
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.season.artifacts import SeasonSpec
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.app.cli import main
 from cliffhanger.app.export import FORMATS, parse_episodes
 from cliffhanger.app.export_shots import read_shots_csv, validate_job

@@ -7,11 +7,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cliffhanger.agents.artifacts import ArcPlan, Bible, DialogueLine, EpisodeScript, SeasonSpec
-from cliffhanger.agents.llm import EndpointConfig, ModelClient
-from cliffhanger.agents.shotlist import CLIP_LENGTHS_S, ShotList
-from cliffhanger.agents.shots import ShotPlan, build_shot_list, plan_shots
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.llm.client import EndpointConfig, ModelClient
+from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.roles.shot_planner import ShotPlan, build_shot_list, plan_shots
+from cliffhanger.agents.season.artifacts import ArcPlan, Bible, DialogueLine, EpisodeScript, SeasonSpec
+from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S, ShotList
 from cliffhanger.app.export_book import NOT_DRAFTED, season_html, season_markdown
 from cliffhanger.app.export_shots import (
     PROMPT_LIMITS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from cliffhanger.agents.strict_schema import clamp_to_schema, grammar_json_schema
+from cliffhanger.agents.llm.strict_schema import clamp_to_schema, grammar_json_schema
 
 
 class Beat(BaseModel):

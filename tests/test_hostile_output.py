@@ -28,17 +28,17 @@ import pytest
 from season_kit import run, sim_models
 from test_tui import running, say, scripted, season_open, until
 
-from cliffhanger.agents.artifacts import EpisodeScript, SeasonSpec
-from cliffhanger.agents.chat import Action, ActionKind
 from cliffhanger.agents.errors import ModelOutputError, UserError
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
-from cliffhanger.agents.parsing import MAX_JSON_DEPTH, OutputProblem, json_depth, parse_output
-from cliffhanger.agents.scripted import ScriptedClient
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.parsing import MAX_JSON_DEPTH, OutputProblem, json_depth, parse_output
+from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.llm.usage import UsageLog, read_usage
+from cliffhanger.agents.roles.showrunner_chat import Action, ActionKind
+from cliffhanger.agents.season.artifacts import EpisodeScript, SeasonSpec
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.sim import hostile
 from cliffhanger.agents.sim.config import SimConfig, parse_faults
 from cliffhanger.agents.sim.runner import run_in_thread
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import UsageLog, read_usage
 from cliffhanger.app.cli import main
 from cliffhanger.app.export import export_season
 from cliffhanger.app.room import Room
@@ -502,7 +502,7 @@ def test_brackets_inside_strings_do_not_count_and_controls_are_removed() -> None
 def test_a_tool_call_nested_too_deep_to_write_back_is_handed_on_as_text() -> None:
     from langchain_core.messages import AIMessage
 
-    from cliffhanger.agents.llm import _raw_text
+    from cliffhanger.agents.llm.client import _raw_text
 
     deep: Any = "x"
     for _ in range(990):

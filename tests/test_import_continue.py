@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cliffhanger.agents.store import SeasonStore
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.app.cli import main
 
 DRAMABENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "dramabench" / "dramabench_continuation_100.jsonl"

@@ -11,8 +11,8 @@ import pytest
 from screenplain import types as sp
 from screenplain.parsers import fountain as fountain_parser
 
-from cliffhanger.agents.artifacts import Bible, EpisodeScript
 from cliffhanger.agents.errors import UserError
+from cliffhanger.agents.season.artifacts import Bible, EpisodeScript
 from cliffhanger.app.importer import import_script, normalise_cue, parse_script, split_cue
 
 DRAMABENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "dramabench" / "dramabench_continuation_100.jsonl"

@@ -12,9 +12,9 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr
 
 from cliffhanger.agents.errors import ModelError, ModelOutputError
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
-from cliffhanger.agents.profiles import PROFILES, price_for
-from cliffhanger.agents.usage import UsageLog, read_usage
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.profiles import PROFILES, price_for
+from cliffhanger.agents.llm.usage import UsageLog, read_usage
 
 KEY = "sk-live-LOOKS-REAL-9f8e7d6c5b4a"
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cliffhanger.agents.local import LocalServer, local_available
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import read_usage
+from cliffhanger.agents.llm.local import LocalServer, local_available
+from cliffhanger.agents.llm.usage import read_usage
+from cliffhanger.agents.season.store import SeasonStore
 
 pytestmark = [
     pytest.mark.local_model,

@@ -27,14 +27,14 @@ from typing import Any
 
 import pytest
 
-from cliffhanger.agents.artifacts import DESCRIPTOR_LIMIT, ContinuityFinding, SeasonSpec
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.run import RunOptions, run_season
-from cliffhanger.agents.shotlist import ShotList
+from cliffhanger.agents.season.artifacts import DESCRIPTOR_LIMIT, ContinuityFinding, SeasonSpec
+from cliffhanger.agents.season.shotlist import ShotList
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.sim.config import SimConfig, parse_faults
 from cliffhanger.agents.sim.runner import run_in_thread
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import UsageLog
 from cliffhanger.genres.ids import is_id
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.ledger import Ledger

@@ -15,11 +15,11 @@ import pytest
 from pydantic import SecretStr
 from season_kit import make_season, run_cli, tree_hash
 
-from cliffhanger.agents.doctor import run_doctor
 from cliffhanger.agents.errors import ConfigError
-from cliffhanger.agents.llm import EndpointConfig
-from cliffhanger.agents.model_discovery import resolve_models
-from cliffhanger.agents.pool import ModelPool
+from cliffhanger.agents.llm.client import EndpointConfig
+from cliffhanger.agents.llm.doctor import run_doctor
+from cliffhanger.agents.llm.model_discovery import resolve_models
+from cliffhanger.agents.llm.pool import ModelPool
 from cliffhanger.agents.sim.server import SimConfig, run_in_thread
 from cliffhanger.app.settings import load_settings
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
-from cliffhanger.agents.call_limits import CallLimiter
 from cliffhanger.agents.errors import ModelError
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
-from cliffhanger.agents.parsing import JsonEndScanner
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.llm.call_limits import CallLimiter
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.parsing import JsonEndScanner
+from cliffhanger.agents.llm.usage import UsageLog
 
 PROMPT = [("system", "You plan micro-drama cliffhangers. Characters: Lin Xia, Gu Chen."),
           ("user", "Plan the cliffhanger of episode 10.")]

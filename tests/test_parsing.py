@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field
 
-from cliffhanger.agents.parsing import (
+from cliffhanger.agents.llm.parsing import (
     OutputProblem,
     ThinkStreamFilter,
     extract_json_text,

@@ -7,8 +7,8 @@ from pathlib import Path
 from canon_kit import FLOOR, assert_canon_is_the_accepted_facts
 from season_kit import make_season, run, sim_models
 
-from cliffhanger.agents.artifacts import ContinuityReport
-from cliffhanger.agents.usage import UsageLog, read_usage
+from cliffhanger.agents.llm.usage import UsageLog, read_usage
+from cliffhanger.agents.season.artifacts import ContinuityReport
 from cliffhanger.memory.ledger import Ledger
 
 

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.app import progress as progress_mod
 from cliffhanger.app.progress import Progress
 

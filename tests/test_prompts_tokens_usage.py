@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from cliffhanger.agents.llm.usage import UsageLog, UsageRecord, read_usage
 from cliffhanger.agents.prompts import PromptError, render
-from cliffhanger.agents.usage import UsageLog, UsageRecord, read_usage
 from cliffhanger.memory.tokens import count_message_tokens, count_tokens, encoding_for
 
 

@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from season_kit import make_season, prompt_values, recorded_requests, run, sim_models
 
-from cliffhanger.agents import writer
-from cliffhanger.agents.artifacts import Bible, ContinuityReport, Critique, EpisodeScript
-from cliffhanger.agents.chat import parse_slash
-from cliffhanger.agents.continuity import review_continuity, script_text, seed_canon
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
-from cliffhanger.agents.showrunner import Decision
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.roles import writer
+from cliffhanger.agents.roles.continuity import review_continuity, script_text, seed_canon
+from cliffhanger.agents.roles.showrunner import Decision
+from cliffhanger.agents.roles.showrunner_chat import parse_slash
+from cliffhanger.agents.season.artifacts import Bible, ContinuityReport, Critique, EpisodeScript
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.sim.server import SimConfig, run_in_thread
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import UsageLog
 from cliffhanger.app.room import Room
 from cliffhanger.genres.loader import builtin_catalog
 from cliffhanger.memory.embeddings import HashEmbedding

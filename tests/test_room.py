@@ -15,12 +15,12 @@ import pytest
 from canon_kit import assert_canon_is_the_accepted_facts
 from season_kit import ROLES, make_season, run, sim_models, tree_hash  # noqa: F401
 
-from cliffhanger.agents.artifacts import SeasonSpec
 from cliffhanger.agents.graph import route_after_shots, route_decision, route_gate, route_start
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
-from cliffhanger.agents.scripted import ScriptedClient
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import UsageLog, read_usage
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.llm.usage import UsageLog, read_usage
+from cliffhanger.agents.season.artifacts import SeasonSpec
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.app.cli import main
 from cliffhanger.genres.loader import builtin_catalog
 from cliffhanger.memory.ledger import Ledger
@@ -302,7 +302,7 @@ def test_a_write_killed_mid_way_leaves_no_temp_file_once_the_next_writer_starts(
     """Found by scripts/chaos.py: SIGKILL inside atomic_write (before its rename) left a .*.tmp for good."""
     store = make_season(tmp_path / "s", 2, free=1)
     target = store.revision_path(1, 0)
-    code = ("import os, time; from pathlib import Path; from cliffhanger.agents import store; "
+    code = ("import os, time; from pathlib import Path; from cliffhanger.agents.season import store; "
             "os.fsync = lambda fd: (print('writing', flush=True), time.sleep(60)); "
             f"store.atomic_write(Path({str(target)!r}), '{{\"episode\": 1}}')")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -341,7 +341,7 @@ def test_a_canon_write_killed_mid_transaction_does_not_stop_the_next_run(tmp_pat
 
 def test_a_kill_between_bible_json_and_bible_md_still_gets_bible_md(tmp_path: Path, sample, sim_url: str) -> None:
     """bible.json on disk without bible.md (a kill between the two writes): the resumed plan_bible writes it."""
-    from cliffhanger.agents.artifacts import Bible
+    from cliffhanger.agents.season.artifacts import Bible
 
     store = make_season(tmp_path / "s", 2, free=1)
     store.write_model(store.root / "bible.json", Bible.model_validate(sample("zh_bible")), {"prompt": "x@1"})

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from season_kit import make_season, prompt_values, recorded_requests, run, sim_models
 
-from cliffhanger.agents.artifacts import EpisodeScript
-from cliffhanger.agents.chat import Action, parse_slash
-from cliffhanger.agents.continuity import script_text
 from cliffhanger.agents.errors import UserError
-from cliffhanger.agents.scripted import ScriptedClient
+from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.roles.continuity import script_text
+from cliffhanger.agents.roles.showrunner_chat import Action, parse_slash
+from cliffhanger.agents.season.artifacts import EpisodeScript
+from cliffhanger.agents.season.store import SeasonError, SeasonStore
 from cliffhanger.agents.sim.server import SimConfig, run_in_thread
-from cliffhanger.agents.store import SeasonError, SeasonStore
-from cliffhanger.agents.usage import UsageLog
 from cliffhanger.app.room import Room
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.ledger import Ledger
@@ -221,7 +221,7 @@ def test_export_and_status_through_the_room(tmp_path: Path, sim_url: str) -> Non
 def test_a_season_being_drafted_opens_read_only(tmp_path: Path) -> None:
     store = make_season(tmp_path / "s", 3, free=2)
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from cliffhanger.agents.store import SeasonStore\n"
+        "import sys, time; from pathlib import Path; from cliffhanger.agents.season.store import SeasonStore\n"
         f"with SeasonStore.open(Path({str(store.root)!r})).lock():\n print('locked', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     try:

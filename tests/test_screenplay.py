@@ -10,8 +10,8 @@ from screenplain.parsers import fountain as sp_fountain
 from screenplain.types import Action as SpAction
 from screenplain.types import Dialog, Section, Slug, Transition
 
-from cliffhanger.agents.artifacts import Action, Bible, DialogueLine, EpisodeScript, SeasonSpec
-from cliffhanger.agents.screenplay import (
+from cliffhanger.agents.season.artifacts import Action, Bible, DialogueLine, EpisodeScript, SeasonSpec
+from cliffhanger.agents.season.screenplay import (
     CUT,
     FDX_DECLARATION,
     SMASH_CUT,

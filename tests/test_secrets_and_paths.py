@@ -23,11 +23,11 @@ from season_kit import run, run_cli, sim_models
 from test_hostile_output import cli, new_season, plant_sentinels, snapshot, user_env
 from test_tui import running, say, season_open, until
 
+from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.sim import hostile
 from cliffhanger.agents.sim.config import SimConfig, parse_faults
 from cliffhanger.agents.sim.runner import run_in_thread
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import UsageLog
 from cliffhanger.app.export import FORMATS
 from cliffhanger.app.room import Room
 from cliffhanger.app.tui.app import CliffhangerApp

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cliffhanger.agents.artifacts import Bible
-from cliffhanger.agents.shots import bible_as_of
+from cliffhanger.agents.roles.shot_planner import bible_as_of
+from cliffhanger.agents.season.artifacts import Bible
 from cliffhanger.memory.facts import Fact
 from cliffhanger.memory.ledger import Ledger
 

@@ -6,11 +6,10 @@ import re
 
 import pytest
 
-from cliffhanger.agents.artifacts import Bible, DialogueLine, EpisodeScript, SeasonSpec
-from cliffhanger.agents.llm import EndpointConfig, ModelClient
-from cliffhanger.agents.scripted import ScriptedClient
-from cliffhanger.agents.shotlist import CLIP_LENGTHS_S, ShotList
-from cliffhanger.agents.shots import (
+from cliffhanger.agents.llm.client import EndpointConfig, ModelClient
+from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.roles.shot_planner import (
     DEFAULT_NEGATIVE,
     PROMPT_LIMIT,
     ShotPlan,
@@ -20,7 +19,8 @@ from cliffhanger.agents.shots import (
     shot_plan_schema,
     split_speech,
 )
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.season.artifacts import Bible, DialogueLine, EpisodeScript, SeasonSpec
+from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S, ShotList
 from cliffhanger.genres.loader import builtin_catalog
 
 TARGETS = list(CLIP_LENGTHS_S)

@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from cliffhanger.agents.parsing import strip_think
+from cliffhanger.agents.llm.parsing import strip_think
 from cliffhanger.agents.sim.config import SimConfig, parse_faults, parse_quirks
 from cliffhanger.agents.sim.runner import run_in_thread
 
@@ -347,7 +347,7 @@ def test_fault_huge_sends_100000_characters_past_max_length_and_max_tokens() -> 
 
 @pytest.mark.parametrize("extra", [{"response_format": JSON_SCHEMA}, {"tools": TOOLS, "tool_choice": FORCED}, {}])
 def test_fault_nested_sends_10000_levels(extra: dict[str, Any]) -> None:
-    from cliffhanger.agents.parsing import json_depth
+    from cliffhanger.agents.llm.parsing import json_depth
 
     with sim("nested:1") as url:
         message = post(url, max_tokens=20, **extra).json()["choices"][0]["message"]
@@ -359,7 +359,7 @@ def test_fault_nested_sends_10000_levels(extra: dict[str, Any]) -> None:
 
 
 def test_fault_hostile_draws_every_shape_and_replays() -> None:
-    from cliffhanger.agents.parsing import json_depth
+    from cliffhanger.agents.llm.parsing import json_depth
 
     def answers() -> list[str]:
         with sim("hostile:1", seed=11) as url:

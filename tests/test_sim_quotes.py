@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from canon_kit import FLOOR
 
-from cliffhanger.agents import writer
-from cliffhanger.agents.artifacts import ArcRow, Bible, DialogueLine, EpisodeScript, SeasonSpec
-from cliffhanger.agents.continuity import (
+from cliffhanger.agents.llm.client import EndpointConfig, ModelClient
+from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.roles import writer
+from cliffhanger.agents.roles.continuity import (
     ExtractedFacts,
     ModelFindings,
     extract_facts,
@@ -22,12 +24,10 @@ from cliffhanger.agents.continuity import (
     script_lines,
     script_text,
 )
-from cliffhanger.agents.llm import EndpointConfig, ModelClient
-from cliffhanger.agents.scripted import ScriptedClient
+from cliffhanger.agents.season.artifacts import ArcRow, Bible, DialogueLine, EpisodeScript, SeasonSpec
 from cliffhanger.agents.sim.answers import answer
 from cliffhanger.agents.sim.chat_request import parse_request
 from cliffhanger.agents.sim.quoting import quote_source
-from cliffhanger.agents.usage import UsageLog
 from cliffhanger.genres.loader import builtin_catalog
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.facts import Fact

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from season_kit import make_season, run, sim_models
 
-from cliffhanger.agents.llm import CallPolicy
-from cliffhanger.agents.scripted import ScriptedClient
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.llm.client import CallPolicy
+from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.app.room import Room
 from cliffhanger.app.tui.app import CliffhangerApp
 from cliffhanger.app.tui.board import row_cells
@@ -428,7 +428,7 @@ async def test_a_season_being_drafted_elsewhere_is_read_only_and_follows_the_dis
     aside = tmp_path / "script.json"
     shutil.move(script, aside)  # episode 2 looks mid-review until the "other run" writes it back
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from cliffhanger.agents.store import SeasonStore\n"
+        [sys.executable, "-c", "import sys; from pathlib import Path; from cliffhanger.agents.season.store import SeasonStore\n"
          f"with SeasonStore.open(Path({str(root)!r})).lock():\n    print('locked', flush=True); sys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from season_kit import make_season
 
-from cliffhanger.agents.scripted import ScriptedClient
+from cliffhanger.agents.llm.scripted import ScriptedClient
 from cliffhanger.app.room import Room
 from cliffhanger.app.tui.app import CliffhangerApp
 from cliffhanger.app.tui.new_season import NewSeasonScreen

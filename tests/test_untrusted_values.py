@@ -17,16 +17,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from cliffhanger.agents.artifacts import (
-    DESCRIPTOR_LIMIT,
-    Bible,
-    Character,
-    ContinuityFinding,
-    EpisodeScript,
-    VisualDescriptor,
-    fit_look,
-)
-from cliffhanger.agents.continuity import (
+from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.roles.continuity import (
     UNRESOLVED_SUBJECT,
     canon_subject,
     extract_facts,
@@ -36,11 +28,19 @@ from cliffhanger.agents.continuity import (
     script_text,
     seed_canon,
 )
-from cliffhanger.agents.scripted import ScriptedClient
-from cliffhanger.agents.shotlist import ShotCharacter
-from cliffhanger.agents.shots import bible_as_of
-from cliffhanger.agents.showrunner import repair_bible
-from cliffhanger.agents.writer import repair_script
+from cliffhanger.agents.roles.shot_planner import bible_as_of
+from cliffhanger.agents.roles.showrunner import repair_bible
+from cliffhanger.agents.roles.writer import repair_script
+from cliffhanger.agents.season.artifacts import (
+    DESCRIPTOR_LIMIT,
+    Bible,
+    Character,
+    ContinuityFinding,
+    EpisodeScript,
+    VisualDescriptor,
+    fit_look,
+)
+from cliffhanger.agents.season.shotlist import ShotCharacter
 from cliffhanger.evals.suites import Premise, Suite
 from cliffhanger.genres.ids import ID_PATTERN, Id, check_id, is_id, to_id
 from cliffhanger.genres.loader import builtin_catalog

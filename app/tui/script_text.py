@@ -19,7 +19,7 @@ from rich.text import Text
 from cliffhanger.app.console import untrusted
 
 if TYPE_CHECKING:
-    from cliffhanger.agents.artifacts import Bible, ContinuityReport, Critique, EpisodeScript
+    from cliffhanger.agents.season.artifacts import Bible, ContinuityReport, Critique, EpisodeScript
     from cliffhanger.memory.query import CanonAnswer
 
 _TIME = {"day": "DAY", "night": "NIGHT", "dawn": "DAWN", "dusk": "DUSK"}
@@ -84,7 +84,7 @@ def screenplay(script: EpisodeScript, bible: Bible | None, width: int = 60) -> T
 def review_text(critique: Critique | None, continuity: ContinuityReport | None, overall: float | None,
                 revision: int | None, findings: Iterable[dict[str, Any]] = ()) -> Text:
     """Rubric scores with reasons, must-fix notes, notes and continuity findings quoting both sides."""
-    from cliffhanger.agents.artifacts import CRITERIA
+    from cliffhanger.agents.season.artifacts import CRITERIA
 
     out = Text()
     head = "Review" + (f" of revision {revision}" if revision is not None else "")

@@ -294,7 +294,7 @@ class SeasonScreen(Screen[None]):
             self.app.notify(f"Cancelled: {message.label}.", severity="warning", markup=False)
         elif message.error is not None:
             if box is not None:
-                from cliffhanger.agents.llm import redact
+                from cliffhanger.agents.llm.client import redact
 
                 reason = redact(one_line(str(message.error) or type(message.error).__name__, 200), None)
                 box.finish(note=f"(failed: {reason})" if isinstance(message.error, UserError) else "(failed)")

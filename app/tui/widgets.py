@@ -35,7 +35,7 @@ def safe(text: object, style: str = "") -> Text:
 
 def report_error(app: App[object], exc: BaseException, doing: str) -> None:
     """A user-fixable error as its one line; anything else logged with its traceback and named in one line."""
-    from cliffhanger.agents.llm import redact  # as the CLI does: nothing key-like reaches the screen
+    from cliffhanger.agents.llm.client import redact  # as the CLI does: nothing key-like reaches the screen
 
     if isinstance(exc, UserError | GenreError):
         app.notify(redact(one_line(str(exc), 400), None), title=doing, severity="error", markup=False, timeout=10)

@@ -1,6 +1,6 @@
 """The season's artifacts: spec, bible, arc, episode scripts, critiques and continuity reports.
 
-Shot lists live in `cliffhanger.agents.shotlist`, built on the types here.
+Shot lists live in `cliffhanger.agents.season.shotlist`, built on the types here.
 
 Contracts
 - Every artifact is a frozen pydantic model that forbids unknown keys and strips surrounding

@@ -21,7 +21,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cliffhanger.agents.artifacts import (
+from cliffhanger.agents.llm.client import StructuredModel
+from cliffhanger.agents.prompts import render
+from cliffhanger.agents.season.artifacts import (
     MAX_EPISODES,
     Bible,
     ContinuityFinding,
@@ -29,8 +31,6 @@ from cliffhanger.agents.artifacts import (
     DialogueLine,
     EpisodeScript,
 )
-from cliffhanger.agents.llm import StructuredModel
-from cliffhanger.agents.prompts import render
 from cliffhanger.genres.ids import is_id, to_id
 from cliffhanger.memory.checker import Violation
 from cliffhanger.memory.context import build_context

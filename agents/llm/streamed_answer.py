@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cliffhanger.agents.parsing import JsonEndScanner
+from cliffhanger.agents.llm.parsing import JsonEndScanner
 
 TICK_EVERY_S = 1.0
 

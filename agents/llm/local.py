@@ -122,7 +122,7 @@ class LocalServer:
         self.port = _free_port()
         threads = machine_threads()
         cmd = [
-            sys.executable, "-m", "cliffhanger.agents.local_serve",
+            sys.executable, "-m", "cliffhanger.agents.llm.local_serve",
             "--model", str(path), "--model_alias", MODEL_ALIAS,
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(self.n_ctx), "--chat_format", "gemma",

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from cliffhanger.agents.artifacts import (
+from cliffhanger.agents.season.artifacts import (
     MAX_EPISODES,
     Artifact,
     AspectRatio,

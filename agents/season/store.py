@@ -25,9 +25,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cliffhanger.agents.artifacts import ArcPlan, Bible, EpisodeScript, SeasonSpec
 from cliffhanger.agents.errors import UserError, format_validation_error
-from cliffhanger.agents.shotlist import ShotList
+from cliffhanger.agents.season.artifacts import ArcPlan, Bible, EpisodeScript, SeasonSpec
+from cliffhanger.agents.season.shotlist import ShotList
 
 T = TypeVar("T", bound=BaseModel)
 SPEC = "season.toml"

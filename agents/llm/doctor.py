@@ -15,8 +15,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from cliffhanger.agents.errors import ConfigError, ModelError, one_line
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient, redact
-from cliffhanger.agents.model_discovery import (
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient, redact
+from cliffhanger.agents.llm.model_discovery import (
     ModelListUnreadable,
     announcement,
     model_ids,
@@ -24,8 +24,8 @@ from cliffhanger.agents.model_discovery import (
     shown_ids,
     unreadable_message,
 )
-from cliffhanger.agents.profiles import PROFILES, STRUCTURED_METHODS, StructuredMethod
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.llm.profiles import PROFILES, STRUCTURED_METHODS, StructuredMethod
+from cliffhanger.agents.llm.usage import UsageLog
 
 Status = Literal["ok", "failed", "skipped", "warning"]
 

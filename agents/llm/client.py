@@ -23,19 +23,19 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
-from cliffhanger.agents.call_limits import Budget, CallLimiter, TokenTick
 from cliffhanger.agents.errors import ModelError, ModelOutputError, one_line
-from cliffhanger.agents.parsing import (
+from cliffhanger.agents.llm.call_limits import Budget, CallLimiter, TokenTick
+from cliffhanger.agents.llm.parsing import (
     OutputProblem,
     ThinkStreamFilter,
     parse_output,
     strip_think,
 )
-from cliffhanger.agents.profiles import PROFILES, Price, Profile, StructuredMethod, price_for
+from cliffhanger.agents.llm.profiles import PROFILES, Price, Profile, StructuredMethod, price_for
+from cliffhanger.agents.llm.streamed_answer import Answer, stream_until_complete
+from cliffhanger.agents.llm.strict_schema import clamp_to_schema, grammar_json_schema, strict_json_schema
+from cliffhanger.agents.llm.usage import Outcome, UsageLog, UsageRecord
 from cliffhanger.agents.prompts import render
-from cliffhanger.agents.streamed_answer import Answer, stream_until_complete
-from cliffhanger.agents.strict_schema import clamp_to_schema, grammar_json_schema, strict_json_schema
-from cliffhanger.agents.usage import Outcome, UsageLog, UsageRecord
 from cliffhanger.memory.tokens import count_message_tokens, count_tokens
 
 if TYPE_CHECKING:

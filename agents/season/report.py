@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cliffhanger.agents.store import SeasonStore
-from cliffhanger.agents.usage import read_usage
+from cliffhanger.agents.llm.usage import read_usage
+from cliffhanger.agents.season.store import SeasonStore
 
 if TYPE_CHECKING:
     from cliffhanger.agents.state import RunContext

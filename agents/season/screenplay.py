@@ -20,7 +20,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from cliffhanger.agents.artifacts import Action, Bible, DialogueLine, EpisodeScript, Scene, SeasonSpec
+from cliffhanger.agents.season.artifacts import Action, Bible, DialogueLine, EpisodeScript, Scene, SeasonSpec
 
 _TIME_EN = {"day": "DAY", "night": "NIGHT", "dawn": "DAWN", "dusk": "DUSK"}
 _DELIVERY_EN = {"OS": "O.S.", "VO": "V.O."}

@@ -1,6 +1,6 @@
 """The bundled model's server process: llama-cpp-python's OpenAI-compatible server, made safe to run.
 
-Started by `LocalServer` as `python -m cliffhanger.agents.local_serve ARGS` (the arguments of
+Started by `LocalServer` as `python -m cliffhanger.agents.llm.local_serve ARGS` (the arguments of
 `python -m llama_cpp.server`). Two things differ from running llama-cpp-python's server directly, and
 both are why this module exists:
 

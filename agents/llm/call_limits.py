@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from cliffhanger.agents.errors import ModelError
 
 if TYPE_CHECKING:
-    from cliffhanger.agents.llm import EndpointConfig
+    from cliffhanger.agents.llm.client import EndpointConfig
 
 
 class BudgetExhausted(ModelError):

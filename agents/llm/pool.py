@@ -11,12 +11,12 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from cliffhanger.agents.call_limits import CallLimiter
-from cliffhanger.agents.llm import CallPolicy, EndpointConfig, ModelClient
-from cliffhanger.agents.local import ANNOUNCEMENT, LocalServer
-from cliffhanger.agents.model_discovery import resolve_models
-from cliffhanger.agents.profiles import Price
-from cliffhanger.agents.usage import UsageLog
+from cliffhanger.agents.llm.call_limits import CallLimiter
+from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.local import ANNOUNCEMENT, LocalServer
+from cliffhanger.agents.llm.model_discovery import resolve_models
+from cliffhanger.agents.llm.profiles import Price
+from cliffhanger.agents.llm.usage import UsageLog
 
 
 class ModelPool:

@@ -19,7 +19,7 @@ import httpx
 from pydantic import SecretStr
 
 from cliffhanger.agents.errors import ConfigError
-from cliffhanger.agents.llm import EndpointConfig, redact
+from cliffhanger.agents.llm.client import EndpointConfig, redact
 
 FIX = "pass --model NAME or set model in cliffhanger.toml"
 MAX_ID_CHARS = 200

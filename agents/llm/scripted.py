@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from cliffhanger.agents.usage import UsageLog, UsageRecord
+from cliffhanger.agents.llm.usage import UsageLog, UsageRecord
 from cliffhanger.memory.tokens import count_message_tokens, count_tokens
 
 T = TypeVar("T", bound=BaseModel)

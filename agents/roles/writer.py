@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import Field, create_model
 
-from cliffhanger.agents.artifacts import ArcRow, Bible, EpisodeScript, Scene, SeasonSpec
-from cliffhanger.agents.continuity import script_text
-from cliffhanger.agents.llm import StructuredModel
+from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import render
+from cliffhanger.agents.roles.continuity import script_text
+from cliffhanger.agents.season.artifacts import ArcRow, Bible, EpisodeScript, Scene, SeasonSpec
 from cliffhanger.genres.ids import is_id
 from cliffhanger.genres.pack import GenrePack
 

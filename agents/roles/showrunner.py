@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cliffhanger.agents.artifacts import (
+from cliffhanger.agents.llm.client import StructuredModel
+from cliffhanger.agents.prompts import Prompt, render
+from cliffhanger.agents.season.artifacts import (
     ArcPlan,
     ArcRow,
     Bible,
@@ -21,8 +23,6 @@ from cliffhanger.agents.artifacts import (
     SeasonSpec,
     fit_look,
 )
-from cliffhanger.agents.llm import StructuredModel
-from cliffhanger.agents.prompts import Prompt, render
 from cliffhanger.genres.pack import GenrePack
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}

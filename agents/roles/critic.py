@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from cliffhanger.agents.artifacts import ArcRow, Critique, EpisodeScript, SeasonSpec
-from cliffhanger.agents.continuity import script_text
-from cliffhanger.agents.llm import StructuredModel
+from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import render
-from cliffhanger.agents.writer import position
+from cliffhanger.agents.roles.continuity import script_text
+from cliffhanger.agents.roles.writer import position
+from cliffhanger.agents.season.artifacts import ArcRow, Critique, EpisodeScript, SeasonSpec
 from cliffhanger.genres.pack import GenrePack
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cliffhanger.agents.errors import UserError
-from cliffhanger.agents.llm import StructuredModel
+from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import render
 
 ActionKind = Literal["answer", "status", "draft", "redraft", "revise_cliffhanger", "set_character", "set_arc_row",

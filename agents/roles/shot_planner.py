@@ -25,7 +25,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
-from cliffhanger.agents.artifacts import (
+from cliffhanger.agents.llm.client import StructuredModel
+from cliffhanger.agents.prompts import render
+from cliffhanger.agents.roles.continuity import script_text
+from cliffhanger.agents.season.artifacts import (
     DIALOGUE_UNITS_PER_S,
     TURN_PAUSE_S,
     Bible,
@@ -36,10 +39,7 @@ from cliffhanger.agents.artifacts import (
     count_units,
     fit_look,
 )
-from cliffhanger.agents.continuity import script_text
-from cliffhanger.agents.llm import StructuredModel
-from cliffhanger.agents.prompts import render
-from cliffhanger.agents.shotlist import (
+from cliffhanger.agents.season.shotlist import (
     CLIP_LENGTHS_S,
     SHOT_RUNTIME_TOLERANCE,
     Angle,
