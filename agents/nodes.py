@@ -98,7 +98,7 @@ async def assemble_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
 async def review_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     """With --review arc: pause for a human (LangGraph interrupt); resuming approves the arc on disk."""
     ctx = runtime.context
-    if ctx.review_arc and not state.get("arc_approved"):
+    if ctx.settings.review_arc and not state.get("arc_approved"):
         interrupt({"review": "arc", "path": str(ctx.store.root / "arc.json")})
     arc = ctx.store.arc()  # re-read: the writer may have edited it while the run was paused
     if arc is not None:
@@ -122,7 +122,7 @@ async def gate(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         stop = "interrupted"
     elif nxt is None:
         stop = "done"
-    elif ctx.until is not None and nxt > ctx.until:
+    elif ctx.settings.until is not None and nxt > ctx.settings.until:
         stop = "until"
     update: dict[str, Any] = {"stop": stop, "shots_pending": pending, "accepted": sorted(accepted),
                               "shots_done": sorted(done_shots)}
@@ -141,13 +141,13 @@ def _previous_ending(ctx: RunContext, episode: int) -> str:
 
 
 def _canon(ctx: RunContext, episode: int, row: ArcRow) -> str:
-    if not ctx.canon_memory:
+    if not ctx.settings.canon_memory:
         return ""
     bible = ctx.store.bible()
     cast = [c.id for c in bible.characters] if bible else []
     plan = f"{row.logline} {' '.join(row.beats)} {row.cliffhanger.hook_line}"
     return build_context(ctx.ledger, ctx.index, episode=episode, cast=cast[:8], plan=plan, secrets=row.reveals,
-                         budget=ctx.canon_budget).text()
+                         budget=ctx.settings.canon_budget).text()
 
 
 async def draft_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
@@ -192,10 +192,10 @@ async def check_continuity(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         ctx.store.write_text(str(ctx.store.revision_path(ep, rev, "facts").relative_to(ctx.store.root)),
                              "".join(f.model_dump_json() + "\n" for f in facts))
         dropped_findings: list[str] = []
-        if ctx.canon_memory:
+        if ctx.settings.canon_memory:
             report = await review_continuity(ctx.model("continuity"), ctx.ledger, ctx.index, script, facts,
                                              planned=[f"secret {r} is revealed" for r in row.reveals],
-                                             budget=ctx.canon_budget, dropped=dropped_findings)
+                                             budget=ctx.settings.canon_budget, dropped=dropped_findings)
         else:  # no memory to check against: facts are still recorded, so evals can measure what slipped
             report = ContinuityReport(findings=())
         # What the model said that could not be kept is noted here and in review.json, never raised.
@@ -218,7 +218,7 @@ async def critique(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     _check_stop(ctx)
     ep, rev = state["episode"], state.get("revision", 0)
     path = ctx.store.revision_path(ep, rev, "critique")
-    if not ctx.critic:
+    if not ctx.settings.critic:
         return {}
     if not path.exists():
         ctx.emit("step", ep, "critic")
@@ -234,7 +234,7 @@ def _reviews(ctx: RunContext, ep: int, rev: int) -> tuple[EpisodeScript, Critiqu
     s = ctx.store
     critique_path = s.revision_path(ep, rev, "critique")
     return (s.read_model(s.revision_path(ep, rev), EpisodeScript),
-            s.read_model(critique_path, Critique) if ctx.critic and critique_path.exists() else None,
+            s.read_model(critique_path, Critique) if ctx.settings.critic and critique_path.exists() else None,
             s.read_model(s.revision_path(ep, rev, "continuity"), ContinuityReport))
 
 
@@ -248,8 +248,8 @@ async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ep, rev = state["episode"], state.get("revision", 0)
     script, review, report = _reviews(ctx, ep, rev)
     reasons = showrunner.decision_rules(review, report, script.estimate_runtime_s(ctx.spec.language),
-                                        ctx.spec.runtime_s, ctx.pack, ctx.accept_threshold)
-    if rev >= ctx.max_revisions:
+                                        ctx.spec.runtime_s, ctx.pack, ctx.settings.accept_threshold)
+    if rev >= ctx.settings.max_revisions:
         return {"decision": "accept"}
     path = ctx.store.revision_path(ep, rev, "decision")
     if path.exists():
@@ -257,7 +257,7 @@ async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     else:
         ctx.emit("step", ep, "showrunner: decision")
         made, ref = await showrunner.decide(ctx.model("showrunner"), episode=ep, revision=rev,
-                                            max_revisions=ctx.max_revisions, row=_row(ctx, ep), critique=review,
+                                            max_revisions=ctx.settings.max_revisions, row=_row(ctx, ep), critique=review,
                                             continuity=report, reasons=reasons)
         if reasons and made.decision == "accept":
             made = showrunner.Decision(decision="revise", notes=[*reasons, *made.notes][:8])
@@ -331,7 +331,7 @@ async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     bible = shots.bible_as_of(ctx.store.bible(), ctx.ledger.state_as_of(ep))
     notes: list[str] = []
     shot_list, ref = await shots.plan_shots(ctx.model("shots"), script=ctx.store.script(ep), bible=bible,
-                                            spec=ctx.spec, pack=ctx.pack, target=ctx.target, notes=notes)
+                                            spec=ctx.spec, pack=ctx.pack, target=ctx.settings.target, notes=notes)
     ctx.store.write_model(ctx.store.episode_dir(ep) / "shots.json", shot_list, {"prompt": ref, "notes": notes})
     return {"shots_done": [ep]}
 

@@ -22,22 +22,7 @@ from cliffhanger.agents.llm.usage import read_usage
 from cliffhanger.agents.nodes import StopRequested
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
 from cliffhanger.agents.season.store import SeasonStore
-from cliffhanger.agents.state import Event, RunContext
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    until: int | None = None
-    budget_usd: float | None = None
-    concurrency: int = 4
-    review_arc: bool = False
-    max_revisions: int = 2
-    accept_threshold: float = 6.0
-    target: str = "generic"
-    canon_budget: int = 1200
-    embedding: Any = None  # None: the multilingual USE model
-    critic: bool = True
-    canon_memory: bool = True
+from cliffhanger.agents.state import Event, RunContext, RunSettings
 
 
 @dataclass(frozen=True)
@@ -52,7 +37,7 @@ def _recursion_limit(episodes: int, max_revisions: int) -> int:
     return 100 + episodes * 8 * (max_revisions + 2)
 
 
-async def run_season(store: SeasonStore, models: Mapping[str, Any], options: RunOptions,
+async def run_season(store: SeasonStore, models: Mapping[str, Any], options: RunSettings,
                      emit: Event | None = None, stop: threading.Event | None = None) -> RunResult:
     """Draft (or continue) the season in `store` with per-role `models`; returns why it stopped."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -108,11 +93,7 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
         index = LoreIndex(store.lore_path, options.embedding)
         index.ensure_built(ledger)
         ctx = RunContext(store=store, spec=spec, pack=pack, models=models, ledger=ledger, index=index,
-                         max_revisions=options.max_revisions, accept_threshold=options.accept_threshold,
-                         review_arc=options.review_arc, until=options.until, target=options.target,
-                         canon_budget=options.canon_budget, critic=options.critic,
-                         canon_memory=options.canon_memory, stop_requested=stop,
-                         emit=emit)
+                         settings=options, stop_requested=stop, emit=emit)
         loop = asyncio.get_running_loop()
         installed = _install_signals(loop, stop)
         result_stop, message = "failed", ""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 if TYPE_CHECKING:
+    from chromadb import EmbeddingFunction
+
     from cliffhanger.agents.season.artifacts import SeasonSpec
     from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.genres.pack import GenrePack
@@ -45,6 +47,24 @@ Event = Callable[[str, int | None, str], None]
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """How one run goes: built once where the run starts (the CLI's flags, the room, an eval config, a
+    benchmark) and read by `run_season` and the nodes as it is, never copied field by field."""
+
+    until: int | None = None        # stop after this episode
+    budget_usd: float | None = None  # stop before a call would pass this spend (this run and earlier ones)
+    concurrency: int = 4            # model calls in flight at once, across the run
+    review_arc: bool = False        # pause after the arc for a person's review
+    max_revisions: int = 2
+    accept_threshold: float = 6.0
+    target: str = "generic"         # the video model shot lists are cut for
+    canon_budget: int = 1200        # tokens of retrieved canon in the writer's context
+    embedding: EmbeddingFunction | None = None  # None: the multilingual USE model
+    critic: bool = True             # False: no critic calls; acceptance on rules and the showrunner alone
+    canon_memory: bool = True       # False: the writer gets no canon and drafts are not checked against it
+
+
+@dataclass(frozen=True)
 class RunContext:
     """Everything a node needs besides the state; built once per run by `run.py`."""
 
@@ -54,14 +74,7 @@ class RunContext:
     models: Mapping[str, Any]   # role -> ModelClient (or a scripted stand-in)
     ledger: Ledger
     index: LoreIndex | None
-    max_revisions: int = 2
-    accept_threshold: float = 6.0
-    review_arc: bool = False
-    until: int | None = None
-    target: str = "generic"
-    canon_budget: int = 1200
-    critic: bool = True         # False: no critic calls; acceptance on rules and the showrunner alone
-    canon_memory: bool = True   # False: the writer gets no canon and drafts are not checked against it
+    settings: RunSettings = field(default_factory=RunSettings)
     stop_requested: threading.Event = field(default_factory=threading.Event)
     emit: Event = field(default=lambda kind, episode, detail: None)
 

@@ -100,8 +100,9 @@ def sim(
     api_key: Annotated[str | None, typer.Option("--require-key", help="answer 401 unless this bearer key is sent")] = None,
 ) -> None:
     """Run the deterministic OpenAI-compatible simulator (for dry runs, benchmarks and tests)."""
+    from cliffhanger.agents.sim.config import SimConfig
     from cliffhanger.agents.sim.faults import parse_faults, parse_quirks
-    from cliffhanger.agents.sim.server import SimConfig, serve
+    from cliffhanger.agents.sim.runner import serve
 
     try:
         plan, quirk_set = parse_faults(faults), parse_quirks(quirks)
@@ -170,13 +171,14 @@ def draft(
     model: ModelOpt = None,
 ) -> None:
     """Draft the season (the overnight run); resumes where it stopped."""
+    from cliffhanger.agents.state import RunSettings
     from cliffhanger.app.seasons import DraftRequest, draft_season
 
     if review not in (None, "arc"):
         raise UserError(f"--review {review!r} is not supported: use --review arc")
-    code = draft_season(DraftRequest(
-        directory=directory, until=until, concurrency=concurrency, budget_usd=budget_usd, review_arc=review == "arc",
-        dry_run=dry_run, max_revisions=max_revisions, target=target, config=config,
+    run = RunSettings(until=until, concurrency=concurrency, budget_usd=budget_usd, review_arc=review == "arc",
+                      max_revisions=max_revisions, target=target)
+    code = draft_season(DraftRequest(directory=directory, run=run, dry_run=dry_run, config=config,
         flags={"provider": provider, "base_url": base_url, "model": model}))
     raise typer.Exit(code)
 

@@ -459,7 +459,8 @@ class Room:
 
     def _start(self, until: int | None, what: str, on_event: Listener | None, action: Action,
                on_text: Callable[[str], None] | None, changed: list[int] | None = None) -> ActionResult:
-        from cliffhanger.agents.run import RunOptions, run_season
+        from cliffhanger.agents.run import run_season
+        from cliffhanger.agents.state import RunSettings
 
         if until is None and self._next_episode() is None and not changed:
             return self._done("every episode is already accepted", action, on_text)
@@ -473,7 +474,7 @@ class Room:
             self.busy = what
             emit("run", until, f"started: {what}")
             try:
-                result = await run_season(self.store, models, RunOptions(until=until, embedding=self.embedding),
+                result = await run_season(self.store, models, RunSettings(until=until, embedding=self.embedding),
                                           emit=emit, stop=self._stop)
                 emit("run", until, f"finished: {what} ({result.stop}; {len(result.accepted)} episodes accepted)")
             except asyncio.CancelledError:

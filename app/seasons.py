@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ import typer
 from pydantic import ValidationError
 
 from cliffhanger.agents.errors import UserError, format_validation_error
+from cliffhanger.agents.state import RunSettings
 
 ROOM_ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
 EXIT_STOPPED = 130
@@ -55,13 +57,8 @@ def create_season(directory: Path, *, logline: str, genre: str, episodes: int, f
 @dataclass(frozen=True)
 class DraftRequest:
     directory: Path
-    until: int | None = None
-    concurrency: int = 4
-    budget_usd: float | None = None
-    review_arc: bool = False
+    run: RunSettings = field(default_factory=RunSettings)
     dry_run: bool = False
-    max_revisions: int = 2
-    target: str = "generic"
     config: Path | None = None
     flags: dict[str, Any] = field(default_factory=dict)
     live: bool | None = None  # None: a live table on a terminal, log lines otherwise
@@ -86,7 +83,6 @@ def _models(settings: Any, usage: Any, stack: contextlib.ExitStack, *, sim: bool
 
 def draft_season(req: DraftRequest) -> int:
     """Run or resume the season; returns the exit code."""
-    from cliffhanger.agents.run import RunOptions
     from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.app.settings import load_settings
 
@@ -94,9 +90,7 @@ def draft_season(req: DraftRequest) -> int:
     settings = load_settings(req.config, req.flags)
     if req.dry_run:
         return _dry_run(store, settings, req)
-    options = RunOptions(until=req.until, budget_usd=req.budget_usd, concurrency=req.concurrency,
-                         review_arc=req.review_arc, max_revisions=req.max_revisions, target=req.target)
-    return _run(store, settings, options, req.live, sim=False)
+    return _run(store, settings, req.run, req.live, sim=False)
 
 
 def _run(store: Any, settings: Any, options: Any, live: bool | None, *, sim: bool) -> int:
@@ -134,7 +128,6 @@ def _dry_run(store: Any, settings: Any, req: DraftRequest) -> int:
     """Draft a copy of the season against the simulator and estimate what the real run would cost."""
     from cliffhanger.agents.llm.profiles import price_for
     from cliffhanger.agents.llm.usage import read_usage
-    from cliffhanger.agents.run import RunOptions
     from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.app.console import console
 
@@ -143,9 +136,8 @@ def _dry_run(store: Any, settings: Any, req: DraftRequest) -> int:
         copy.mkdir()
         shutil.copy2(store.root / "season.toml", copy / "season.toml")
         dry = SeasonStore.open(copy)
-        options = RunOptions(until=req.until, concurrency=req.concurrency, max_revisions=req.max_revisions,
-                             target=req.target)
-        _run(dry, settings, options, False, sim=True)
+        # The simulator costs nothing: no budget, and no arc review pause in the copy.
+        _run(dry, settings, dataclasses.replace(req.run, budget_usd=None, review_arc=False), False, sim=True)
         rows = read_usage(dry.usage_path)
     by_role: dict[str, list[int]] = {}
     for r in rows:
@@ -215,7 +207,6 @@ def season_status(directory: Path, *, as_json: bool) -> None:
 
 def run_demo(directory: Path | None, config: Path | None, flags: dict[str, Any]) -> int:
     """A 3-episode season, the third behind the paywall, drafted with the default model."""
-    from cliffhanger.agents.run import RunOptions
     from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.app.settings import load_settings
 
@@ -234,4 +225,4 @@ def run_demo(directory: Path | None, config: Path | None, flags: dict[str, Any])
                               episodes=3, free=2, paywall="3", runtime=30, language="en",
                               title="The Swapped Heiress", mode="paywall")
     typer.echo(f"demo season in {directory}")
-    return _run(store, settings, RunOptions(max_revisions=0, concurrency=2), None, sim=False)
+    return _run(store, settings, RunSettings(max_revisions=0, concurrency=2), None, sim=False)

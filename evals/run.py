@@ -113,7 +113,8 @@ def _attach_budget(models: dict[str, Any], budget: Budget | None) -> None:
 
 async def _draft(req: EvalRequest, cfg: EvalConfig, premise: Premise, budget: Budget | None) -> SeasonStore:
     from cliffhanger.agents.llm.pool import ModelPool
-    from cliffhanger.agents.run import RunOptions, run_season
+    from cliffhanger.agents.run import run_season
+    from cliffhanger.agents.state import RunSettings
     from cliffhanger.evals.baseline import draft_baseline
 
     root = season_dir(req.out, cfg.name, premise.id)
@@ -132,7 +133,7 @@ async def _draft(req: EvalRequest, cfg: EvalConfig, premise: Premise, budget: Bu
                 await draft_baseline(store, load_catalog().get(premise.genre), models)
             else:
                 p = cfg.pipeline
-                result = await run_season(store, models, RunOptions(
+                result = await run_season(store, models, RunSettings(
                     max_revisions=p.bound, critic=p.critic, canon_memory=p.canon_memory, concurrency=p.concurrency,
                     target=p.target, embedding=req.embedding))
                 if result.stop == "budget":

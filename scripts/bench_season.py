@@ -30,11 +30,13 @@ from pathlib import Path
 from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
 from cliffhanger.agents.llm.profiles import price_for
 from cliffhanger.agents.llm.usage import UsageLog, read_usage
-from cliffhanger.agents.run import RunOptions, run_season
+from cliffhanger.agents.run import run_season
 from cliffhanger.agents.season.artifacts import SeasonSpec
 from cliffhanger.agents.season.store import SeasonStore
+from cliffhanger.agents.sim.config import SimConfig
 from cliffhanger.agents.sim.faults import FaultPlan
-from cliffhanger.agents.sim.server import SimConfig, run_in_thread
+from cliffhanger.agents.sim.runner import run_in_thread
+from cliffhanger.agents.state import RunSettings
 from cliffhanger.memory.embeddings import HashEmbedding
 
 ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
@@ -53,7 +55,7 @@ def draft(store: SeasonStore, url: str, concurrency: int, embedding: object) -> 
     ep = EndpointConfig(provider="sim", base_url=url, model="sim-drama", timeout_s=300)
     models = {r: ModelClient(r, ep, usage, CallPolicy(max_retries=8, backoff_base_s=0.05)) for r in ROLES}
     started = time.perf_counter()
-    result = asyncio.run(run_season(store, models, RunOptions(concurrency=concurrency, embedding=embedding)))
+    result = asyncio.run(run_season(store, models, RunSettings(concurrency=concurrency, embedding=embedding)))
     wall = time.perf_counter() - started
     if result.stop != "done":
         sys.exit(f"season stopped early: {result.stop} {result.message}")

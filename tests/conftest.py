@@ -201,8 +201,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_cache: 
 @pytest.fixture
 def sim_url() -> Iterator[str]:
     """A fault-free simulator on a free loopback port."""
+    from cliffhanger.agents.sim.config import SimConfig
     from cliffhanger.agents.sim.faults import FaultPlan
-    from cliffhanger.agents.sim.server import SimConfig, run_in_thread
+    from cliffhanger.agents.sim.runner import run_in_thread
 
     with run_in_thread(SimConfig(faults=FaultPlan())) as url:
         yield url
@@ -213,8 +214,9 @@ def make_sim():
     """Start simulators with given options; all stop at teardown."""
     import contextlib
 
+    from cliffhanger.agents.sim.config import SimConfig
     from cliffhanger.agents.sim.faults import FaultPlan, parse_faults, parse_quirks
-    from cliffhanger.agents.sim.server import SimConfig, run_in_thread
+    from cliffhanger.agents.sim.runner import run_in_thread
 
     stack = contextlib.ExitStack()
 

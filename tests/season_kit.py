@@ -16,9 +16,10 @@ import pytest
 
 from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
 from cliffhanger.agents.llm.usage import UsageLog
-from cliffhanger.agents.run import RunOptions, run_season
+from cliffhanger.agents.run import run_season
 from cliffhanger.agents.season.artifacts import SeasonSpec
 from cliffhanger.agents.season.store import SeasonStore
+from cliffhanger.agents.state import RunSettings
 from cliffhanger.memory.embeddings import HashEmbedding
 
 ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
@@ -38,7 +39,7 @@ def sim_models(url: str, usage: UsageLog, model: str = "sim-drama", provider: st
 
 
 def run(store: SeasonStore, models: dict, **options: object):  # noqa: ANN201
-    return asyncio.run(run_season(store, models, RunOptions(embedding=HashEmbedding(), **options)))
+    return asyncio.run(run_season(store, models, RunSettings(embedding=HashEmbedding(), **options)))
 
 
 def tree_hash(root: Path) -> dict[str, str]:

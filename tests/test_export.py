@@ -11,9 +11,10 @@ import pytest
 
 from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
 from cliffhanger.agents.llm.usage import UsageLog
-from cliffhanger.agents.run import RunOptions, run_season
+from cliffhanger.agents.run import run_season
 from cliffhanger.agents.season.artifacts import SeasonSpec
 from cliffhanger.agents.season.store import SeasonStore
+from cliffhanger.agents.state import RunSettings
 from cliffhanger.app.cli import main
 from cliffhanger.app.export import FORMATS, parse_episodes
 from cliffhanger.app.export_shots import read_shots_csv, validate_job
@@ -25,8 +26,9 @@ ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
 @pytest.fixture(scope="module")
 def season(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 4-episode season whose title is a path attack, drafted up to episode 3 against the sim."""
+    from cliffhanger.agents.sim.config import SimConfig
     from cliffhanger.agents.sim.faults import FaultPlan
-    from cliffhanger.agents.sim.server import SimConfig, run_in_thread
+    from cliffhanger.agents.sim.runner import run_in_thread
 
     root = tmp_path_factory.mktemp("exp") / "season"
     spec = SeasonSpec.create(title="../../etc/evil/\x00name", logline="被调包的真千金回到豪门复仇。", genre="revenge",
@@ -36,7 +38,7 @@ def season(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ep = EndpointConfig(provider="sim", base_url=url, model="sim-drama")
         usage = UsageLog(store.usage_path)
         models = {r: ModelClient(r, ep, usage, CallPolicy()) for r in ROLES}
-        result = asyncio.run(run_season(store, models, RunOptions(until=3, embedding=HashEmbedding())))
+        result = asyncio.run(run_season(store, models, RunSettings(until=3, embedding=HashEmbedding())))
     assert result.stop == "until"
     return root
 

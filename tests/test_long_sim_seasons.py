@@ -29,12 +29,13 @@ import pytest
 
 from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
 from cliffhanger.agents.llm.usage import UsageLog
-from cliffhanger.agents.run import RunOptions, run_season
+from cliffhanger.agents.run import run_season
 from cliffhanger.agents.season.artifacts import DESCRIPTOR_LIMIT, ContinuityFinding, SeasonSpec
 from cliffhanger.agents.season.shotlist import ShotList
 from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.sim.config import SimConfig, parse_faults
 from cliffhanger.agents.sim.runner import run_in_thread
+from cliffhanger.agents.state import RunSettings
 from cliffhanger.genres.ids import is_id
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.ledger import Ledger
@@ -143,7 +144,7 @@ def draft_season(root: Path, language: str, seed: int, faults: str = "", max_rev
         # Five tries a call: with hostile faults a call may meet several refused answers in a row.
         policy = CallPolicy(max_attempts=5, backoff_base_s=0.01, backoff_max_s=0.05)
         models = {r: Untrusted(r, endpoint, usage, policy) for r in ROLES}
-        result = asyncio.run(run_season(store, models, RunOptions(
+        result = asyncio.run(run_season(store, models, RunSettings(
             concurrency=4, max_revisions=max_revisions, embedding=HashEmbedding())))
     assert result.stop == "done", (result.stop, result.message)
     assert result.accepted == list(range(1, EPISODES + 1))

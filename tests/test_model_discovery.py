@@ -20,7 +20,8 @@ from cliffhanger.agents.llm.client import EndpointConfig
 from cliffhanger.agents.llm.doctor import run_doctor
 from cliffhanger.agents.llm.model_discovery import resolve_models
 from cliffhanger.agents.llm.pool import ModelPool
-from cliffhanger.agents.sim.server import SimConfig, run_in_thread
+from cliffhanger.agents.sim.config import SimConfig
+from cliffhanger.agents.sim.runner import run_in_thread
 from cliffhanger.app.settings import load_settings
 
 FIX = "pass --model NAME or set model in cliffhanger.toml"

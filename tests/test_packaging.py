@@ -136,3 +136,97 @@ def test_layers_import_only_downwards() -> None:
                     if parts[0] == "cliffhanger" and len(parts) > 1 and parts[1] not in allowed:
                         offences.append(f"{py.relative_to(ROOT)} imports {name}")
     assert offences == []
+
+
+def _module_name(py: Path) -> str:
+    rel = py.relative_to(ROOT).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return "cliffhanger." + ".".join(parts)
+
+
+def _imports_at_run_time(py: Path, name: str, modules: set[str]) -> set[str]:
+    """Every cliffhanger module `py` imports, deferred (inside functions) or not; imports under
+    `if TYPE_CHECKING:` are left out, as they never run."""
+    import ast
+
+    tree = ast.parse(py.read_text(encoding="utf-8"))
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                pkg = name.split(".")[: -node.level] if py.stem != "__init__" else name.split(".")[: len(name.split(".")) - node.level + 1]
+                base = ".".join([*pkg, base] if base else pkg)
+            targets = [f"{base}.{a.name}" for a in node.names] + [base]
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name and target.startswith("cliffhanger."):
+                found.add(target)
+    return found
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            v, edges = work[-1]
+            for w in edges:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(sorted(graph.get(w, ())))))
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    if len(comp) > 1:
+                        out.append(sorted(comp))
+    return out
+
+
+def test_no_import_cycles() -> None:
+    """No two modules import each other, directly or round a circle, even through a deferred import:
+    a circle means neither can be read, tested or moved alone."""
+    files = {_module_name(py): py for top in TOP for py in (ROOT / top).rglob("*.py")}
+    modules = set(files)
+    graph = {name: _imports_at_run_time(py, name, modules) for name, py in files.items()}
+    assert len(graph) > 80 and sum(map(len, graph.values())) > 200, "the import graph was not read"
+    assert _cycles(graph) == []
+
+
+def test_cycle_finder_finds_a_circle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []

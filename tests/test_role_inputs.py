@@ -25,7 +25,8 @@ from cliffhanger.agents.roles.showrunner import Decision
 from cliffhanger.agents.roles.showrunner_chat import parse_slash
 from cliffhanger.agents.season.artifacts import Bible, ContinuityReport, Critique, EpisodeScript
 from cliffhanger.agents.season.store import SeasonStore
-from cliffhanger.agents.sim.server import SimConfig, run_in_thread
+from cliffhanger.agents.sim.config import SimConfig
+from cliffhanger.agents.sim.runner import run_in_thread
 from cliffhanger.app.room import Room
 from cliffhanger.genres.loader import builtin_catalog
 from cliffhanger.memory.embeddings import HashEmbedding

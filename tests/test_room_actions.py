@@ -20,7 +20,8 @@ from cliffhanger.agents.roles.continuity import script_text
 from cliffhanger.agents.roles.showrunner_chat import Action, parse_slash
 from cliffhanger.agents.season.artifacts import EpisodeScript
 from cliffhanger.agents.season.store import SeasonError, SeasonStore
-from cliffhanger.agents.sim.server import SimConfig, run_in_thread
+from cliffhanger.agents.sim.config import SimConfig
+from cliffhanger.agents.sim.runner import run_in_thread
 from cliffhanger.app.room import Room
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.ledger import Ledger

@@ -110,8 +110,9 @@ def statuses(season: SeasonScreen) -> dict[int, str]:
 @pytest.fixture(scope="module")
 def drafted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 4-episode season with episodes 1-2 accepted (shots, reviews, revisions), drafted once per module."""
+    from cliffhanger.agents.sim.config import SimConfig
     from cliffhanger.agents.sim.faults import FaultPlan
-    from cliffhanger.agents.sim.server import SimConfig, run_in_thread
+    from cliffhanger.agents.sim.runner import run_in_thread
 
     root = tmp_path_factory.mktemp("drafted") / "season"
     store = make_season(root, 4, language="en", genre="revenge_us", free=2)

@@ -66,8 +66,9 @@ class ModelPool:
             server = LocalServer(self.cache_dir)
             self._stack.callback(server.stop)
             return server.start()
+        from cliffhanger.agents.sim.config import SimConfig
         from cliffhanger.agents.sim.faults import FaultPlan
-        from cliffhanger.agents.sim.server import SimConfig, run_in_thread
+        from cliffhanger.agents.sim.runner import run_in_thread
 
         return self._stack.enter_context(run_in_thread(SimConfig(seed=self.sim_seed, faults=FaultPlan())))
 

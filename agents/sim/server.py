@@ -27,11 +27,7 @@ from cliffhanger.agents.sim.chat_request import BadRequest, ChatRequest, parse_r
 from cliffhanger.agents.sim.config import SimConfig
 from cliffhanger.agents.sim.faults import draw_fault, seeded
 from cliffhanger.agents.sim.request_log import RequestLog
-from cliffhanger.agents.sim.runner import pick_free_port, run_in_thread, serve
 from cliffhanger.agents.sim.wire import SIM_CREATED, completion_body, error_body, stream_chunks, usage_chunk
-
-# SimConfig and the runners are importable from here too: one import for "start a sim".
-__all__ = ["SimConfig", "create_app", "pick_free_port", "run_in_thread", "serve"]
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_MS = 50
