@@ -5,23 +5,31 @@ disk and skips the model call, or rewrites the same files atomically.
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from cliffhanger.agents.roles import critic, showrunner, writer
+from cliffhanger.agents.roles import shot_planner as shots
 from cliffhanger.agents.roles.continuity import extract_facts, review_continuity, screen_facts, seed_canon
-from cliffhanger.agents.season.artifacts import ArcRow, ContinuityReport, Critique, EpisodeScript
-from cliffhanger.agents.season.screenplay import bible_markdown, fountain
-from cliffhanger.agents.season.store import atomic_write
+from cliffhanger.agents.season.artifacts import (
+    ArcRow,
+    ContinuityReport,
+    Critique,
+    EpisodeScript,
+    Review,
+    RevisionReview,
+)
+from cliffhanger.agents.season.report import write_report
+from cliffhanger.agents.season.screenplay import fountain
+from cliffhanger.agents.season.store import SeasonError
 from cliffhanger.agents.state import RunContext, SeasonState
 from cliffhanger.memory.context import build_context
-from cliffhanger.memory.facts import Fact
 from cliffhanger.memory.ledger import Doc
 
 Ctx = Runtime[RunContext]
+V = TypeVar("V")
 
 
 def _check_stop(ctx: RunContext) -> None:
@@ -33,6 +41,13 @@ class StopRequested(Exception):  # noqa: N818 - a signal, not an error
     """Ctrl-C or SIGTERM: the run stops at this step boundary and resumes from the last checkpoint."""
 
 
+def _on_disk(value: V | None, what: str) -> V:
+    """An artifact an earlier node wrote; a clear error when it is gone (deleted by hand mid-run)."""
+    if value is None:
+        raise SeasonError(f"{what} is missing from the season folder: run again to redo it")
+    return value
+
+
 # ---- planning ----------------------------------------------------------------------------------
 
 async def plan_bible(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
@@ -42,9 +57,8 @@ async def plan_bible(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     if bible is None:
         ctx.emit("step", None, "showrunner: bible")
         bible, ref = await showrunner.plan_bible(ctx.model("showrunner"), ctx.spec, ctx.pack)
-        ctx.store.write_model(ctx.store.root / "bible.json", bible, {"prompt": ref})
-    if not (ctx.store.root / "bible.md").exists():  # also when a kill fell between the two writes
-        ctx.store.write_text("bible.md", bible_markdown(bible, ctx.spec.title))
+        ctx.store.write_bible(bible, {"prompt": ref})
+    ctx.store.ensure_bible_markdown()  # when a kill fell between bible.json and bible.md
     seed_canon(ctx.ledger, bible)
     if ctx.index is not None:
         ctx.index.sync_episode(ctx.ledger, 0)
@@ -54,12 +68,11 @@ async def plan_bible(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
 async def plan_acts(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
-    path = ctx.store.root / "plan" / "acts.json"
-    if not path.exists():
+    outline = ctx.store.act_plan(showrunner.SeasonOutline)
+    if outline is None:
         ctx.emit("step", None, "showrunner: act plan")
         outline, ref = await showrunner.plan_acts(ctx.model("showrunner"), ctx.spec, ctx.pack, ctx.store.bible())
-        ctx.store.write_model(path, outline, {"prompt": ref})
-    outline = ctx.store.read_model(path, showrunner.SeasonOutline)
+        ctx.store.write_act_plan(outline, {"prompt": ref})
     return {"act_count": len(outline.acts)}
 
 
@@ -68,13 +81,12 @@ async def plan_act_rows(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
     act = state["act"]
-    path = ctx.store.root / "plan" / f"act_{act}.json"
-    if not path.exists():
+    if not ctx.store.has_act_rows(act):
         ctx.emit("step", None, f"showrunner: arc rows, act {act}")
-        outline = ctx.store.read_model(ctx.store.root / "plan" / "acts.json", showrunner.SeasonOutline)
+        outline = _on_disk(ctx.store.act_plan(showrunner.SeasonOutline), "plan/acts.json")
         rows, ref = await showrunner.plan_act_rows(ctx.model("showrunner"), ctx.spec, ctx.pack, ctx.store.bible(),
                                                    outline, act, [])
-        ctx.store.write_model(path, showrunner.ActRows(rows=rows), {"prompt": ref})
+        ctx.store.write_act_rows(act, showrunner.ActRows(rows=rows), {"prompt": ref})
     return {}
 
 
@@ -83,15 +95,14 @@ async def assemble_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     if ctx.store.arc() is None:
         rows: list[ArcRow] = []
         for act in range(1, state.get("act_count", 0) + 1):
-            rows += list(ctx.store.read_model(ctx.store.root / "plan" / f"act_{act}.json", showrunner.ActRows).rows)
-        imported = ctx.store.root / "plan" / "imported.json"
-        if imported.exists():  # episodes imported from an existing script keep their own rows
-            data = json.loads(imported.read_text(encoding="utf-8"))
-            kept = {r.episode: r for r in (ArcRow.model_validate(row) for row in data.get("rows", []))}
+            rows += list(_on_disk(ctx.store.act_rows(act, showrunner.ActRows), f"plan/act_{act}.json").rows)
+        imported = ctx.store.imported_plan()
+        if imported is not None:  # episodes imported from an existing script keep their own rows
+            kept = {r.episode: r for r in imported.rows}
             rows = [kept.get(r.episode, r) for r in rows]
         arc = showrunner.assemble_arc(ctx.spec, ctx.pack, rows)
         arc.validate_against(ctx.spec, ctx.store.bible())
-        ctx.store.write_model(ctx.store.root / "arc.json", arc)
+        ctx.store.write_arc(arc)
     return {"planned": True}
 
 
@@ -99,7 +110,7 @@ async def review_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     """With --review arc: pause for a human (LangGraph interrupt); resuming approves the arc on disk."""
     ctx = runtime.context
     if ctx.settings.review_arc and not state.get("arc_approved"):
-        interrupt({"review": "arc", "path": str(ctx.store.root / "arc.json")})
+        interrupt({"review": "arc", "path": str(ctx.store.arc_path)})
     arc = ctx.store.arc()  # re-read: the writer may have edited it while the run was paused
     if arc is not None:
         arc.validate_against(ctx.spec, ctx.store.bible())
@@ -154,8 +165,7 @@ async def draft_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
     ep, rev = state["episode"], state.get("revision", 0)
-    path = ctx.store.revision_path(ep, rev)
-    if path.exists():
+    if ctx.store.has_revision(ep, rev):
         return {}
     row = _row(ctx, ep)
     canon = _canon(ctx, ep, row)
@@ -169,28 +179,30 @@ async def draft_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
                                                  writer_notes=brief.note if brief else "")
     else:
         ctx.emit("step", ep, f"writer: revision {rev}")
-        before = base if rev == 0 else ctx.store.read_model(ctx.store.revision_path(ep, rev - 1), EpisodeScript)
+        before = base if rev == 0 else _draft(ctx, ep, rev - 1)
         notes = [brief.note] if brief else []
         script, ref = await writer.revise_episode(ctx.model("writer"), spec=ctx.spec, pack=ctx.pack, row=row,
                                                   canon=canon, draft=before,
                                                   notes=[*notes, *state.get("notes", [])])
-    ctx.store.write_model(path, script, {"prompt": ref, "revision": rev})
+    ctx.store.write_revision(ep, rev, "draft", script, {"prompt": ref, "revision": rev})
     return {}
+
+
+def _draft(ctx: RunContext, ep: int, rev: int) -> EpisodeScript:
+    return _on_disk(ctx.store.revision(ep, rev, "draft", EpisodeScript), f"episode {ep}'s draft r{rev:02d}")
 
 
 async def check_continuity(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
     ep, rev = state["episode"], state.get("revision", 0)
-    path = ctx.store.revision_path(ep, rev, "continuity")
-    if not path.exists():
+    if not ctx.store.has_revision(ep, rev, "continuity"):
         ctx.emit("step", ep, "continuity check")
-        script = ctx.store.read_model(ctx.store.revision_path(ep, rev), EpisodeScript)
+        script = _draft(ctx, ep, rev)
         row = _row(ctx, ep)
         facts, dropped = await extract_facts(ctx.model("continuity"), ctx.ledger, script,
                                              planned=planned_changes(ctx, row))
-        ctx.store.write_text(str(ctx.store.revision_path(ep, rev, "facts").relative_to(ctx.store.root)),
-                             "".join(f.model_dump_json() + "\n" for f in facts))
+        ctx.store.write_facts(ep, rev, facts)
         dropped_findings: list[str] = []
         if ctx.settings.canon_memory:
             report = await review_continuity(ctx.model("continuity"), ctx.ledger, ctx.index, script, facts,
@@ -199,7 +211,8 @@ async def check_continuity(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         else:  # no memory to check against: facts are still recorded, so evals can measure what slipped
             report = ContinuityReport(findings=())
         # What the model said that could not be kept is noted here and in review.json, never raised.
-        ctx.store.write_model(path, report, {"dropped_facts": dropped, "dropped_findings": dropped_findings})
+        ctx.store.write_revision(ep, rev, "continuity", report,
+                                 {"dropped_facts": dropped, "dropped_findings": dropped_findings})
     return {}
 
 
@@ -217,25 +230,23 @@ async def critique(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
     ep, rev = state["episode"], state.get("revision", 0)
-    path = ctx.store.revision_path(ep, rev, "critique")
     if not ctx.settings.critic:
         return {}
-    if not path.exists():
+    if not ctx.store.has_revision(ep, rev, "critique"):
         ctx.emit("step", ep, "critic")
-        script = ctx.store.read_model(ctx.store.revision_path(ep, rev), EpisodeScript)
+        script = _draft(ctx, ep, rev)
         review, ref = await critic.critique(ctx.model("critic"), spec=ctx.spec, pack=ctx.pack, row=_row(ctx, ep),
                                             script=script, previous_cliffhanger=_previous_ending(ctx, ep))
-        ctx.store.write_model(path, review, {"prompt": ref})
+        ctx.store.write_revision(ep, rev, "critique", review, {"prompt": ref})
     return {}
 
 
 def _reviews(ctx: RunContext, ep: int, rev: int) -> tuple[EpisodeScript, Critique | None, ContinuityReport]:
     """The draft and its reviews; the critique is None when the run has no critic."""
     s = ctx.store
-    critique_path = s.revision_path(ep, rev, "critique")
-    return (s.read_model(s.revision_path(ep, rev), EpisodeScript),
-            s.read_model(critique_path, Critique) if ctx.settings.critic and critique_path.exists() else None,
-            s.read_model(s.revision_path(ep, rev, "continuity"), ContinuityReport))
+    return (_draft(ctx, ep, rev),
+            s.revision(ep, rev, "critique", Critique) if ctx.settings.critic else None,
+            _on_disk(s.revision(ep, rev, "continuity", ContinuityReport), f"episode {ep}'s continuity r{rev:02d}"))
 
 
 def _overall(ctx: RunContext, review: Critique | None) -> float | None:
@@ -251,17 +262,15 @@ async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
                                         ctx.spec.runtime_s, ctx.pack, ctx.settings.accept_threshold)
     if rev >= ctx.settings.max_revisions:
         return {"decision": "accept"}
-    path = ctx.store.revision_path(ep, rev, "decision")
-    if path.exists():
-        made = ctx.store.read_model(path, showrunner.Decision)
-    else:
+    made = ctx.store.revision(ep, rev, "decision", showrunner.Decision)
+    if made is None:
         ctx.emit("step", ep, "showrunner: decision")
         made, ref = await showrunner.decide(ctx.model("showrunner"), episode=ep, revision=rev,
                                             max_revisions=ctx.settings.max_revisions, row=_row(ctx, ep), critique=review,
                                             continuity=report, reasons=reasons)
         if reasons and made.decision == "accept":
             made = showrunner.Decision(decision="revise", notes=[*reasons, *made.notes][:8])
-        ctx.store.write_model(path, made, {"prompt": ref, "rule_reasons": reasons})
+        ctx.store.write_revision(ep, rev, "decision", made, {"prompt": ref, "rule_reasons": reasons})
     if made.decision == "accept":
         return {"decision": "accept"}
     notes = [*(list(review.must_fix) if review else []), *made.notes, *reasons][:10]
@@ -287,33 +296,26 @@ async def accept_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx.emit("step", ep, "accept")
     rev = best_revision(ctx, ep, last)
     script, review, report = _reviews(ctx, ep, rev)
-    folder = ctx.store.episode_dir(ep)
-    facts_path = ctx.store.revision_path(ep, rev, "facts")
-    facts = [Fact.model_validate_json(line) for line in facts_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    facts = _on_disk(ctx.store.facts(ep, rev), f"episode {ep}'s facts r{rev:02d}")
     facts, unfit = screen_facts(ctx.ledger, facts)  # only facts written before extraction checked subjects
     history = []
     for r in range(last + 1):
         _, rv, rp = _reviews(ctx, ep, r)
         score = _overall(ctx, rv)
-        meta = ctx.store.meta(ctx.store.revision_path(ep, r, "continuity"))
+        meta = ctx.store.revision_meta(ep, r, "continuity")
         notes = [*_strings(meta.get("dropped_facts")), *_strings(meta.get("dropped_findings")),
                  *(unfit if r == rev else [])]
-        history.append({"revision": r, "critique": rv.model_dump(mode="json") if rv else None,
-                        "continuity": rp.model_dump(mode="json"),
-                        "overall": round(score, 2) if score is not None else None, "dropped": notes})
-    atomic_write(folder / "review.json", json.dumps({"accepted_revision": rev, "revisions": history,
-                                                     "open_findings": [f.model_dump(mode="json") for f in report.findings]},
-                                                    ensure_ascii=False, indent=2) + "\n")
+        history.append(RevisionReview(revision=r, critique=rv, continuity=rp,
+                                      overall=round(score, 2) if score is not None else None, dropped=notes))
+    ctx.store.write_review(ep, Review(accepted_revision=rev, revisions=history, open_findings=report.findings))
     ctx.ledger.record_episode(ep, facts, source=f"episode {ep} r{rev}")
     ctx.ledger.put_doc(Doc(f"ending_{ep}", "ending", script.ending_hook, ep))
     ctx.ledger.put_doc(Doc(f"summary_{ep}", "summary", f"Episode {ep}: {_row(ctx, ep).logline}", ep))
     if ctx.index is not None:
         ctx.index.sync_episode(ctx.ledger, ep)
-    ctx.store.write_text(str((folder / "script.fountain").relative_to(ctx.store.root)),
-                         fountain(script, ctx.store.bible(), ctx.spec.title))
-    # script.json last: its presence is what marks the episode accepted on disk.
-    ctx.store.write_model(folder / "script.json", script, {**ctx.store.meta(ctx.store.revision_path(ep, rev)),
-                                                           "revision": rev})
+    # script.fountain, then script.json: its presence is what marks the episode accepted on disk.
+    ctx.store.write_script(ep, script, fountain(script, ctx.store.bible(), ctx.spec.title),
+                           {**ctx.store.revision_meta(ep, rev), "revision": rev})
     score = _overall(ctx, review)
     ctx.emit("accepted", ep, f"overall {score:.1f}" if score is not None else "no critic")
     return {"accepted": [ep]}
@@ -325,19 +327,15 @@ async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ep = state.get("shots_pending", 0)
     if not ep or ctx.store.shots(ep) is not None:
         return {"shots_done": [ep] if ep else []}
-    from cliffhanger.agents.roles import shot_planner as shots
-
     ctx.emit("step", ep, "shots")
     bible = shots.bible_as_of(ctx.store.bible(), ctx.ledger.state_as_of(ep))
     notes: list[str] = []
     shot_list, ref = await shots.plan_shots(ctx.model("shots"), script=ctx.store.script(ep), bible=bible,
                                             spec=ctx.spec, pack=ctx.pack, target=ctx.settings.target, notes=notes)
-    ctx.store.write_model(ctx.store.episode_dir(ep) / "shots.json", shot_list, {"prompt": ref, "notes": notes})
+    ctx.store.write_shots(ep, shot_list, {"prompt": ref, "notes": notes})
     return {"shots_done": [ep]}
 
 
 async def finish(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
-    from cliffhanger.agents.season.report import write_report
-
     write_report(runtime.context, state.get("stop", "done"))
     return {}

@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cliffhanger.agents.errors import ConfigError, UserError
+from cliffhanger.agents.errors import UserError
 from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted, CallLimiter
-from cliffhanger.agents.llm.usage import read_usage
+from cliffhanger.agents.llm.crew import Crew, RoleModel
+from cliffhanger.agents.llm.usage import read_usage, usage_summary
 from cliffhanger.agents.nodes import StopRequested
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
 from cliffhanger.agents.season.store import SeasonStore
@@ -37,9 +38,14 @@ def _recursion_limit(episodes: int, max_revisions: int) -> int:
     return 100 + episodes * 8 * (max_revisions + 2)
 
 
-async def run_season(store: SeasonStore, models: Mapping[str, Any], options: RunSettings,
+async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], options: RunSettings,
                      emit: Event | None = None, stop: threading.Event | None = None) -> RunResult:
-    """Draft (or continue) the season in `store` with per-role `models`; returns why it stopped."""
+    """Draft (or continue) the season in `store` with per-role `models` (a `Crew`, or scripted models by
+    role); returns why it stopped.
+
+    The run's budget (`options.budget_usd`, counting what the season's usage log says was spent; without
+    it, the one attached to the crew before), concurrency cap and token ticker are attached to every model.
+    """
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     from langgraph.types import Command
 
@@ -70,29 +76,19 @@ async def run_season(store: SeasonStore, models: Mapping[str, Any], options: Run
 
     def tokens(role: str, episode: int | None, n: int, seconds: float) -> None:
         emit("tokens", episode, f"{role}: {n:,} tokens, {(n - 1) / max(seconds, 1e-3):.1f} tok/s")
-    budget = None
+
+    crew = Crew.of(models)
+    budget = crew.budget  # an eval's, shared by its seasons and its judge; None for a fresh crew
     if options.budget_usd is not None:
-        spent = sum(float(r.get("cost_usd") or 0) for r in read_usage(store.usage_path))
-        budget = Budget(options.budget_usd, spent)
-    for client in models.values():
-        if hasattr(client, "limiter"):
-            client.limiter = limiter
-            client.on_tokens = tokens
-        if budget is not None and hasattr(client, "budget"):
-            if getattr(client, "_price", 0) is None:
-                raise ConfigError(f"--budget-usd needs prices: model {client.endpoint.model} has none; add "
-                                  f'[prices."{client.endpoint.model}"] to cliffhanger.toml')
-            client.budget = budget
-    if budget is not None:
-        # Refuse before touching the season when not even one typical call fits the budget.
-        budget.check(max((c.typical_call_cost() for c in models.values() if hasattr(c, "typical_call_cost")),
-                         default=0.0))
+        budget = Budget(options.budget_usd, usage_summary(read_usage(store.usage_path)).cost_usd)
+    # Refuses (before touching the season) a budget with unpriced models, or one too small for one call.
+    crew.attach(budget=budget, limiter=limiter, on_tokens=tokens)
 
     with store.lock():
         ledger = Ledger(store.ledger_path)
         index = LoreIndex(store.lore_path, options.embedding)
         index.ensure_built(ledger)
-        ctx = RunContext(store=store, spec=spec, pack=pack, models=models, ledger=ledger, index=index,
+        ctx = RunContext(store=store, spec=spec, pack=pack, models=crew, ledger=ledger, index=index,
                          settings=options, stop_requested=stop, emit=emit)
         loop = asyncio.get_running_loop()
         installed = _install_signals(loop, stop)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, TypedDict
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
 if TYPE_CHECKING:
     from chromadb import EmbeddingFunction
 
+    from cliffhanger.agents.llm.crew import RoleModel
     from cliffhanger.agents.season.artifacts import SeasonSpec
     from cliffhanger.agents.season.store import SeasonStore
     from cliffhanger.genres.pack import GenrePack
@@ -71,12 +72,12 @@ class RunContext:
     store: SeasonStore
     spec: SeasonSpec
     pack: GenrePack
-    models: Mapping[str, Any]   # role -> ModelClient (or a scripted stand-in)
+    models: Mapping[str, RoleModel]   # role -> ModelClient (or a scripted stand-in); a Crew in a run
     ledger: Ledger
     index: LoreIndex | None
     settings: RunSettings = field(default_factory=RunSettings)
     stop_requested: threading.Event = field(default_factory=threading.Event)
     emit: Event = field(default=lambda kind, episode, detail: None)
 
-    def model(self, role: str) -> Any:
+    def model(self, role: str) -> RoleModel:
         return self.models[role]

@@ -1,4 +1,5 @@
-"""Printing canon check results and canon answers. Canon text is shown as text, never as markup."""
+"""Canon check results and canon answers, printed for the CLI or as plain text for the room's chat.
+Canon text is shown as text, never as markup."""
 
 from __future__ import annotations
 
@@ -44,3 +45,21 @@ def print_answer(result: CanonAnswer) -> None:
         out.print("Related lore:", style="bold")
         for hit in result.lore:
             out.print(untrusted(f"    [ep {hit.episode}] {hit.text}"), soft_wrap=True)
+
+
+def format_canon(ans: CanonAnswer) -> str:
+    """A canon answer as plain text with episode references, as the chat shows it."""
+    out = [f"canon as of episode {ans.until_episode}:"]
+    for ent in ans.entities:
+        out.append(f"{ent.name} ({ent.id}, {ent.type})")
+        for ln in ent.lines[-12:]:
+            where = "bible" if ln.episode == 0 else f"ep {ln.episode}" + (f" sc {ln.scene}" if ln.scene else "")
+            evidence = f": «{ln.evidence[:120]}»" if ln.evidence and ln.evidence != "bible" else ""
+            out.append(f"  - {ln.text} ({where}{evidence})")
+    if ans.lore:
+        out.append("related:")
+        for hit in ans.lore[:6]:
+            out.append(f"  - {hit.text[:200]} (ep {hit.episode})")
+    if len(out) == 1:
+        out.append("nothing in canon matches that yet")
+    return "\n".join(out)

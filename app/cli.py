@@ -63,9 +63,9 @@ def doctor(
     """
     import asyncio
 
+    from cliffhanger.agents.llm.crew import open_crew
     from cliffhanger.agents.llm.doctor import run_doctor
     from cliffhanger.agents.llm.local import local_available
-    from cliffhanger.agents.llm.pool import ModelPool
     from cliffhanger.app.console import err_console, print_doctor
     from cliffhanger.app.settings import load_settings
 
@@ -73,9 +73,9 @@ def doctor(
         raise UserError(f"--timeout {timeout:g}: must be more than 0 seconds per probe")
     settings = load_settings(config, {"base_url": base_url, "model": model, "provider": provider})
     endpoint = settings.endpoint("writer", local_installed=local_available())
-    with ModelPool({"doctor": endpoint}, cache_dir=settings.cache_dir,
-                   announce=lambda m: err_console().print(m, markup=False)) as pool:
-        report = asyncio.run(run_doctor(pool.endpoints["doctor"], timeout_s=timeout))
+    with open_crew({"doctor": endpoint}, cache_dir=settings.cache_dir,
+                   announce=lambda m: err_console().print(m, markup=False)) as crew:
+        report = asyncio.run(run_doctor(crew.endpoints["doctor"], timeout_s=timeout))
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -463,7 +463,7 @@ def _log_to_file() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    from cliffhanger.agents.llm.client import redact
+    from cliffhanger.agents.llm.endpoint import redact
 
     print(redact(message, None), file=sys.stderr)
     sys.exit(code)
@@ -472,7 +472,7 @@ def _fail(message: str, code: int) -> None:
 def _log_traceback() -> Path:
     import traceback
 
-    from cliffhanger.agents.llm.client import redact
+    from cliffhanger.agents.llm.endpoint import redact
 
     path = _log_file()
     path.parent.mkdir(parents=True, exist_ok=True)

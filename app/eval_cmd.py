@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from cliffhanger.agents.errors import ConfigError, UserError, format_validation_error
+from cliffhanger.agents.llm.role_names import ROOM_ROLES
 
-ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
+if TYPE_CHECKING:
+    from cliffhanger.evals.configs import EvalConfig
+
 _NAME = re.compile(r"[^\W][\w .-]{0,63}")
 
 
-def load_eval_config(path: Path) -> Any:
+def load_eval_config(path: Path) -> EvalConfig:
     """An EvalConfig from a TOML file: model settings like cliffhanger.toml, plus `name` and `[pipeline]`.
 
     The file's model settings beat the environment (an eval compares what the files say); API keys
@@ -41,7 +44,7 @@ def load_eval_config(path: Path) -> Any:
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, str(path))) from None
     try:
-        endpoints = {r: settings.endpoint(r, local_installed=local_available()) for r in ROLES}
+        endpoints = settings.endpoints(ROOM_ROLES, local_installed=local_available())
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return EvalConfig(name=name, pipeline=pipeline, endpoints=endpoints, policy=settings.policy(),

@@ -67,7 +67,7 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
     if bible is None or not have and fmt not in ("bible-md", "html"):
         raise UserError(f"nothing to export in {directory}: no accepted episodes yet; run `cliffhanger draft {directory}`")
     text = _render(fmt, spec, bible, arc, scripts, shot_lists, target)
-    path = out if out is not None else store.root / "exports" / FORMATS[fmt].format(target=target or "generic")
+    path = out if out is not None else store.exports_dir / FORMATS[fmt].format(target=target or "generic")
     try:
         if path.is_dir():  # inside the try: a name too long for the file system fails already here
             path = path / FORMATS[fmt].format(target=target or "generic")

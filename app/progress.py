@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.table import Table
+
     from cliffhanger.agents.llm.usage import UsageLog
 
 
@@ -26,7 +29,7 @@ class Progress:
         self._printed_tokens: dict[str, float] = {}
         self.started = time.monotonic()
         self.live_mode = sys.stdout.isatty() if live is None else live
-        self._live: Any = None
+        self._live: Live | None = None
 
     def __enter__(self) -> Progress:
         if self.live_mode:
@@ -84,10 +87,10 @@ class Progress:
 
     def _stats(self) -> str:
         t = self.usage.totals()
-        return (f"{self.done}/{self.total} episodes, {int(t['tokens_in'] + t['tokens_out']):,} tokens, "
-                f"${t['cost_usd']:.4f}, elapsed {self._elapsed()}, ETA {self._eta()}")
+        return (f"{self.done}/{self.total} episodes, {t.tokens:,} tokens, "
+                f"${t.cost_usd:.4f}, elapsed {self._elapsed()}, ETA {self._eta()}")
 
-    def _render(self) -> Any:
+    def _render(self) -> Table:
         from rich.table import Table
 
         table = Table(title=self._stats(), title_justify="left")

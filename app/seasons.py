@@ -12,27 +12,36 @@ import dataclasses
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import typer
 from pydantic import ValidationError
 
 from cliffhanger.agents.errors import UserError, format_validation_error
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.crew import Crew, open_crew
+from cliffhanger.agents.llm.endpoint import EndpointConfig
+from cliffhanger.agents.llm.local import local_available
+from cliffhanger.agents.llm.profiles import price_for
+from cliffhanger.agents.llm.role_names import ROOM_ROLES
+from cliffhanger.agents.llm.usage import UsageLog, read_usage, usage_summary
+from cliffhanger.agents.season.artifacts import SeasonSpec
+from cliffhanger.agents.season.report import summarise
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.state import RunSettings
+from cliffhanger.app.console import console, err_console, untrusted
+from cliffhanger.app.progress import Progress
+from cliffhanger.app.settings import Settings, load_settings
+from cliffhanger.genres.loader import load_catalog
 
-ROOM_ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
 EXIT_STOPPED = 130
 
 
 def create_season(directory: Path, *, logline: str, genre: str, episodes: int, free: int, paywall: str | None,
                   runtime: int, language: str | None, title: str | None, mode: str,
-                  genres_dirs: list[Path] | None = None) -> Any:
-    from cliffhanger.agents.season.artifacts import SeasonSpec
-    from cliffhanger.agents.season.store import SeasonStore
-    from cliffhanger.genres.loader import load_catalog
-
+                  genres_dirs: list[Path] | None = None) -> SeasonStore:
     pack = load_catalog(genres_dirs or []).get(genre)
     points = None
     if paywall:
@@ -60,32 +69,26 @@ class DraftRequest:
     run: RunSettings = field(default_factory=RunSettings)
     dry_run: bool = False
     config: Path | None = None
-    flags: dict[str, Any] = field(default_factory=dict)
+    flags: dict[str, object] = field(default_factory=dict)  # option values as the CLI got them
     live: bool | None = None  # None: a live table on a terminal, log lines otherwise
 
 
-def _models(settings: Any, usage: Any, stack: contextlib.ExitStack, *, sim: bool = False,
-            announce: Any = None) -> dict[str, Any]:
-    from cliffhanger.agents.llm.client import EndpointConfig
-    from cliffhanger.agents.llm.local import local_available
-    from cliffhanger.agents.llm.pool import ModelPool
-    from cliffhanger.app.console import err_console
-
+def open_room_crew(settings: Settings, usage: UsageLog, *, sim: bool = False,
+                   announce: Callable[[str], None] | None = None) -> Crew[ModelClient]:
+    """The room's roles' models as `settings` say (`sim`: all on a simulator started for them), logging to
+    `usage`; notices (the bundled model starting, a model asked of its server) go to `announce`, else
+    stderr. Close the crew (or use it as a context manager) to stop what it started."""
     if sim:
         endpoints = {r: EndpointConfig(provider="sim", base_url="", model="sim-drama") for r in ROOM_ROLES}
     else:
-        endpoints = {r: settings.endpoint(r, local_installed=local_available()) for r in ROOM_ROLES}
-    pool = stack.enter_context(ModelPool(endpoints, usage=usage, policy=settings.policy(),
-                                         prices=settings.price_overrides(), cache_dir=settings.cache_dir,
-                                         announce=announce or (lambda m: err_console().print(m, markup=False))))
-    return {r: pool.client(r) for r in ROOM_ROLES}
+        endpoints = settings.endpoints(ROOM_ROLES, local_installed=local_available())
+    return open_crew(endpoints, usage=usage, policy=settings.policy(), prices=settings.price_overrides(),
+                     cache_dir=settings.cache_dir,
+                     announce=announce or (lambda m: err_console().print(m, markup=False)))
 
 
 def draft_season(req: DraftRequest) -> int:
     """Run or resume the season; returns the exit code."""
-    from cliffhanger.agents.season.store import SeasonStore
-    from cliffhanger.app.settings import load_settings
-
     store = SeasonStore.open(req.directory)
     settings = load_settings(req.config, req.flags)
     if req.dry_run:
@@ -93,23 +96,20 @@ def draft_season(req: DraftRequest) -> int:
     return _run(store, settings, req.run, req.live, sim=False)
 
 
-def _run(store: Any, settings: Any, options: Any, live: bool | None, *, sim: bool) -> int:
-    from cliffhanger.agents.llm.usage import UsageLog
-    from cliffhanger.agents.run import run_season
-    from cliffhanger.app.console import console, untrusted
-    from cliffhanger.app.progress import Progress
+def _run(store: SeasonStore, settings: Settings, options: RunSettings, live: bool | None, *, sim: bool) -> int:
+    from cliffhanger.agents.run import run_season  # loads langgraph: only when a season runs
 
     spec = store.spec()
     usage = UsageLog(store.usage_path)
     with contextlib.ExitStack() as stack:
-        models = _models(settings, usage, stack, sim=sim)
+        crew = stack.enter_context(open_room_crew(settings, usage, sim=sim))
         progress = stack.enter_context(Progress(spec.episodes, len(store.accepted_episodes()), usage, live=live))
-        result = asyncio.run(run_season(store, models, options, emit=progress.event))
+        result = asyncio.run(run_season(store, crew, options, emit=progress.event))
     where = store.root
     messages = {
-        "done": (0, f"season complete: {len(result.accepted)} episodes in {where}; report: {where / 'report.md'}"),
+        "done": (0, f"season complete: {len(result.accepted)} episodes in {where}; report: {store.report_path}"),
         "until": (0, f"stopped after episode {options.until} as asked; run `cliffhanger draft {where}` to continue"),
-        "arc_review": (0, f"the arc is ready for your review: {where / 'arc.json'} (edit it if you like), then run "
+        "arc_review": (0, f"the arc is ready for your review: {store.arc_path} (edit it if you like), then run "
                           f"`cliffhanger draft {where}` to approve it and continue"),
         "interrupted": (EXIT_STOPPED, f"stopped at a step boundary; run `cliffhanger draft {where}` to resume"),
         "budget": (2, result.message),
@@ -119,37 +119,29 @@ def _run(store: Any, settings: Any, options: Any, live: bool | None, *, sim: boo
     if result.stop == "budget":
         raise UserError(text)  # one line on stderr, exit 2; the season is intact and resumable
     t = usage.totals()
-    console().print(untrusted(f"{text} ({result.wall_s:.0f} s, {int(t['calls'])} calls, ${t['cost_usd']:.4f} this run)"),
+    console().print(untrusted(f"{text} ({result.wall_s:.0f} s, {t.calls} calls, ${t.cost_usd:.4f} this run)"),
                     soft_wrap=True)
     return code
 
 
-def _dry_run(store: Any, settings: Any, req: DraftRequest) -> int:
+def _dry_run(store: SeasonStore, settings: Settings, req: DraftRequest) -> int:
     """Draft a copy of the season against the simulator and estimate what the real run would cost."""
-    from cliffhanger.agents.llm.profiles import price_for
-    from cliffhanger.agents.llm.usage import read_usage
-    from cliffhanger.agents.season.store import SeasonStore
-    from cliffhanger.app.console import console
-
     with tempfile.TemporaryDirectory(prefix="cliffhanger-dry-") as tmp:
         copy = Path(tmp) / "season"
         copy.mkdir()
-        shutil.copy2(store.root / "season.toml", copy / "season.toml")
+        shutil.copy2(store.spec_path, SeasonStore(copy).spec_path)  # the same spec and season id
         dry = SeasonStore.open(copy)
         # The simulator costs nothing: no budget, and no arc review pause in the copy.
         _run(dry, settings, dataclasses.replace(req.run, budget_usd=None, review_arc=False), False, sim=True)
-        rows = read_usage(dry.usage_path)
-    by_role: dict[str, list[int]] = {}
-    for r in rows:
-        acc = by_role.setdefault(str(r["role"]), [0, 0, 0])
-        acc[0] += 1
-        acc[1] += int(r["tokens_in"])
-        acc[2] += int(r["tokens_out"])
+        usage = usage_summary(read_usage(dry.usage_path))
     total = 0.0
     unknown = []
     out = console()
     out.print("dry run against the simulator (the real season was not touched):")
-    for role, (calls, tin, tout) in sorted(by_role.items()):
+    for role in ROOM_ROLES:
+        if role not in usage.by_role:
+            continue
+        used = usage.by_role[role]
         try:
             ep = settings.endpoint(role)
             # No model configured: the run would use the server's one model (asked when it starts).
@@ -157,14 +149,16 @@ def _dry_run(store: Any, settings: Any, req: DraftRequest) -> int:
             name = ep.model or "(the server's one model)"
         except UserError:
             price, name = None, "(no model configured)"
-        cost = price.cost(tin, tout) if price else None
+        cost = price.cost(used.tokens_in, used.tokens_out) if price else None
         if cost is None:
             unknown.append(role)
         else:
             total += cost
         shown = f"${cost:.4f}" if cost is not None else "price unknown"
-        out.print(f"  {role:11} {calls:5d} calls {tin:>10,} in {tout:>9,} out  {name}: {shown}", markup=False)
-    ref = {m: sum(price_for(m, "openai").cost(v[1], v[2]) for v in by_role.values()) for m in ("deepseek-chat", "gpt-4o-mini")}
+        out.print(f"  {role:11} {used.calls:5d} calls {used.tokens_in:>10,} in {used.tokens_out:>9,} out  {name}: {shown}",
+                  markup=False)
+    ref = {m: p.cost(usage.tokens_in, usage.tokens_out)
+           for m in ("deepseek-chat", "gpt-4o-mini") if (p := price_for(m, "openai"))}
     out.print(f"estimated cost with your models: ${total:.4f}" + (f" (+ unknown for {', '.join(unknown)})" if unknown else ""),
               markup=False)
     out.print("at reference prices: " + ", ".join(f"{m} ${c:.4f}" for m, c in ref.items()), markup=False)
@@ -172,14 +166,10 @@ def _dry_run(store: Any, settings: Any, req: DraftRequest) -> int:
 
 
 def season_status(directory: Path, *, as_json: bool) -> None:
-    from cliffhanger.agents.season.report import summarise
-    from cliffhanger.agents.season.store import SeasonStore
-    from cliffhanger.app.console import console, untrusted
-
     store = SeasonStore.open(directory)
     summary = summarise(store)
     running = store.lock_holder() or ""
-    report = store.root / "report.md"
+    report = store.report_path
     stopped = next((ln.split(":", 1)[1].strip() for ln in report.read_text(encoding="utf-8", errors="replace").splitlines()
                     if ln.startswith("- Stopped:")), "") if report.exists() else "never run"
     state = f"running ({running})" if running else f"not running; last run: {stopped}"
@@ -193,7 +183,7 @@ def season_status(directory: Path, *, as_json: bool) -> None:
     out.print(f"{summary.calls} model calls, {summary.tokens_in + summary.tokens_out:,} tokens, "
               f"${summary.cost_usd:.4f}" + (f" (+{summary.cost_unknown_calls} calls at unknown prices)"
                                              if summary.cost_unknown_calls else ""), markup=False)
-    from rich.table import Table
+    from rich.table import Table  # rich only when a table is printed, as app.console does
 
     table = Table("ep", "status", "paywall", "cliffhanger", "revisions", "score", "open findings", "shots")
     for ln in summary.lines:
@@ -205,11 +195,8 @@ def season_status(directory: Path, *, as_json: bool) -> None:
     out.print(table)
 
 
-def run_demo(directory: Path | None, config: Path | None, flags: dict[str, Any]) -> int:
+def run_demo(directory: Path | None, config: Path | None, flags: dict[str, object]) -> int:
     """A 3-episode season, the third behind the paywall, drafted with the default model."""
-    from cliffhanger.agents.season.store import SeasonStore
-    from cliffhanger.app.settings import load_settings
-
     settings = load_settings(config, flags)
     if directory is None:
         directory = Path("cliffhanger-demo")

@@ -28,8 +28,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cliffhanger.agents.errors import ConfigError, format_validation_error
-from cliffhanger.agents.llm.client import ROLES, CallPolicy, EndpointConfig, Role
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.profiles import PROFILES, Price, StructuredMethod, provider_for
+from cliffhanger.agents.llm.role_names import ROLES, Role
 
 CONFIG_NAME = "cliffhanger.toml"
 _toml_data: ContextVar[dict[str, Any] | None] = ContextVar("_toml_data", default=None)

@@ -8,14 +8,14 @@ call is measurement, and it is logged like any other.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cliffhanger.agents.prompts import render
 from cliffhanger.agents.roles.continuity import extract_facts
 from cliffhanger.agents.roles.writer import episode_schema, guide_text, position, repair_script
-from cliffhanger.agents.season.artifacts import EpisodeScript
-from cliffhanger.agents.season.store import SeasonStore, atomic_write
+from cliffhanger.agents.season.artifacts import EpisodeScript, Review
+from cliffhanger.agents.season.screenplay import fountain
+from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.genres.pack import GenrePack
 from cliffhanger.memory.ledger import Ledger
 
@@ -38,13 +38,10 @@ async def draft_baseline(store: SeasonStore, pack: GenrePack, models: dict[str, 
                                                    prompt=p.ref, repair=lambda d, ep=ep: repair_script(d, ep))
             script = EpisodeScript.model_validate(raw.model_dump())
             facts, _ = await extract_facts(models["continuity"], ledger, script)
-            store.write_model(store.revision_path(ep, 0), script, {"prompt": p.ref, "revision": 0})
-            store.write_text(str(store.revision_path(ep, 0, "facts").relative_to(store.root)),
-                             "".join(f.model_dump_json() + "\n" for f in facts))
+            store.write_revision(ep, 0, "draft", script, {"prompt": p.ref, "revision": 0})
+            store.write_facts(ep, 0, facts)
             ledger.record_episode(ep, facts, source=f"episode {ep} baseline")
-            folder = store.episode_dir(ep)
-            atomic_write(folder / "review.json", json.dumps({"accepted_revision": 0, "revisions": [],
-                                                             "open_findings": []}, indent=2) + "\n")
-            store.write_model(folder / "script.json", script, {"prompt": p.ref, "revision": 0})
+            store.write_review(ep, Review(accepted_revision=0))
+            store.write_script(ep, script, fountain(script, None, spec.title), {"prompt": p.ref, "revision": 0})
             written.append(ep)
     return written

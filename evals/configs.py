@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.profiles import Price
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
 

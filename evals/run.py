@@ -26,15 +26,18 @@ from typing import Any
 
 from cliffhanger.agents.errors import ConfigError, ModelError, UserError
 from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig
-from cliffhanger.agents.llm.usage import UsageLog, read_usage
+from cliffhanger.agents.llm.crew import RoleModel, open_crew
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
+from cliffhanger.agents.llm.profiles import Price
+from cliffhanger.agents.llm.role_names import JUDGE, ROOM_ROLES
+from cliffhanger.agents.llm.usage import UsageLog, read_usage, usage_summary
 from cliffhanger.agents.roles.continuity import script_text
 from cliffhanger.agents.season.store import SeasonStore, atomic_write
 from cliffhanger.evals.configs import EvalConfig
 from cliffhanger.evals.suites import Premise, Suite, judged_episodes
 from cliffhanger.genres.loader import load_catalog
 
-ROOM_ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
+BASELINE_ROLES = ("writer", "continuity")  # one prompt per episode, and the canon extraction
 Progress = Callable[[str], None]
 
 
@@ -46,10 +49,10 @@ class EvalRequest:
     out: Path
     budget_usd: float | None = None
     judge_policy: CallPolicy = field(default_factory=CallPolicy)
-    judge_prices: dict[str, Any] = field(default_factory=dict)
+    judge_prices: dict[str, Price] = field(default_factory=dict)
     bootstrap: int = 1000
     embedding: Any = None          # None: the multilingual USE model
-    judge_model: Any = None        # a ready client (tests: a scripted judge); overrides `judge`
+    judge_model: RoleModel | None = None  # a ready model (tests: a scripted judge); overrides `judge`
     progress: Progress = lambda _msg: None
 
 
@@ -97,43 +100,31 @@ def _check_manifest(req: EvalRequest) -> None:
 
 
 def _spent(out: Path) -> float:
-    return sum(float(r.get("cost_usd") or 0) for p in out.rglob("*usage.jsonl") for r in read_usage(p))
-
-
-def _attach_budget(models: dict[str, Any], budget: Budget | None) -> None:
-    if budget is None:
-        return
-    for client in models.values():
-        if getattr(client, "_price", 0) is None:
-            raise ConfigError(f"--budget-usd needs prices: model {client.endpoint.model} has none; add "
-                              f'[prices."{client.endpoint.model}"] to its config')
-        if hasattr(client, "budget"):
-            client.budget = budget
+    return usage_summary(r for p in out.rglob("*usage.jsonl") for r in read_usage(p)).cost_usd
 
 
 async def _draft(req: EvalRequest, cfg: EvalConfig, premise: Premise, budget: Budget | None) -> SeasonStore:
-    from cliffhanger.agents.llm.pool import ModelPool
     from cliffhanger.agents.run import run_season
     from cliffhanger.agents.state import RunSettings
     from cliffhanger.evals.baseline import draft_baseline
 
     root = season_dir(req.out, cfg.name, premise.id)
-    store = SeasonStore.open(root) if (root / "season.toml").exists() else SeasonStore.create(root, premise.spec())
+    store = SeasonStore.open_or_create(root, premise.spec())
     if len(store.accepted_episodes()) == premise.episodes:
         return store
     req.progress(f"drafting {premise.id} with {cfg.name}")
     started = time.monotonic()
     try:
-        with ModelPool(cfg.endpoints, usage=UsageLog(store.usage_path), policy=cfg.policy,
-                       prices=dict(cfg.prices)) as pool:
-            roles = ("writer", "continuity") if cfg.pipeline.mode == "baseline" else ROOM_ROLES
-            models = {r: pool.client(r) for r in roles}
-            _attach_budget(models, budget)
+        roles = BASELINE_ROLES if cfg.pipeline.mode == "baseline" else ROOM_ROLES
+        with open_crew({r: cfg.endpoints[r] for r in roles}, usage=UsageLog(store.usage_path), policy=cfg.policy,
+                       prices=cfg.prices) as crew:
+            # The eval's one budget: run_season keeps it, the seasons and the judge all charge it.
+            crew.attach(budget=budget, limiter=crew.limiter, on_tokens=None)
             if cfg.pipeline.mode == "baseline":
-                await draft_baseline(store, load_catalog().get(premise.genre), models)
+                await draft_baseline(store, load_catalog().get(premise.genre), dict(crew))
             else:
                 p = cfg.pipeline
-                result = await run_season(store, models, RunSettings(
+                result = await run_season(store, crew, RunSettings(
                     max_revisions=p.bound, critic=p.critic, canon_memory=p.canon_memory, concurrency=p.concurrency,
                     target=p.target, embedding=req.embedding))
                 if result.stop == "budget":
@@ -142,14 +133,8 @@ async def _draft(req: EvalRequest, cfg: EvalConfig, premise: Premise, budget: Bu
                     raise EvalStopped(f"drafting {premise.id} with {cfg.name} stopped ({result.stop}); "
                                       "run the same command to continue")
     finally:
-        _add_wall(root, time.monotonic() - started)
+        store.add_eval_wall(time.monotonic() - started)
     return store
-
-
-def _add_wall(root: Path, seconds: float) -> None:
-    path = root / "eval_run.json"
-    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"wall_s": 0.0, "runs": 0}
-    atomic_write(path, json.dumps({"wall_s": round(data["wall_s"] + seconds, 3), "runs": data["runs"] + 1}) + "\n")
 
 
 def _records(path: Path) -> list[Any]:
@@ -219,7 +204,6 @@ async def _judge(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore], b
     """Pairwise (both orders) and pointwise judgments of every judged episode without a current one."""
     import contextlib
 
-    from cliffhanger.agents.llm.pool import ModelPool
     from cliffhanger.evals.judge import judge_pair, judge_point
 
     results = req.out / "results.jsonl"
@@ -232,10 +216,10 @@ async def _judge(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore], b
         if judge is None:
             if req.judge is None:
                 raise ConfigError("no judge model: pass --judge MODEL (with --judge-provider/--judge-base-url)")
-            pool = stack.enter_context(ModelPool({"judge": req.judge}, usage=UsageLog(req.out / "judge_usage.jsonl"),
+            crew = stack.enter_context(open_crew({JUDGE: req.judge}, usage=UsageLog(req.out / "judge_usage.jsonl"),
                                                  policy=req.judge_policy, prices=req.judge_prices))
-            judge = pool.client("judge")
-            _attach_budget({"judge": judge}, budget)
+            crew.attach(budget=budget, limiter=crew.limiter, on_tokens=None)
+            judge = crew[JUDGE]
         for premise in req.suite.premises:
             for ep, _label in judged_episodes(premise.spec()):
                 try:
@@ -284,18 +268,16 @@ def _metrics(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]) -> di
 def _runs(req: EvalRequest) -> dict[str, dict[str, float]]:
     out = {}
     for cfg in req.configs:
-        usage = [r for p in req.suite.premises for r in read_usage(season_dir(req.out, cfg.name, p.id) / "usage.jsonl")]
+        usage = usage_summary(r for p in req.suite.premises
+                              for r in read_usage(SeasonStore(season_dir(req.out, cfg.name, p.id)).usage_path))
         wall = 0.0
         episodes = 0
         for p in req.suite.premises:
-            root = season_dir(req.out, cfg.name, p.id)
-            if (root / "eval_run.json").exists():
-                wall += json.loads((root / "eval_run.json").read_text(encoding="utf-8"))["wall_s"]
-            episodes += len(SeasonStore(root).accepted_episodes())
-        out[cfg.name] = {"cost_usd": round(sum(float(r.get("cost_usd") or 0) for r in usage), 6),
-                         "wall_s": round(wall, 1), "calls": len(usage),
-                         "tokens_in": sum(int(r.get("tokens_in", 0)) for r in usage),
-                         "tokens_out": sum(int(r.get("tokens_out", 0)) for r in usage),
+            season = SeasonStore(season_dir(req.out, cfg.name, p.id))
+            wall += season.eval_wall_s()
+            episodes += len(season.accepted_episodes())
+        out[cfg.name] = {"cost_usd": round(usage.cost_usd, 6), "wall_s": round(wall, 1), "calls": usage.calls,
+                         "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out,
                          "seasons": len(req.suite.premises), "episodes": episodes}
     return out
 

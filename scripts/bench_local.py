@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import multiprocessing
 import os
 import statistics
@@ -98,12 +97,12 @@ def _record_answers() -> list[dict[str, Any]]:
 def _tokenizer() -> Any:
     import llama_cpp
 
+    from cliffhanger.agents.llm.crew import default_cache_dir
     from cliffhanger.agents.llm.local import model_path
     from cliffhanger.agents.llm.local_serve import patch
-    from cliffhanger.agents.llm.pool import _default_cache_dir
 
     patch()
-    vocab = llama_cpp.Llama(str(model_path(_default_cache_dir())), vocab_only=True, verbose=False)
+    vocab = llama_cpp.Llama(str(model_path(default_cache_dir())), vocab_only=True, verbose=False)
     return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
 
@@ -118,6 +117,7 @@ def _returned_text(text: str) -> str:
 
 
 def demo_once(busy: int) -> dict[str, Any]:
+    from cliffhanger.agents.llm.usage import read_usage
     from cliffhanger.app.seasons import run_demo
 
     procs = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(busy)]
@@ -130,7 +130,7 @@ def demo_once(busy: int) -> dict[str, Any]:
             with contextlib.redirect_stdout(sys.stderr):
                 code = run_demo(Path(tmp) / "demo", None, {"provider": "local"})
             wall = time.monotonic() - started
-            usage = [json.loads(x) for x in (Path(tmp) / "demo" / "usage.jsonl").read_text().splitlines()]
+            usage = read_usage(Path(tmp) / "demo" / "usage.jsonl")
             accepted = len(list((Path(tmp) / "demo" / "episodes").glob("*/script.json")))
     finally:
         for p in procs:
@@ -162,7 +162,7 @@ def compare() -> None:
     """One bible call the old way (not streamed: the server reports what it generated) and streamed."""
     import dataclasses
 
-    from cliffhanger.agents.llm.pool import ModelPool
+    from cliffhanger.agents.llm.crew import open_crew
     from cliffhanger.agents.llm.profiles import PROFILES
     from cliffhanger.agents.roles import showrunner
     from cliffhanger.agents.season.artifacts import SeasonSpec
@@ -177,8 +177,8 @@ def compare() -> None:
                              genre="revenge_us", language="en", episodes=3, runtime_s=30, free_episodes=2,
                              paywall_episodes=[3])
     pack = load_catalog().get(spec.genre)
-    with ModelPool({"showrunner": ep}) as pool:
-        client = pool.client("showrunner")
+    with open_crew({"showrunner": ep}) as crew:
+        client = crew["showrunner"]
         for streamed in (False, True):
             PROFILES["local"] = dataclasses.replace(PROFILES["local"], stream_structured=streamed)
             started = time.monotonic()

@@ -27,9 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.crew import open_crew
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.profiles import price_for
-from cliffhanger.agents.llm.usage import UsageLog, read_usage
+from cliffhanger.agents.llm.role_names import ROOM_ROLES
+from cliffhanger.agents.llm.usage import UsageLog, UsageRecord, read_usage, usage_summary
 from cliffhanger.agents.run import run_season
 from cliffhanger.agents.season.artifacts import SeasonSpec
 from cliffhanger.agents.season.store import SeasonStore
@@ -38,8 +40,6 @@ from cliffhanger.agents.sim.faults import FaultPlan
 from cliffhanger.agents.sim.runner import run_in_thread
 from cliffhanger.agents.state import RunSettings
 from cliffhanger.memory.embeddings import HashEmbedding
-
-ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
 
 
 def season(root: Path, episodes: int, language: str) -> SeasonStore:
@@ -50,13 +50,13 @@ def season(root: Path, episodes: int, language: str) -> SeasonStore:
     return SeasonStore.create(root, spec)
 
 
-def draft(store: SeasonStore, url: str, concurrency: int, embedding: object) -> tuple[float, list[dict]]:
-    usage = UsageLog(store.usage_path)
+def draft(store: SeasonStore, url: str, concurrency: int, embedding: object) -> tuple[float, list[UsageRecord]]:
     ep = EndpointConfig(provider="sim", base_url=url, model="sim-drama", timeout_s=300)
-    models = {r: ModelClient(r, ep, usage, CallPolicy(max_retries=8, backoff_base_s=0.05)) for r in ROLES}
-    started = time.perf_counter()
-    result = asyncio.run(run_season(store, models, RunSettings(concurrency=concurrency, embedding=embedding)))
-    wall = time.perf_counter() - started
+    with open_crew({r: ep for r in ROOM_ROLES}, usage=UsageLog(store.usage_path),
+                   policy=CallPolicy(max_retries=8, backoff_base_s=0.05)) as crew:
+        started = time.perf_counter()
+        result = asyncio.run(run_season(store, crew, RunSettings(concurrency=concurrency, embedding=embedding)))
+        wall = time.perf_counter() - started
     if result.stop != "done":
         sys.exit(f"season stopped early: {result.stop} {result.message}")
     return wall, read_usage(store.usage_path)
@@ -66,21 +66,22 @@ def sim_seconds(log: Path) -> float:
     return sum(json.loads(line)["latency_ms"] for line in log.read_text().splitlines() if line.strip()) / 1000
 
 
-def writer_first_drafts(rows: list[dict]) -> dict[int, int]:
+def writer_first_drafts(rows: list[UsageRecord]) -> dict[int, int]:
     """Prompt tokens of the writer's first draft of each episode, by episode."""
     writer: dict[int, list[int]] = {}
     for r in rows:
-        if r["role"] == "writer" and r["episode"]:
-            writer.setdefault(r["episode"], []).append(r["tokens_in"])
+        if r.role == "writer" and r.episode:
+            writer.setdefault(r.episode, []).append(r.tokens_in)
     return {ep: v[0] for ep, v in writer.items()}
 
 
-def token_totals(rows: list[dict]) -> tuple[int, int]:
+def token_totals(rows: list[UsageRecord]) -> tuple[int, int]:
     """Prompt and completion tokens of all calls."""
-    return sum(r["tokens_in"] for r in rows), sum(r["tokens_out"] for r in rows)
+    totals = usage_summary(rows)
+    return totals.tokens_in, totals.tokens_out
 
 
-def season_cost(rows: list[dict], model: str) -> float:
+def season_cost(rows: list[UsageRecord], model: str) -> float:
     """What the calls in `rows` would cost at `model`'s list prices (agents/profiles.py)."""
     price = price_for(model, "openai")
     assert price is not None, f"no price for {model}"
@@ -122,14 +123,8 @@ def main() -> None:
 
         tin, tout = token_totals(rows)
         print("\n== 4. tokens and cost")
-        per_role = {}
-        for r in rows:
-            acc = per_role.setdefault(r["role"], [0, 0, 0])
-            acc[0] += 1
-            acc[1] += r["tokens_in"]
-            acc[2] += r["tokens_out"]
-        for role, (n, i, o) in sorted(per_role.items()):
-            print(f"  {role:11} {n:5d} calls {i:>11,} in {o:>10,} out")
+        for role, used in usage_summary(rows).by_role.items():
+            print(f"  {role:11} {used.calls:5d} calls {used.tokens_in:>11,} in {used.tokens_out:>10,} out")
         print(f"tokens per episode (all roles): {(tin + tout) / args.episodes:,.0f}")
         for model in ("deepseek-chat", "gpt-4o-mini"):
             cost = season_cost(rows, model)

@@ -8,21 +8,23 @@ import hashlib
 import json
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.crew import RoleModel
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
+from cliffhanger.agents.llm.role_names import ROOM_ROLES as ROLES
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.run import run_season
 from cliffhanger.agents.season.artifacts import SeasonSpec
 from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.state import RunSettings
 from cliffhanger.memory.embeddings import HashEmbedding
-
-ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
 
 
 def make_season(root: Path, episodes: int = 12, *, language: str = "zh", genre: str = "revenge", free: int = 4,
@@ -38,7 +40,7 @@ def sim_models(url: str, usage: UsageLog, model: str = "sim-drama", provider: st
     return {r: ModelClient(r, ep, usage, policy or CallPolicy(backoff_base_s=0.01, backoff_max_s=0.05)) for r in ROLES}
 
 
-def run(store: SeasonStore, models: dict, **options: object):  # noqa: ANN201
+def run(store: SeasonStore, models: Mapping[str, RoleModel], **options: object):  # noqa: ANN201
     return asyncio.run(run_season(store, models, RunSettings(embedding=HashEmbedding(), **options)))
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from cliffhanger.agents.errors import ModelOutputError
-from cliffhanger.agents.llm.client import EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import EndpointConfig
 from cliffhanger.agents.llm.scripted import ScriptedClient
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.roles.continuity import script_text

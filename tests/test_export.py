@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
+from cliffhanger.agents.llm.role_names import ROOM_ROLES as ROLES
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.run import run_season
 from cliffhanger.agents.season.artifacts import SeasonSpec
@@ -19,8 +21,6 @@ from cliffhanger.app.cli import main
 from cliffhanger.app.export import FORMATS, parse_episodes
 from cliffhanger.app.export_shots import read_shots_csv, validate_job
 from cliffhanger.memory.embeddings import HashEmbedding
-
-ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
 
 
 @pytest.fixture(scope="module")

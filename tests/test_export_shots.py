@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cliffhanger.agents.llm.client import EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import EndpointConfig
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.roles.shot_planner import ShotPlan, build_shot_list, plan_shots
 from cliffhanger.agents.season.artifacts import ArcPlan, Bible, DialogueLine, EpisodeScript, SeasonSpec

@@ -29,7 +29,8 @@ from season_kit import run, sim_models
 from test_tui import running, say, scripted, season_open, until
 
 from cliffhanger.agents.errors import ModelOutputError, UserError
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.parsing import MAX_JSON_DEPTH, OutputProblem, json_depth, parse_output
 from cliffhanger.agents.llm.scripted import ScriptedClient
 from cliffhanger.agents.llm.usage import UsageLog, read_usage
@@ -153,7 +154,7 @@ def test_a_season_against_the_hostile_sim_completes(tmp_path: Path) -> None:
     # The run really met hostile answers, and refused some of them (a retry that then worked).
     faults = [json.loads(line)["fault"] for line in sim_log.read_text(encoding="utf-8").splitlines()]
     assert faults.count("hostile") >= 10, faults
-    assert any(r["attempts"] > 1 and r["outcome"] != "failed" for r in read_usage(season / "usage.jsonl"))
+    assert any(r.attempts > 1 and r.outcome != "failed" for r in read_usage(season / "usage.jsonl"))
     # Nothing outside the season folder was created, changed or deleted: the log file may appear, and
     # tiktoken's content-addressed copy of its encoding in the temp dir; no other temporary file stays.
     allowed = ("home/.local", "home/tmp/data-gym-cache", "sim.jsonl")
@@ -451,7 +452,7 @@ def test_deep_nesting_is_refused_in_one_line_without_recursion_error(tmp_path: P
         streamed = asyncio.run(_collect(client.stream([("user", "Say something.")])))
     message = str(info.value)
     assert "\n" not in message and "nests JSON" in message and f"at most {MAX_JSON_DEPTH}" in message
-    assert [r["outcome"] for r in read_usage(tmp_path / "usage.jsonl")] == ["failed", "ok"]
+    assert [r.outcome for r in read_usage(tmp_path / "usage.jsonl")] == ["failed", "ok"]
     assert streamed == "[" * hostile.NESTED_LEVELS  # plain text is only text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import socket
 from pathlib import Path
 from typing import Literal
@@ -12,7 +13,8 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr
 
 from cliffhanger.agents.errors import ModelError, ModelOutputError
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.profiles import PROFILES, price_for
 from cliffhanger.agents.llm.usage import UsageLog, read_usage
 
@@ -145,12 +147,12 @@ def test_usage_log_has_real_tokens_and_price_table_cost(make_sim, tmp_path: Path
     run(client(url, "openai-compatible", usage=log, model="gpt-4o-mini").structured(Cliff, PROMPT, episode=4,
                                                                                      prompt="writer.plan@abc"))
     (row,) = read_usage(log.path)
-    assert set(row) >= {"time", "role", "episode", "model", "tokens_in", "tokens_out", "latency_s", "cost_usd",
+    assert set(json.loads(log.path.read_text(encoding="utf-8"))) >= {"time", "role", "episode", "model", "tokens_in", "tokens_out", "latency_s", "cost_usd",
                         "retries", "attempts", "outcome", "prompt", "estimated"}
-    assert row["role"] == "writer" and row["episode"] == 4 and row["prompt"] == "writer.plan@abc"
-    assert row["estimated"] is False and row["tokens_in"] > 20
+    assert row.role == "writer" and row.episode == 4 and row.prompt == "writer.plan@abc"
+    assert row.estimated is False and row.tokens_in > 20
     price = price_for("gpt-4o-mini", "openai")
-    assert row["cost_usd"] == pytest.approx(price.cost(row["tokens_in"], row["tokens_out"]), abs=1e-8)
+    assert row.cost_usd == pytest.approx(price.cost(row.tokens_in, row.tokens_out), abs=1e-8)
 
 
 def test_tokens_are_estimated_when_the_server_reports_none(make_sim) -> None:

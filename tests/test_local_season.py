@@ -43,11 +43,11 @@ def test_the_demo_on_the_bundled_model(tmp_path: Path, shared_cache: Path) -> No
             assert (store.episode_dir(ep) / name).exists(), (ep, name)
     assert "Episodes accepted: 3 / 3" in (store.root / "report.md").read_text(encoding="utf-8")
     rows = read_usage(store.usage_path)
-    assert {r["provider"] for r in rows} == {"local"} and {r["method"] for r in rows if r["method"]} == {"function_calling"}
-    structured = [r for r in rows if r["kind"] == "structured"]
-    assert len(structured) >= 15 and all(r["outcome"] in ("ok", "repaired") for r in structured)
+    assert {r.provider for r in rows} == {"local"} and {r.method for r in rows if r.method} == {"function_calling"}
+    structured = [r for r in rows if r.kind == "structured"]
+    assert len(structured) >= 15 and all(r.outcome in ("ok", "repaired") for r in structured)
     # Streamed and cut at the end of the JSON: no answer runs on to the output limit (2,048 tokens).
-    assert all(r["tokens_out"] < 1024 * r["attempts"] for r in structured), [r["tokens_out"] for r in structured]
+    assert all(r.tokens_out < 1024 * r.attempts for r in structured), [r.tokens_out for r in structured]
 
 
 def test_a_request_we_hang_up_on_stops_generating(tmp_path: Path, shared_cache: Path) -> None:

@@ -27,7 +27,9 @@ from typing import Any
 
 import pytest
 
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
+from cliffhanger.agents.llm.role_names import ROOM_ROLES as ROLES
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.run import run_season
 from cliffhanger.agents.season.artifacts import DESCRIPTOR_LIMIT, ContinuityFinding, SeasonSpec
@@ -40,7 +42,6 @@ from cliffhanger.genres.ids import is_id
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.ledger import Ledger
 
-ROLES = ("showrunner", "writer", "continuity", "critic", "shots")
 EPISODES = 60
 SENTENCE_ZH = "反派的动机需要在前两集埋下伏笔。"  # the subject of the report (a line of the sim's note bank)
 OTHER_ZH = "她为什么突然原谅继妹，这里还没交代清楚。"  # in no bank, so never a bible alias

@@ -1,4 +1,4 @@
-"""A one-model server needs no model name: the pool asks `/models` and uses the only one, or says what to do."""
+"""A one-model server needs no model name: the crew asks `/models` and uses the only one, or says what to do."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from pydantic import SecretStr
 from season_kit import make_season, run_cli, tree_hash
 
 from cliffhanger.agents.errors import ConfigError
-from cliffhanger.agents.llm.client import EndpointConfig
+from cliffhanger.agents.llm.crew import open_crew
 from cliffhanger.agents.llm.doctor import run_doctor
+from cliffhanger.agents.llm.endpoint import EndpointConfig
 from cliffhanger.agents.llm.model_discovery import resolve_models
-from cliffhanger.agents.llm.pool import ModelPool
 from cliffhanger.agents.sim.config import SimConfig
 from cliffhanger.agents.sim.runner import run_in_thread
 from cliffhanger.app.settings import load_settings
@@ -197,7 +197,7 @@ def test_one_listed_model_with_repeats_and_junk_entries_counts_once(raw_server: 
     assert resolved["writer"].model == "only" and len(said) == 1
 
 
-# ---- settings and the pool -----------------------------------------------------------------------------------
+# ---- settings and the crew -----------------------------------------------------------------------------------
 
 
 def test_settings_with_a_base_url_and_no_model_leave_the_model_to_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -218,26 +218,32 @@ def test_settings_without_a_base_url_still_refuse() -> None:
         load_settings(flags={"provider": "openai-compatible"}).endpoint("writer")
 
 
-def test_the_pool_fills_in_the_model_after_starting_servers(tmp_path: Path) -> None:
+def test_the_crew_fills_in_the_model_after_starting_servers(tmp_path: Path) -> None:
     said: list[str] = []
     with sim(tmp_path, "qwen3-8b") as url:
         endpoints = {"writer": asked(url), "critic": asked(url), "shots": EndpointConfig("sim", "", "sim-drama")}
-        with ModelPool(endpoints, announce=said.append) as pool:
-            assert pool.client("writer").endpoint.model == "qwen3-8b"
-            assert pool.endpoints["critic"].model == "qwen3-8b"
-            assert pool.endpoints["shots"].model == "sim-drama" and pool.endpoints["shots"].base_url
+        with open_crew(endpoints, announce=said.append) as crew:
+            assert crew["writer"].endpoint.model == "qwen3-8b"
+            assert crew.endpoints["critic"].model == "qwen3-8b"
+            assert crew.endpoints["shots"].model == "sim-drama" and crew.endpoints["shots"].base_url
+            started = crew.endpoints["shots"].base_url
+            httpx.get(started + "/models", timeout=5).raise_for_status()
     assert said == [f"no model set: using qwen3-8b, the only model {url} serves"]
-
-
-def test_the_pool_refuses_several_models_and_stops_what_it_started(tmp_path: Path) -> None:
-    with sim(tmp_path, "a", "b") as url:
-        pool = ModelPool({"shots": EndpointConfig("sim", "", "sim-drama"), "writer": asked(url)})
-        with pytest.raises(ConfigError, match=r"serves 2 models \(a, b\)"), pool:
-            pass
-    started = pool.endpoints["shots"].base_url
-    assert started.startswith("http://127.0.0.1:")
-    with pytest.raises(httpx.ConnectError):  # the sim the pool started was stopped
+    with pytest.raises(httpx.ConnectError):  # closing the crew stopped the sim it started
         httpx.get(started + "/models", timeout=5)
+
+
+def _sims_running() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith("cliffhanger-sim-")}
+
+
+def test_the_crew_refuses_several_models_and_stops_what_it_started(tmp_path: Path) -> None:
+    with sim(tmp_path, "a", "b") as url:
+        before = _sims_running()
+        with pytest.raises(ConfigError, match=r"serves 2 models \(a, b\)") as info:
+            open_crew({"shots": EndpointConfig("sim", "", "sim-drama"), "writer": asked(url)})
+        # Stopped by open_crew, not by garbage collection: the traceback (held in `info`) keeps its frames.
+        assert _sims_running() == before and info.tb is not None
 
 
 # ---- the command line ------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 
 from cliffhanger.agents.errors import ModelError
 from cliffhanger.agents.llm.call_limits import CallLimiter
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.parsing import JsonEndScanner
 from cliffhanger.agents.llm.usage import UsageLog
 

@@ -16,7 +16,7 @@ def test_without_a_critic_no_critic_call_is_made_and_episodes_are_accepted(tmp_p
     store = make_season(tmp_path / "s", 3, free=1)
     result = run(store, sim_models(sim_url, UsageLog(store.usage_path)), critic=False, max_revisions=1)
     assert result.stop == "done" and result.accepted == [1, 2, 3]
-    roles = {r["role"] for r in read_usage(store.usage_path)}
+    roles = {r.role for r in read_usage(store.usage_path)}
     assert "critic" not in roles and {"writer", "continuity", "showrunner"} <= roles
     assert not list(store.root.rglob("*.critique.json"))
     assert store.shots(3) is not None
@@ -32,7 +32,7 @@ def test_without_canon_memory_the_writer_gets_no_canon_but_facts_are_kept(tmp_pa
         assert report.findings == ()
         assert store.revision_path(ep, 0, "facts").exists()
     # Only fact extraction ran for continuity: one call per episode, no review call.
-    assert sum(1 for r in read_usage(store.usage_path) if r["role"] == "continuity") == 3
+    assert sum(1 for r in read_usage(store.usage_path) if r.role == "continuity") == 3
     extracted = {ep: len(store.revision_path(ep, 0, "facts").read_text(encoding="utf-8").splitlines())
                  for ep in (1, 2, 3)}
     assert all(n >= FLOOR for n in extracted.values()), extracted  # facts, not an empty file, per episode

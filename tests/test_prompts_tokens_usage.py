@@ -54,8 +54,8 @@ def test_usage_log_appends_whole_lines_from_many_threads(tmp_path: Path) -> None
         t.join()
     rows = read_usage(log.path)
     assert len(rows) == 400
-    assert sorted(r["episode"] for r in rows) == sorted(k * 100 + j for k in range(8) for j in range(50))
-    assert log.totals()["tokens_in"] == sum(r["tokens_in"] for r in rows)
+    assert sorted(r.episode or 0 for r in rows) == sorted(k * 100 + j for k in range(8) for j in range(50))
+    assert log.totals().tokens_in == sum(r.tokens_in for r in rows)
 
 
 def test_torn_last_line_is_skipped(tmp_path: Path) -> None:
@@ -64,5 +64,5 @@ def test_torn_last_line_is_skipped(tmp_path: Path) -> None:
     with path.open("a") as fh:
         fh.write('{"time": "2026-')
     rows = read_usage(path)
-    assert len(rows) == 1 and rows[0]["episode"] == 1
+    assert len(rows) == 1 and rows[0].episode == 1
     assert json.loads(path.read_text().splitlines()[0])["role"] == "writer"

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from season_kit import make_season, prompt_values, recorded_requests, run, sim_models
 
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.roles import writer
 from cliffhanger.agents.roles.continuity import review_continuity, script_text, seed_canon

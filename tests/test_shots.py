@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from cliffhanger.agents.llm.client import EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import EndpointConfig
 from cliffhanger.agents.llm.scripted import ScriptedClient
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.roles.shot_planner import (

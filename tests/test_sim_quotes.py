@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from canon_kit import FLOOR
 
-from cliffhanger.agents.llm.client import EndpointConfig, ModelClient
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import EndpointConfig
 from cliffhanger.agents.llm.scripted import ScriptedClient
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.roles import writer

@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 from season_kit import make_season, run, sim_models
 
-from cliffhanger.agents.llm.client import CallPolicy
+from cliffhanger.agents.llm.endpoint import CallPolicy
 from cliffhanger.agents.llm.scripted import ScriptedClient
 from cliffhanger.agents.llm.usage import UsageLog
+from cliffhanger.agents.roles.showrunner_chat import Action
 from cliffhanger.app.room import Room
+from cliffhanger.app.room_views import ActionResult
 from cliffhanger.app.tui.app import CliffhangerApp
 from cliffhanger.app.tui.board import row_cells
 from cliffhanger.app.tui.chat import MessageBox
@@ -332,6 +334,41 @@ async def test_an_episode_opens_with_script_shots_review_and_revisions(tmp_path:
         await pilot.press("n")
         await until(pilot, lambda: app.screen is screen, "back on the episode")
         assert (root / "episodes" / "002" / "script.json").read_bytes() == before and season.busy is None
+
+
+async def test_the_episode_screen_asks_the_room_to_redraft_that_episode_with_the_note(tmp_path: Path,
+                                                                                       drafted: Path) -> None:
+    root = copy_of(drafted, tmp_path)
+    app = CliffhangerApp(root, opener=opener(showrunner=scripted("ok")))
+    async with running(app) as pilot:
+        season = await season_open(pilot)
+        done: list[Action] = []
+
+        async def execute(action: Action, **_: object) -> ActionResult:  # what the room was asked to do
+            done.append(action)
+            return ActionResult(f"started: {action.describe()}", action=action)
+
+        season.room.execute = execute  # type: ignore[method-assign]
+        season.open_episode(2)
+        await until(pilot, lambda: isinstance(app.screen, EpisodeScreen) and app.screen.view is not None, "episode 2")
+        screen = app.screen
+        progress = screen.query_one("#season-progress")
+        await until(pilot, lambda: progress.progress == 2 and progress.total == 4, "the season's progress shown")
+        for key, note, expected in (("r", "make the villain colder", "redraft"),
+                                    ("c", None, "revise_cliffhanger")):
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, PromptScreen), "the note prompt")
+            if note is not None:
+                app.screen.query_one("#prompt-input").value = note
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the room's question")
+            assert "Episode 2 is accepted" in app.screen.question
+            await pilot.press("y")
+            await until(pilot, lambda k=expected: [a.kind for a in done][-1:] == [k] and season.runner.busy is None,
+                        f"the room asked to {expected}")
+            assert app.screen is screen
+        assert done == [Action(kind="redraft", episode=2, note="make the villain colder"),
+                        Action(kind="revise_cliffhanger", episode=2, note="a stronger cliffhanger")]
 
 
 async def test_palette_export_and_a_confirmed_bible_edit(tmp_path: Path, drafted: Path) -> None:

@@ -1,6 +1,6 @@
 """What bounds a run's model calls: its budget, and how many calls are in flight per run and per server.
 
-Shared by every client of a run (and, for the limiter, of a pool); `llm.ModelClient` checks and charges
+Shared by every client of a run (and, for the limiter, of a crew); `llm.ModelClient` checks and charges
 the budget and takes a limiter slot around every request.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from cliffhanger.agents.errors import ModelError
 
 if TYPE_CHECKING:
-    from cliffhanger.agents.llm.client import EndpointConfig
+    from cliffhanger.agents.llm.endpoint import EndpointConfig
 
 
 class BudgetExhausted(ModelError):
@@ -45,7 +45,7 @@ class CallLimiter:
 
     A call takes its server's slot first and then a run slot, so calls queued for a one-slot server
     never hold run slots that calls to other endpoints could use. Semaphores are made per event loop:
-    a pool may serve several `asyncio.run`s (the CLI, the room's own loop).
+    a crew may serve several `asyncio.run`s (the CLI, the room's own loop).
     """
 
     def __init__(self, total: int = 0) -> None:

@@ -14,24 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
 from cliffhanger.agents.errors import ModelError, ModelOutputError, one_line
 from cliffhanger.agents.llm.call_limits import Budget, CallLimiter, TokenTick
+from cliffhanger.agents.llm.endpoint import NO_KEY, CallPolicy, EndpointConfig, redact
+from cliffhanger.agents.llm.failures import Truncated, retry_delay, retryable, translate, usage_dict
 from cliffhanger.agents.llm.parsing import (
     OutputProblem,
     ThinkStreamFilter,
     parse_output,
     strip_think,
 )
-from cliffhanger.agents.llm.profiles import PROFILES, Price, Profile, StructuredMethod, price_for
+from cliffhanger.agents.llm.profiles import Price, StructuredMethod, price_for
 from cliffhanger.agents.llm.streamed_answer import Answer, stream_until_complete
 from cliffhanger.agents.llm.strict_schema import clamp_to_schema, grammar_json_schema, strict_json_schema
 from cliffhanger.agents.llm.usage import Outcome, UsageLog, UsageRecord
@@ -42,14 +41,9 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
     from langchain_openai import ChatOpenAI
 
-T = TypeVar("T", bound=BaseModel)
-Role = Literal["showrunner", "writer", "continuity", "critic", "shots", "judge"]
-ROLES: tuple[Role, ...] = ("showrunner", "writer", "continuity", "critic", "shots", "judge")
-Messages = Sequence["BaseMessage | tuple[str, str]"]
 
-RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
-NO_KEY = "sk-no-key-needed"  # the openai client insists on a key; local servers ignore it
-_KEYLIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{6,}")
+T = TypeVar("T", bound=BaseModel)
+Messages = Sequence["BaseMessage | tuple[str, str]"]
 
 
 class StructuredModel(Protocol):
@@ -57,51 +51,6 @@ class StructuredModel(Protocol):
 
     async def structured(self, schema: type[T], messages: Any, *, episode: int | None = None,
                          prompt: str | None = None, repair: Callable[[Any], Any] | None = None) -> T: ...
-
-
-@dataclass(frozen=True)
-class EndpointConfig:
-    """Where and how one role's calls go. Built from settings at the edge; nodes never read env."""
-
-    provider: str
-    base_url: str
-    model: str
-    api_key: SecretStr | None = field(default=None, repr=False)
-    temperature: float = 0.8
-    timeout_s: float = 120.0
-    max_tokens: int | None = None
-    structured_method: StructuredMethod | None = None  # None: the profile's
-    seed: int | None = None
-    slots: int | None = None  # requests the server works on at once; None: the profile's (0: unknown)
-
-    @property
-    def profile(self) -> Profile:
-        return PROFILES[self.provider]
-
-    @property
-    def server_slots(self) -> int:
-        return self.profile.slots if self.slots is None else self.slots
-
-    @property
-    def method(self) -> StructuredMethod:
-        return self.structured_method or self.profile.structured_method
-
-
-@dataclass(frozen=True)
-class CallPolicy:
-    """Bounds on retrying: parse/validation attempts and transport retries per attempt."""
-
-    max_attempts: int = 3
-    max_retries: int = 4
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 20.0
-
-
-def redact(text: str, secret: SecretStr | None) -> str:
-    """Remove the API key (and anything that looks like one) from a message."""
-    if secret is not None and secret.get_secret_value():
-        text = text.replace(secret.get_secret_value(), "***")
-    return _KEYLIKE.sub(lambda m: m.group(1) + "-***", text)
 
 
 class ModelClient:
@@ -126,9 +75,18 @@ class ModelClient:
         self._method: StructuredMethod = endpoint.method
         self.allow_fallback = True
         self.budget: Budget | None = None
-        # Caps calls in flight; the pool gives every client of one server the same limiter.
+        # Caps calls in flight; the crew gives all its clients one limiter, a run its own.
         self.limiter: CallLimiter = CallLimiter()
         self.on_tokens: TokenTick | None = None
+
+    @property
+    def price(self) -> Price | None:
+        """This model's price from the price table; None when unknown (its calls' cost is logged as unknown)."""
+        return self._price
+
+    @property
+    def model_name(self) -> str:
+        return self.endpoint.model
 
     @property
     def chat(self) -> ChatOpenAI:
@@ -210,7 +168,7 @@ class ModelClient:
                     out, n_retries = await self._send(lambda r=runnable, h=history: r.ainvoke(h))
                     answer = Answer(_raw_text(out["raw"]), (out["raw"].response_metadata or {}).get("finish_reason"),
                                     getattr(out["raw"], "usage_metadata", None))
-            except _Truncated as exc:
+            except Truncated as exc:
                 retries += exc.retries
                 i, o, est = self._count(history, exc.text, exc.usage)
                 tin, tout, estimated = tin + i, tout + o, estimated or est
@@ -392,57 +350,19 @@ class ModelClient:
             except openai.LengthFinishReasonError as exc:
                 completion = exc.completion
                 text = completion.choices[0].message.content or "" if completion.choices else ""
-                raise _Truncated(text, _usage_dict(completion.usage), retry) from None
+                raise Truncated(text, usage_dict(completion.usage), retry) from None
             except Exception as exc:  # noqa: BLE001 - anything not retryable is translated below
-                if retry >= self.policy.max_retries or not _retryable(exc):
+                if retry >= self.policy.max_retries or not retryable(exc):
                     err = self._translate(exc, retries=retry)
                     if err is None:
                         raise
                     raise err from None
-                await asyncio.sleep(self._delay(exc, retry))
+                await asyncio.sleep(retry_delay(exc, retry, self.policy))
         raise AssertionError("unreachable")
-
-    def _delay(self, exc: Exception, retry: int) -> float:
-        headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-        for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-            value = headers.get(name)
-            if value:
-                try:
-                    return min(float(value) * scale, self.policy.backoff_max_s)
-                except ValueError:
-                    pass
-        base = min(self.policy.backoff_base_s * (2**retry), self.policy.backoff_max_s)
-        return base * (0.5 + random.random() / 2)
 
     def _translate(self, exc: Exception, retries: int = 0) -> ModelError | None:
         """A one-line ModelError for failures the user can act on; None for our own bugs."""
-        import openai
-
-        ep = self.endpoint
-        where = f"{ep.base_url} (provider {ep.provider}, model {ep.model})"
-        tries = f" after {retries + 1} tries" if retries else ""
-        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-            msg = (f"{where} refused the API key ({exc.status_code}): set a valid key in OPENAI_API_KEY "
-                   "or CLIFFHANGER_API_KEY")
-        elif isinstance(exc, openai.NotFoundError):
-            msg = (f"{where} answered 404 (model or path not found): check the model name for role "
-                   f"{self.role} and that the base URL ends in /v1")
-        elif isinstance(exc, openai.BadRequestError):
-            msg = f"{where} rejected the request (400: {_api_message(exc)})"
-        elif isinstance(exc, openai.RateLimitError):
-            msg = f"{where} kept rate-limiting{tries} (429): lower --concurrency or try again later"
-        elif isinstance(exc, openai.APITimeoutError | TimeoutError):
-            msg = f"{where} gave no answer within {ep.timeout_s:g} s{tries}: raise timeout_s or check the server"
-        elif isinstance(exc, openai.APIConnectionError):
-            msg = f"cannot reach {ep.base_url}{tries}: is the server running? check --base-url"
-        elif isinstance(exc, openai.APIStatusError):
-            msg = f"{where} failed with HTTP {exc.status_code}{tries}: {_api_message(exc)}"
-        elif isinstance(exc, AttributeError | TypeError | ValueError | json.JSONDecodeError) and _not_api(exc):
-            msg = (f"{ep.base_url} did not answer like an OpenAI-compatible API (an HTML page or proxy?): "
-                   "check --base-url; it usually ends in /v1")
-        else:
-            return None
-        return ModelError(one_line(redact(msg, ep.api_key), 400))
+        return translate(exc, self.endpoint, self.role, retries)
 
     # ---- usage --------------------------------------------------------------------------------
 
@@ -474,12 +394,6 @@ class ModelClient:
         )
 
 
-class _Truncated(Exception):
-    def __init__(self, text: str, usage: dict[str, int] | None, retries: int) -> None:
-        super().__init__("truncated")
-        self.text, self.usage, self.retries = text, usage, retries
-
-
 def _feedback(problem: str) -> str:
     return render("structured.retry_invalid", problem=problem).text
 
@@ -508,12 +422,6 @@ def _raw_text(msg: Any) -> str:
     return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
 
 
-def _usage_dict(usage: Any) -> dict[str, int] | None:
-    if usage is None:
-        return None
-    return {"input_tokens": usage.prompt_tokens or 0, "output_tokens": usage.completion_tokens or 0}
-
-
 def _role_of(m: Any) -> str:
     return m[0] if isinstance(m, tuple) else getattr(m, "type", "user")
 
@@ -521,31 +429,3 @@ def _role_of(m: Any) -> str:
 def _content_of(m: Any) -> str:
     content = m[1] if isinstance(m, tuple) else getattr(m, "content", "")
     return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
-
-
-def _retryable(exc: Exception) -> bool:
-    import openai
-
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500
-    # APIConnectionError includes APITimeoutError; a stream whose next chunk is late raises
-    # langchain-openai's StreamChunkTimeoutError, a TimeoutError.
-    return isinstance(exc, openai.APIConnectionError | TimeoutError)
-
-
-def _api_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(getattr(exc, "message", exc))
-
-
-def _not_api(exc: Exception) -> bool:
-    """A decode failure inside the openai/langchain response handling, not in our code."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    filename = tb.tb_frame.f_code.co_filename if tb else ""
-    return any(part in filename for part in ("openai", "langchain", "pydantic", "json"))

@@ -15,7 +15,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from cliffhanger.agents.errors import ConfigError, ModelError, one_line
-from cliffhanger.agents.llm.client import CallPolicy, EndpointConfig, ModelClient, redact
+from cliffhanger.agents.llm.client import ModelClient
+from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig, redact
 from cliffhanger.agents.llm.model_discovery import (
     ModelListUnreadable,
     announcement,

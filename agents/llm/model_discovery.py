@@ -1,7 +1,7 @@
 """A model name from the server when none is configured: one-model servers need none.
 
 Settings leave `EndpointConfig.model` empty ("ask the server") when a base URL is known but no model is
-configured and the profile has no default. When the pool opens, `resolve_models` asks each such server
+configured and the profile has no default. When the crew opens, `resolve_models` asks each such server
 once for `GET {base_url}/models`: a server that lists exactly one model (vLLM, llama-server and
 llama-cpp-python usually do) gets that model, said once; any other answer is a `ConfigError` with the fix.
 Model ids come from the server and are untrusted: only printable names of up to 200 characters are used,
@@ -19,7 +19,7 @@ import httpx
 from pydantic import SecretStr
 
 from cliffhanger.agents.errors import ConfigError
-from cliffhanger.agents.llm.client import EndpointConfig, redact
+from cliffhanger.agents.llm.endpoint import EndpointConfig, redact
 
 FIX = "pass --model NAME or set model in cliffhanger.toml"
 MAX_ID_CHARS = 200

@@ -3,7 +3,8 @@
 For tests and demos that need exact model output (a planted contradiction, a perfect extraction).
 Answers are queued per schema name; each is a dict/object, or a function of the messages that returns
 one. The last answer of a queue repeats. Plain text answers are queued under "text". Usage is logged
-like a real call (tokens estimated), so cost and usage paths run unchanged.
+like a real call (tokens estimated, at no cost), so cost and usage paths run unchanged. It is a
+`crew.RoleModel`: a run attaches its budget, limiter and token ticker to it as to a real client.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from cliffhanger.agents.llm.call_limits import Budget, CallLimiter, TokenTick
+from cliffhanger.agents.llm.profiles import Price
 from cliffhanger.agents.llm.usage import UsageLog, UsageRecord
 from cliffhanger.memory.tokens import count_message_tokens, count_tokens
 
@@ -37,6 +40,20 @@ class ScriptedClient:
     answers: dict[str, list[Answer]]
     usage: UsageLog = field(default_factory=UsageLog)
     calls: list[ScriptedCall] = field(default_factory=list)
+    budget: Budget | None = None
+    limiter: CallLimiter = field(default_factory=CallLimiter)
+    on_tokens: TokenTick | None = None
+
+    @property
+    def price(self) -> Price:
+        return Price(0.0, 0.0)
+
+    @property
+    def model_name(self) -> str:
+        return "scripted"
+
+    def typical_call_cost(self, prompt_tokens: int = 3000) -> float:
+        return 0.0
 
     def _next(self, key: str, messages: list[Any]) -> Any:
         queue = self.answers.get(key)

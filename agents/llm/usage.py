@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Outcome = Literal["ok", "repaired", "failed", "cancelled"]
 
@@ -68,28 +69,105 @@ class UsageLog:
             finally:
                 os.close(fd)
 
-    def totals(self) -> dict[str, float]:
-        """Tokens and cost over the records of this process."""
+    def totals(self) -> UsageSummary:
+        """Calls, tokens and cost over the records of this process."""
         with self._lock:
             recs = list(self.records)
-        return {
-            "calls": len(recs),
-            "tokens_in": sum(r.tokens_in for r in recs),
-            "tokens_out": sum(r.tokens_out for r in recs),
-            "cost_usd": sum(r.cost_usd or 0.0 for r in recs),
-        }
+        return usage_summary(recs)
 
 
-def read_usage(path: Path) -> list[dict[str, object]]:
-    """Parse a usage.jsonl file; a torn last line (crash mid-write) is skipped."""
-    rows = []
+@dataclass(frozen=True)
+class UsageTotals:
+    """Calls, tokens, cost and time of a set of usage records."""
+
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0          # of the calls whose cost is known
+    cost_unknown_calls: int = 0    # calls of models without a price: their cost is not in cost_usd
+    retries: int = 0               # transport retries
+    latency_s: float = 0.0         # seconds spent waiting for models, summed over calls
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+
+@dataclass(frozen=True)
+class UsageSummary(UsageTotals):
+    """Totals over a usage log, and the same totals per role and per model."""
+
+    by_role: dict[str, UsageTotals] = field(default_factory=dict)
+    by_model: dict[str, UsageTotals] = field(default_factory=dict)
+
+
+def usage_summary(records: Iterable[UsageRecord]) -> UsageSummary:
+    """What `records` add up to, in all and per role and per model (keys sorted)."""
+    recs = list(records)
+    total = _totals(recs)
+    return UsageSummary(**asdict(total), by_role=_grouped(recs, lambda r: r.role),
+                        by_model=_grouped(recs, lambda r: r.model))
+
+
+def _totals(recs: list[UsageRecord]) -> UsageTotals:
+    return UsageTotals(
+        calls=len(recs), tokens_in=sum(r.tokens_in for r in recs), tokens_out=sum(r.tokens_out for r in recs),
+        cost_usd=sum((r.cost_usd for r in recs if r.cost_usd is not None), 0.0),
+        cost_unknown_calls=sum(1 for r in recs if r.cost_usd is None), retries=sum(r.retries for r in recs),
+        latency_s=sum((r.latency_s for r in recs), 0.0))
+
+
+def _grouped(recs: list[UsageRecord], key: Callable[[UsageRecord], str]) -> dict[str, UsageTotals]:
+    groups: dict[str, list[UsageRecord]] = {}
+    for r in recs:
+        groups.setdefault(key(r), []).append(r)
+    return {k: _totals(groups[k]) for k in sorted(groups)}
+
+
+def _record(data: dict[str, Any]) -> UsageRecord:
+    """A record from one parsed line. A field missing from it (a line written before the field existed)
+    reads as unknown or its usual value; a value of the wrong kind raises ValueError or TypeError."""
+
+    def text(key: str, default: str = "") -> str:
+        value = data.get(key)
+        return default if value is None else str(value)
+
+    def optional_text(key: str) -> str | None:
+        value = data.get(key)
+        return None if value is None else str(value)
+
+    def number(key: str, default: float) -> float:
+        value = data.get(key)
+        if isinstance(value, dict | list):
+            raise TypeError(f"{key} is not a number")
+        return default if value is None else float(value)
+
+    episode = data.get("episode")
+    cost = data.get("cost_usd")
+    return UsageRecord(
+        time=text("time"), role=text("role"), episode=None if episode is None else int(number("episode", 0)),
+        provider=text("provider"), model=text("model"), kind=text("kind", "structured"),  # type: ignore[arg-type]
+        method=optional_text("method"), tokens_in=int(number("tokens_in", 0)), tokens_out=int(number("tokens_out", 0)),
+        estimated=bool(data.get("estimated", True)), latency_s=number("latency_s", 0.0),
+        cost_usd=None if cost is None else number("cost_usd", 0.0), attempts=int(number("attempts", 1)),
+        retries=int(number("retries", 0)), outcome=text("outcome", "ok"),  # type: ignore[arg-type]
+        prompt=optional_text("prompt"), error=optional_text("error"))
+
+
+def read_usage(path: Path) -> list[UsageRecord]:
+    """The records of a usage.jsonl file, in order. A torn last line (crash mid-write) and lines that are
+    not a record are skipped; a field a line lacks reads as unknown (cost, episode, method), empty (names)
+    or its usual value (one attempt, no retries, outcome ok, tokens estimated)."""
+    records: list[UsageRecord] = []
     if not path.exists():
-        return rows
+        return records
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
+            data = json.loads(line)
+            if isinstance(data, dict):
+                records.append(_record(data))
+        except (ValueError, TypeError):  # JSONDecodeError is a ValueError
             continue
-    return rows
+    return records

@@ -19,8 +19,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import re
-from dataclasses import dataclass, replace
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
@@ -28,6 +26,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import render
 from cliffhanger.agents.roles.continuity import script_text
+from cliffhanger.agents.roles.shot_timing import (
+    MAX_SHOTS,
+    SPEECH_MARGIN_S,
+    ShotDraft,
+    SpokenLine,
+    fit_durations,
+    group_lines,
+    initial_duration,
+    name_key,
+    split_speech,
+)
 from cliffhanger.agents.season.artifacts import (
     DIALOGUE_UNITS_PER_S,
     TURN_PAUSE_S,
@@ -41,7 +50,6 @@ from cliffhanger.agents.season.artifacts import (
 )
 from cliffhanger.agents.season.shotlist import (
     CLIP_LENGTHS_S,
-    SHOT_RUNTIME_TOLERANCE,
     Angle,
     BeatRole,
     Movement,
@@ -50,7 +58,6 @@ from cliffhanger.agents.season.shotlist import (
     ShotList,
     ShotSize,
     VideoTarget,
-    quantise_duration,
     shot_id,
 )
 from cliffhanger.genres.ids import is_id
@@ -61,11 +68,7 @@ log = logging.getLogger(__name__)
 
 PROMPT_LIMIT = 1500  # shotlist.py sets no per-target limit; stays under Shot.prompt's 2,000
 GENERIC_LENGTHS_S = tuple(n / 2 for n in range(4, 25))  # 'generic' takes any length: plan 2-12 s
-HOOK_MAX_S = 5.0  # the hook lands in the first 3-5 s
-SPEECH_MARGIN_S = 0.5  # breath before the first and after the last line of a shot
 MIN_LINE_S = 0.5
-MAX_LINES_PER_SHOT = 6
-MAX_SHOTS = 80
 DEFAULT_NEGATIVE = "extra fingers, distorted face, different face, text artifacts, watermark, horizontal frame"
 
 
@@ -156,79 +159,6 @@ def shot_plan_schema(runtime_s: float, target: VideoTarget = "generic") -> type[
 
 # ---- speech ------------------------------------------------------------------------------------------
 
-_LEVELS = (  # each pattern covers the whole text; coarsest boundary first
-    re.compile(r".+?(?:[.!?。！？…]+[\"'”’」』)）]*\s*|$)", re.S),
-    re.compile(r".+?(?:[,;:，、；：—]+\s*|$)", re.S),
-    re.compile(r"\S+\s*|\s+"),
-    re.compile(r"[A-Za-z0-9'’]+[^\w\s]*\s*|.[^\w\s]*\s*", re.S),  # CJK by character, latin words whole
-)
-
-
-def split_speech(text: str, max_units: int) -> list[str]:
-    """`text` in pieces of at most `max_units` (count_units), cut at the coarsest boundary that works:
-    sentence, clause, word, then CJK character; a latin word is never cut.
-    """
-    return [p.strip() for p in _pack(text, max(1, max_units), 0) if p.strip()]
-
-
-def _pack(text: str, cap: int, level: int) -> list[str]:
-    if count_units(text) <= cap or level == len(_LEVELS):
-        return [text]
-    out: list[str] = []
-    current = ""
-    for token in _LEVELS[level].findall(text):
-        if count_units(token) > cap:
-            out += [current, *_pack(token, cap, level + 1)]
-            current = ""
-        elif count_units(current + token) > cap:
-            out.append(current)
-            current = token
-        else:
-            current += token
-    return [*out, current]
-
-
-@dataclass(frozen=True)
-class _Line:
-    speaker: str
-    text: str
-    emotion: str
-    seconds: float
-
-
-@dataclass
-class _Draft:
-    scene: int
-    plan: PlannedShot
-    cast: tuple[Character, ...]
-    lines: tuple[_Line, ...]
-    hint: float
-    continued: bool = False
-    duration: float = 0.0
-
-    @property
-    def need(self) -> float:
-        if not self.lines:
-            return 0.0
-        return sum(ln.seconds for ln in self.lines) + TURN_PAUSE_S * (len(self.lines) - 1) + SPEECH_MARGIN_S
-
-
-def _key(name: str) -> str:
-    return " ".join(name.replace("_", " ").lower().split())
-
-
-def _groups(lines: list[_Line], capacity_s: float) -> list[tuple[_Line, ...]]:
-    """Consecutive lines packed into shots whose speech fits `capacity_s`."""
-    out: list[list[_Line]] = [[]]
-    for ln in lines:
-        group = out[-1]
-        used = sum(x.seconds for x in group) + TURN_PAUSE_S * len(group)
-        if group and (used + ln.seconds > capacity_s or len(group) >= MAX_LINES_PER_SHOT):
-            out.append([])
-        out[-1].append(ln)
-    return [tuple(g) for g in out]
-
-
 # ---- plan -> shot list -------------------------------------------------------------------------------
 
 def build_shot_list(plan: ShotPlan, *, script: EpisodeScript, bible: Bible, spec: SeasonSpec, pack: GenrePack,
@@ -243,17 +173,17 @@ def build_shot_list(plan: ShotPlan, *, script: EpisodeScript, bible: Bible, spec
     known: dict[str, Character] = {}
     for c in bible.characters:
         for name in (c.id, c.name, *c.aliases):
-            known.setdefault(_key(name), c)
+            known.setdefault(name_key(name), c)
     capacity_s = lengths[-1] - SPEECH_MARGIN_S
     max_units = math.floor(capacity_s * rate)
 
-    drafts: list[_Draft] = []
+    drafts: list[ShotDraft] = []
     for p in sorted(plan.shots, key=lambda p: min(max(p.scene, 1), len(script.scenes))):
         scene = min(max(p.scene, 1), len(script.scenes))
-        cast = tuple({c.id: c for c in (known.get(_key(n)) for n in p.characters) if c}.values())[:6]
-        lines: list[_Line] = []
+        cast = tuple({c.id: c for c in (known.get(name_key(n)) for n in p.characters) if c}.values())[:6]
+        lines: list[SpokenLine] = []
         for d in p.dialogue:
-            who = known.get(_key(d.speaker))
+            who = known.get(name_key(d.speaker))
             speaker = who.id if who else d.speaker.strip()
             if not is_id(speaker) or not d.line.strip():
                 log.warning("episode %s: dropped a line by unknown speaker %r", script.episode, d.speaker)
@@ -261,14 +191,14 @@ def build_shot_list(plan: ShotPlan, *, script: EpisodeScript, bible: Bible, spec
                 continue
             for piece in split_speech(d.line.strip(), max_units):
                 seconds = round(max(MIN_LINE_S, count_units(piece) / rate), 2)
-                lines.append(_Line(speaker, piece, d.emotion.strip() or "neutral", seconds))
-        groups = _groups(lines, capacity_s) if lines else [()]
+                lines.append(SpokenLine(speaker, piece, d.emotion.strip() or "neutral", seconds))
+        groups = group_lines(lines, capacity_s) if lines else [()]
         for i, group in enumerate(groups):
-            drafts.append(_Draft(scene, p, cast, group, p.duration_hint_s / len(groups), continued=i > 0))
+            drafts.append(ShotDraft(scene, p, cast, group, p.duration_hint_s / len(groups), continued=i > 0))
 
     for i, d in enumerate(drafts):
-        d.duration = _initial(d, lengths, target, hook=i == 0)
-    _fit(drafts, lengths, spec.runtime_s, notes)
+        d.duration = initial_duration(d, lengths, target, hook=i == 0)
+    fit_durations(drafts, lengths, spec.runtime_s, notes)
     shots = _assemble(drafts, script=script, spec=spec, pack=pack)
     result = ShotList(episode=script.episode, target=target, runtime_s=spec.runtime_s, shots=shots)
     if not result.fits_runtime():
@@ -278,90 +208,7 @@ def build_shot_list(plan: ShotPlan, *, script: EpisodeScript, bible: Bible, spec
     return result
 
 
-def _initial(d: _Draft, lengths: tuple[float, ...], target: VideoTarget, *, hook: bool) -> float:
-    q = quantise_duration(d.hint, target)
-    want = min(lengths, key=lambda n: (abs(n - q), -n))
-    if hook:
-        want = min(want, max([n for n in lengths if n <= HOOK_MAX_S] or [lengths[0]]))
-    return max(want, _fitting(d.need, lengths))
-
-
-def _fitting(need: float, lengths: tuple[float, ...]) -> float:
-    return next((n for n in lengths if n >= need - 1e-9), lengths[-1])
-
-
-def _fit(drafts: list[_Draft], lengths: tuple[float, ...], runtime: float, notes: list[str]) -> None:
-    """Lengthen, shorten, split or drop shots, one step at a time, each step bringing the total
-    closer to `runtime`; stops when no step helps and the total is within tolerance.
-    """
-    tolerance = SHOT_RUNTIME_TOLERANCE * runtime
-    while len(drafts) > MAX_SHOTS:
-        _drop(drafts, math.inf, notes)
-    seen: set[tuple[float, ...]] = set()
-    for _ in range(10_000):  # a bound for safety; every step moves closer or the loop ends
-        state = tuple(d.duration for d in drafts)
-        if state in seen:
-            return
-        seen.add(state)
-        gap = runtime - sum(state)
-        if gap > 0:
-            # the hook stays short unless nothing else can take the time
-            if not _grow(drafts, lengths, gap, first=1) and gap > tolerance and not _split(drafts, lengths, gap):
-                _grow(drafts, lengths, gap, first=0)
-        elif gap < 0 and not _shrink(drafts, lengths, -gap) and -gap > tolerance:
-            _drop(drafts, -gap, notes)
-
-
-def _grow(drafts: list[_Draft], lengths: tuple[float, ...], gap: float, first: int) -> bool:
-    options = [(i, n) for i, d in enumerate(drafts) if i >= first
-               for n in [next((x for x in lengths if x > d.duration), None)] if n is not None and n - d.duration < 2 * gap]
-    if not options:
-        return False
-    # shots the model wanted longer grow first, then the shortest
-    i, n = min(options, key=lambda o: (drafts[o[0]].duration - drafts[o[0]].hint, drafts[o[0]].duration))
-    drafts[i].duration = n
-    return True
-
-
-def _shrink(drafts: list[_Draft], lengths: tuple[float, ...], excess: float) -> bool:
-    options = [(i, n) for i, d in enumerate(drafts)
-               for n in [next((x for x in reversed(lengths) if x < d.duration), None)]
-               if n is not None and n >= d.need - 1e-9 and d.duration - n < 2 * excess]
-    if not options:
-        return False
-    i, n = min(options, key=lambda o: (drafts[o[0]].hint - drafts[o[0]].duration, -drafts[o[0]].duration))
-    drafts[i].duration = n
-    return True
-
-
-def _split(drafts: list[_Draft], lengths: tuple[float, ...], gap: float) -> bool:
-    """Add a continuation of the longest middle shot, taking the second half of its lines, when that helps."""
-    n = len(drafts)
-    i = max(range(n), key=lambda j: (0 < j < n - 1, drafts[j].duration, len(drafts[j].lines), j))
-    d = drafts[i]
-    half = (len(d.lines) + 1) // 2
-    clone = replace(d, lines=d.lines[half:], continued=True)
-    clone.duration = _fitting(clone.need, lengths)
-    if len(drafts) >= MAX_SHOTS or clone.duration >= 2 * gap:
-        return False
-    d.lines = d.lines[:half]
-    drafts.insert(i + 1, clone)
-    return True
-
-
-def _drop(drafts: list[_Draft], excess: float, notes: list[str]) -> None:
-    """Drop the middle shot whose loss costs least and brings the total closest to the runtime."""
-    options = [i for i in range(1, len(drafts) - 1) if drafts[i].duration <= 2 * excess]
-    if options:
-        i = min(options, key=lambda j: (bool(drafts[j].lines), drafts[j].plan.beat_role not in ("transition", "other"),
-                                        abs(excess - drafts[j].duration)))
-        if drafts[i].lines:
-            log.warning("scene %s: dropped a shot with dialogue to fit the runtime", drafts[i].scene)
-            notes.append(f"dropped a shot of scene {drafts[i].scene} with dialogue to fit the runtime")
-        del drafts[i]
-
-
-def _assemble(drafts: list[_Draft], *, script: EpisodeScript, spec: SeasonSpec, pack: GenrePack) -> list[Shot]:
+def _assemble(drafts: list[ShotDraft], *, script: EpisodeScript, spec: SeasonSpec, pack: GenrePack) -> list[Shot]:
     shots: list[Shot] = []
     numbers: dict[int, int] = {}
     cues = pack.visual.music_cues

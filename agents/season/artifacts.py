@@ -1,4 +1,5 @@
-"""The season's artifacts: spec, bible, arc, episode scripts, critiques and continuity reports.
+"""The season's artifacts: spec, bible, arc, episode scripts, critiques and continuity reports, and the
+record models of the season folder (an episode's review.json, plan/imported.json).
 
 Shot lists live in `cliffhanger.agents.season.shotlist`, built on the types here.
 
@@ -36,9 +37,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -736,3 +739,80 @@ class ContinuityReport(Artifact):
 
     def errors(self) -> list[ContinuityFinding]:
         return [f for f in self.findings if f.severity == "error"]
+
+
+# ---- the record: review.json and the imported plan ---------------------------------------------------
+# Written by the room and the importer, never by a model; read back by status, the report and the room.
+# Older and partial files read: every field but a revision's number has a default.
+
+
+def _none_as_empty(value: object) -> object:
+    return () if value is None else value
+
+
+class RevisionReview(Artifact):
+    """One revision of an episode as review.json keeps it: its reviews, score and what was dropped."""
+
+    revision: int = Field(description="Revision number, from 0.", ge=0)
+    critique: Critique | None = Field(None, description="The critic's review; None when the run had no critic.")
+    continuity: ContinuityReport | None = Field(None, description="The continuity report of this revision.")
+    overall: float | None = Field(None, description="Weighted critic score, rounded to 2 places; None: no critic.")
+    dropped: tuple[str, ...] = Field((), description="What the models said that could not be kept (facts, findings).")
+
+    _empty = field_validator("dropped", mode="before")(_none_as_empty)
+
+
+class Review(Artifact):
+    """episodes/NNN/review.json: the accepted revision, every revision's reviews, the open findings."""
+
+    accepted_revision: int | None = Field(None, description="The revision kept as script.json.", ge=0)
+    revisions: tuple[RevisionReview, ...] = Field((), description="Every revision, 0 first; empty when imported.")
+    open_findings: tuple[ContinuityFinding, ...] = Field((), description="Continuity findings of the accepted revision.")
+    imported_from: str | None = Field(None, description="The script file an imported episode came from.")
+
+    _empty = field_validator("revisions", "open_findings", mode="before")(_none_as_empty)
+
+    @model_serializer(mode="wrap")
+    def _shape(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data = handler(self)
+        if data.get("imported_from") is None:  # only imported episodes carry the key
+            data.pop("imported_from", None)
+        return data
+
+    def revision(self, number: int) -> RevisionReview | None:
+        return next((r for r in self.revisions if r.revision == number), None)
+
+    @property
+    def accepted(self) -> RevisionReview | None:
+        """The accepted revision's entry; None for imported episodes, which have no reviewed revisions."""
+        return self.revision(self.accepted_revision) if self.accepted_revision is not None else None
+
+
+class ImportedEpisode(Artifact):
+    """Where an imported episode came from in the source script."""
+
+    episode: Episode
+    source_lines: tuple[int, int] = Field(description="First and last line of the episode in the source script.")
+    estimated_runtime_s: float = Field(ge=0)
+    scenes: int = Field(ge=0)
+    dialogue: int = Field(ge=0)
+
+
+IMPORTED_NOTE = "episodes already written (imported); the arc must keep them as rows 1..k and continue them"
+
+
+class ImportedPlan(Artifact):
+    """plan/imported.json: arc rows of the imported episodes, which the arc keeps as rows 1..k."""
+
+    note: str = IMPORTED_NOTE
+    rows: tuple[ArcRow, ...] = ()
+    episodes: tuple[ImportedEpisode, ...] = ()
+
+
+class WriterBrief(BaseModel):
+    """The head writer's note for the next draft of one episode (episodes/017/brief.json)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    note: str = Field(description="What the writer asked for, verbatim.", max_length=4000)
+    base: str | None = Field(None, description="Season-relative path of the script to revise; None: a fresh draft.")

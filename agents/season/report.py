@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cliffhanger.agents.llm.usage import read_usage
+from cliffhanger.agents.llm.usage import read_usage, usage_summary
 from cliffhanger.agents.season.store import SeasonStore
 
 if TYPE_CHECKING:
@@ -50,49 +48,35 @@ class SeasonSummary:
 def summarise(store: SeasonStore) -> SeasonSummary:
     spec = store.spec()
     arc = store.arc()
-    usage = read_usage(store.usage_path)
+    usage = usage_summary(read_usage(store.usage_path))
     summary = SeasonSummary(
         title=spec.title, episodes=spec.episodes, accepted=0, with_shots=0,
-        tokens_in=sum(int(r.get("tokens_in", 0)) for r in usage), tokens_out=sum(int(r.get("tokens_out", 0)) for r in usage),
-        cost_usd=round(sum(float(r.get("cost_usd") or 0) for r in usage), 6),
-        cost_unknown_calls=sum(1 for r in usage if r.get("cost_usd") is None), calls=len(usage),
-        model_seconds=round(sum(float(r.get("latency_s", 0)) for r in usage), 1),
+        tokens_in=usage.tokens_in, tokens_out=usage.tokens_out, cost_usd=round(usage.cost_usd, 6),
+        cost_unknown_calls=usage.cost_unknown_calls, calls=usage.calls, model_seconds=round(usage.latency_s, 1),
     )
+    accepted = set(store.accepted_episodes())
     for ep in range(1, spec.episodes + 1):
         row = arc.row(ep) if arc else None
         line = EpisodeLine(ep, row.logline if row else "", spec.is_paywall(ep),
                            row.cliffhanger.kind if row else "", "planned" if row else "-")
-        folder = store.episode_dir(ep)
-        revs = sorted((folder / "revisions").glob("r*.draft.json")) if folder.is_dir() else []
-        line.revisions = len(revs)
-        if revs:
+        line.revisions = len(store.revisions(ep))
+        if line.revisions:
             line.status = "drafting"
-        review_path = folder / "review.json"
-        if (folder / "script.json").exists() and review_path.exists():
-            review = json.loads(review_path.read_text(encoding="utf-8"))
+        review = store.review(ep) if ep in accepted else None
+        if review is not None:
             line.status = "accepted"
-            line.accepted_revision = review.get("accepted_revision")
-            revisions = review.get("revisions") or []  # imported episodes have no reviewed revisions
-            if isinstance(line.accepted_revision, int) and line.accepted_revision < len(revisions):
-                line.overall = revisions[line.accepted_revision].get("overall")
-            line.open_findings = len(review.get("open_findings", []))
-            summary.findings += [{"episode": ep, **f} for f in review.get("open_findings", [])]
+            line.accepted_revision = review.accepted_revision
+            reviewed = review.accepted  # None for imported episodes: they have no reviewed revisions
+            line.overall = reviewed.overall if reviewed is not None else None
+            line.open_findings = len(review.open_findings)
+            summary.findings += [{"episode": ep, **f.model_dump(mode="json")} for f in review.open_findings]
             summary.accepted += 1
-        shots = _count_shots(folder / "shots.json")
+        shots = store.shot_count(ep)
         if shots is not None:
             line.shots = shots
             summary.with_shots += 1
         summary.lines.append(line)
     return summary
-
-
-def _count_shots(path: Path) -> int | None:
-    """Shots in a shot list file without validating it (the board re-reads every few seconds)."""
-    try:
-        shots = json.loads(path.read_text(encoding="utf-8")).get("shots")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return len(shots) if isinstance(shots, list) else None
 
 
 def report_markdown(summary: SeasonSummary, stop: str, wall_s: float | None) -> str:
@@ -119,4 +103,4 @@ def report_markdown(summary: SeasonSummary, stop: str, wall_s: float | None) -> 
 
 
 def write_report(ctx: RunContext, stop: str, wall_s: float | None = None) -> None:
-    ctx.store.write_text("report.md", report_markdown(summarise(ctx.store), stop, wall_s))
+    ctx.store.write_report(report_markdown(summarise(ctx.store), stop, wall_s))

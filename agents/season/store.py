@@ -1,94 +1,62 @@
 """The season folder: the record a person can read, diff and back up.
 
-    season.toml  bible.json bible.md  arc.json  plan/  episodes/017/{script.json, script.fountain,
-    shots.json, review.json, revisions/}  canon.sqlite  lore/  checkpoints.sqlite  usage.jsonl  report.md
+    season.toml  bible.json bible.md  arc.json  plan/{acts.json, act_N.json, imported.json}
+    episodes/017/{script.json, script.fountain, shots.json, review.json, brief.json, revisions/, history/}
+    chat.jsonl  canon.sqlite  lore/  checkpoints.sqlite  usage.jsonl  report.md  exports/
 
-Every write is atomic (temp file in the same folder, fsync, rename), so a crash leaves the old file or
-the new one, never half of one. One writer process per season: `lock()` takes an flock on `.lock`
-that the OS releases if the process dies, and a second writer gets a clear error.
+`SeasonStore` owns every path in the folder: callers read and write artifacts through its typed
+readers and writers (or take a path from it for a file a library writes, like the ledger), and no
+other module joins a path inside a season. Every write is atomic (temp file in the same folder, fsync,
+rename), so a crash leaves the old file or the new one, never half of one. One writer process per
+season: `lock()` takes an flock on `.lock` that the OS releases if the process dies, and a second
+writer gets a clear error (the mechanics are in `store_io`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
-import tempfile
-import time
 import tomllib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from cliffhanger.agents.errors import UserError, format_validation_error
-from cliffhanger.agents.season.artifacts import ArcPlan, Bible, EpisodeScript, SeasonSpec
+from cliffhanger.agents.errors import format_validation_error
+from cliffhanger.agents.season.artifacts import (
+    ArcPlan,
+    Bible,
+    EpisodeScript,
+    ImportedPlan,
+    Review,
+    SeasonSpec,
+    WriterBrief,
+)
+from cliffhanger.agents.season.screenplay import bible_markdown
 from cliffhanger.agents.season.shotlist import ShotList
+from cliffhanger.agents.season.store_io import (
+    FORMAT,
+    SeasonError,
+    atomic_write,
+    hold_lock,
+    lock_holder,
+    remove_orphans,
+    spec_to_toml,
+)
+from cliffhanger.memory.facts import Fact
 
 T = TypeVar("T", bound=BaseModel)
 SPEC = "season.toml"
-_LOCK_TRIES = 6
-_ORPHAN = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # atomic_write's temp names (tempfile.mkstemp)
-FORMAT = 1  # season folder layout version; a folder written by a newer cliffhanger is refused, not misread
-
-
-class WriterBrief(BaseModel):
-    """The head writer's note for the next draft of one episode (episodes/017/brief.json)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    note: str = Field(description="What the writer asked for, verbatim.", max_length=4000)
-    base: str | None = Field(None, description="Season-relative path of the script to revise; None: a fresh draft.")
-
-
-class SeasonError(UserError):
-    """A season folder that cannot be used as asked."""
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write `data` to `path` so that readers see the old content or the new, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
-
-
-def spec_to_toml(spec: SeasonSpec, season_id: str) -> str:
-    d = spec.model_dump()
-    paywall = d.pop("paywall")
-    lines = ["# cliffhanger season spec: edit with care; `cliffhanger draft` reads it at every run",
-             f"format = {FORMAT}", f"id = {_toml_value(season_id)}"]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in d.items()]
-    lines += ["", "[paywall]"] + [f"{k} = {_toml_value(v)}" for k, v in paywall.items()]
-    return "\n".join(lines) + "\n"
-
-
-def slug(text: str, limit: int = 40) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:limit] or "season"
+RevisionKind = Literal["draft", "critique", "continuity", "facts", "decision"]
+REVISION_KINDS: tuple[str, ...] = get_args(RevisionKind)
+_REVISION = re.compile(r"^r(\d{2,})\.draft\.json$")  # revision_path's draft names: r00.draft.json, r100.draft.json
+ModelKind = Literal["draft", "critique", "continuity", "decision"]  # revision artifacts that are one JSON model
+MAX_ACTS = 10  # ActOutline.act's bound: plan/act_1.json .. act_10.json
+_EPISODE_FILES = ("script.json", "script.fountain", "shots.json", "review.json", "brief.json")
 
 
 class SeasonStore:
@@ -115,6 +83,11 @@ class SeasonStore:
         return cls(root)
 
     @classmethod
+    def open_or_create(cls, root: Path, spec: SeasonSpec) -> SeasonStore:
+        """The season in `root`, created from `spec` when the folder holds none yet (evals, benchmarks)."""
+        return cls.open(root) if (root / SPEC).exists() else cls.create(root, spec)
+
+    @classmethod
     def open(cls, root: Path) -> SeasonStore:
         if root.exists() and not root.is_dir():
             raise SeasonError(f"{root} is a file, not a season folder: give the folder that holds season.toml")
@@ -127,7 +100,7 @@ class SeasonStore:
         return store
 
     def _raw_spec(self) -> dict[str, object]:
-        path = self.root / SPEC
+        path = self.spec_path
         try:
             return tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
@@ -138,14 +111,14 @@ class SeasonStore:
     def season_id(self) -> str:
         value = self._raw_spec().get("id")
         if not isinstance(value, str) or not value:
-            raise SeasonError(f"{self.root / SPEC}: no id: recreate the season or add id = \"...\"")
+            raise SeasonError(f"{self.spec_path}: no id: recreate the season or add id = \"...\"")
         return value
 
     def spec(self) -> SeasonSpec:
         raw = self._raw_spec()
         fmt = raw.get("format", 1)  # folders from before the format key are format 1
         if not isinstance(fmt, int) or fmt < 1:
-            raise SeasonError(f"{self.root / SPEC}: format = {fmt!r} is not a season format: set format = {FORMAT}")
+            raise SeasonError(f"{self.spec_path}: format = {fmt!r} is not a season format: set format = {FORMAT}")
         if fmt > FORMAT:
             raise SeasonError(f"{self.root} was written by a newer cliffhanger (season format {fmt}; this one reads "
                               f"up to {FORMAT}): upgrade with `pip install -U cliffhanger`")
@@ -155,18 +128,56 @@ class SeasonStore:
         except ValidationError as exc:
             missing = [e["loc"][0] for e in exc.errors() if e["type"] == "missing" and e["loc"]]
             if missing:
-                raise SeasonError(f"{self.root / SPEC}: no {', '.join(map(str, missing))}: this looks like a season from "
+                raise SeasonError(f"{self.spec_path}: no {', '.join(map(str, missing))}: this looks like a season from "
                                   "an older or damaged format; recreate it with `cliffhanger new` (or `new --from` "
                                   "an exported script)") from None
-            raise SeasonError(format_validation_error(exc, str(self.root / SPEC))) from None
+            raise SeasonError(format_validation_error(exc, str(self.spec_path))) from None
 
-    # ---- paths -------------------------------------------------------------------------------
+    # ---- paths -------------------------------------------------------------------------------------
+    # Public paths are for files a library writes (sqlite, chromadb, the chat log), for folders, and for
+    # naming a file to a person; artifacts are read and written through the typed methods below.
 
-    def episode_dir(self, episode: int) -> Path:
-        return self.root / "episodes" / f"{episode:03d}"
+    @property
+    def spec_path(self) -> Path:
+        return self.root / SPEC
 
-    def revision_path(self, episode: int, revision: int, kind: str = "draft") -> Path:
-        return self.episode_dir(episode) / "revisions" / f"r{revision:02d}.{kind}.json"
+    @property
+    def bible_path(self) -> Path:
+        return self.root / "bible.json"
+
+    @property
+    def bible_markdown_path(self) -> Path:
+        return self.root / "bible.md"
+
+    @property
+    def arc_path(self) -> Path:
+        return self.root / "arc.json"
+
+    @property
+    def chat_path(self) -> Path:
+        return self.root / "chat.jsonl"
+
+    @property
+    def report_path(self) -> Path:
+        return self.root / "report.md"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def eval_run_path(self) -> Path:
+        """eval_run.json: wall time spent drafting this season in `cliffhanger eval`, summed over runs."""
+        return self.root / "eval_run.json"
+
+    def eval_wall_s(self) -> float:
+        path = self.eval_run_path
+        return float(json.loads(path.read_text(encoding="utf-8"))["wall_s"]) if path.exists() else 0.0
+
+    def add_eval_wall(self, seconds: float) -> None:
+        path = self.eval_run_path
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"wall_s": 0.0, "runs": 0}
+        atomic_write(path, json.dumps({"wall_s": round(data["wall_s"] + seconds, 3), "runs": data["runs"] + 1}) + "\n")
 
     @property
     def ledger_path(self) -> Path:
@@ -184,7 +195,55 @@ class SeasonStore:
     def usage_path(self) -> Path:
         return self.root / "usage.jsonl"
 
-    # ---- artifacts -------------------------------------------------------------------------------
+    @property
+    def _lock_path(self) -> Path:
+        return self.root / ".lock"
+
+    @property
+    def _episodes_dir(self) -> Path:
+        return self.root / "episodes"
+
+    @property
+    def _plan_dir(self) -> Path:
+        return self.root / "plan"
+
+    def _plan_path(self, name: str) -> Path:
+        return self._plan_dir / name
+
+    def episode_dir(self, episode: int) -> Path:
+        return self._episodes_dir / f"{episode:03d}"
+
+    def _episode_file(self, episode: int, name: str) -> Path:
+        return self.episode_dir(episode) / name
+
+    def revision_path(self, episode: int, revision: int, kind: str = "draft") -> Path:
+        return self._episode_file(episode, "revisions") / f"r{revision:02d}.{kind}.json"
+
+    def owns(self, path: Path) -> bool:
+        """Whether `path` is a file this store names: the record, a library's files (canon, checkpoints and
+        their sqlite sidecars, lore/), exports/, an episode's history/. A stray or misnamed file is not."""
+        path = path if path.is_absolute() else self.root / path
+        folders = [self.lore_path, self.exports_dir]
+        folders += [self._episode_file(e, "history") for e in self._episode_numbers()]
+        return any(path.is_relative_to(f) for f in folders) or path in self._named_files()
+
+    def _episode_numbers(self) -> list[int]:
+        """Episodes with a folder on disk."""
+        folder = self._episodes_dir
+        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit()) if folder.is_dir() else []
+
+    def _named_files(self) -> set[Path]:
+        files = {self.spec_path, self.bible_path, self.bible_markdown_path, self.arc_path, self.chat_path,
+                 self.report_path, self.usage_path, self._lock_path, self.eval_run_path, self._plan_path("acts.json"),
+                 self._plan_path("imported.json"), *(self._plan_path(f"act_{a}.json") for a in range(1, MAX_ACTS + 1))}
+        for db in (self.ledger_path, self.checkpoint_path):
+            files |= {db, *(db.with_name(db.name + side) for side in ("-wal", "-shm", "-journal"))}
+        for ep in self._episode_numbers():
+            files |= {self._episode_file(ep, name) for name in _EPISODE_FILES}
+            files |= {self.revision_path(ep, rev, kind) for rev in self.revisions(ep) for kind in REVISION_KINDS}
+        return files
+
+    # ---- reading and writing models ----------------------------------------------------------------
 
     def write_model(self, path: Path, value: BaseModel, meta: dict[str, object] | None = None) -> None:
         data = value.model_dump(mode="json")
@@ -207,27 +266,114 @@ class SeasonStore:
         except ValidationError as exc:
             raise SeasonError(format_validation_error(exc, str(path))) from None
 
+    def _read(self, path: Path, schema: type[T]) -> T | None:
+        """The model at `path`, or None when there is no such file (SeasonError when it is damaged)."""
+        try:
+            return self.read_model(path, schema)
+        except FileNotFoundError:
+            return None
+
     def meta(self, path: Path) -> dict[str, object]:
         try:
             return dict(json.loads(path.read_text(encoding="utf-8")).get("_meta", {}))
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError, AttributeError):
             return {}
 
+    # ---- the season: bible, plan, arc ----------------------------------------------------------------
+
     def bible(self) -> Bible | None:
-        path = self.root / "bible.json"
-        return self.read_model(path, Bible) if path.exists() else None
+        return self._read(self.bible_path, Bible)
+
+    def write_bible(self, bible: Bible, meta: dict[str, object] | None = None) -> None:
+        """bible.json, then bible.md rendered from it. A kill between the two leaves bible.md missing or
+        stale: `ensure_bible_markdown()`, run when planning starts or resumes, rewrites it."""
+        self.write_model(self.bible_path, bible, meta)
+        atomic_write(self.bible_markdown_path, self._bible_markdown(bible))
+
+    def ensure_bible_markdown(self) -> bool:
+        """Rewrite bible.md when it is missing or does not match bible.json; True when it was rewritten."""
+        bible = self.bible()
+        if bible is None:
+            return False
+        text = self._bible_markdown(bible)
+        try:
+            if self.bible_markdown_path.read_text(encoding="utf-8") == text:
+                return False
+        except (OSError, UnicodeDecodeError):
+            pass
+        atomic_write(self.bible_markdown_path, text)
+        return True
+
+    def _bible_markdown(self, bible: Bible) -> str:
+        return bible_markdown(bible, self.spec().title)
+
+    def act_plan(self, schema: type[T]) -> T | None:
+        """plan/acts.json, the showrunner's act plan (its schema belongs to the showrunner role)."""
+        return self._read(self._plan_path("acts.json"), schema)
+
+    def write_act_plan(self, outline: BaseModel, meta: dict[str, object] | None = None) -> None:
+        self.write_model(self._plan_path("acts.json"), outline, meta)
+
+    def has_act_rows(self, act: int) -> bool:
+        return self._plan_path(f"act_{act}.json").exists()
+
+    def act_rows(self, act: int, schema: type[T]) -> T | None:
+        """plan/act_N.json, the arc rows the showrunner planned for act N."""
+        return self._read(self._plan_path(f"act_{act}.json"), schema)
+
+    def write_act_rows(self, act: int, rows: BaseModel, meta: dict[str, object] | None = None) -> None:
+        self.write_model(self._plan_path(f"act_{act}.json"), rows, meta)
+
+    def imported_plan(self) -> ImportedPlan | None:
+        """plan/imported.json: the arc rows of episodes imported from a script (`new --from`)."""
+        return self._read(self._plan_path("imported.json"), ImportedPlan)
+
+    def write_imported_plan(self, plan: ImportedPlan, meta: dict[str, object] | None = None) -> None:
+        self.write_model(self._plan_path("imported.json"), plan, meta)
 
     def arc(self) -> ArcPlan | None:
-        path = self.root / "arc.json"
-        return self.read_model(path, ArcPlan) if path.exists() else None
+        return self._read(self.arc_path, ArcPlan)
+
+    def write_arc(self, arc: ArcPlan, meta: dict[str, object] | None = None) -> None:
+        self.write_model(self.arc_path, arc, meta)
+
+    def write_report(self, markdown: str) -> None:
+        atomic_write(self.report_path, markdown)
+
+    # ---- episodes ------------------------------------------------------------------------------------
 
     def script(self, episode: int) -> EpisodeScript | None:
-        path = self.episode_dir(episode) / "script.json"
-        return self.read_model(path, EpisodeScript) if path.exists() else None
+        return self._read(self._episode_file(episode, "script.json"), EpisodeScript)
+
+    def script_meta(self, episode: int) -> dict[str, object]:
+        return self.meta(self._episode_file(episode, "script.json"))
+
+    def write_script(self, episode: int, script: EpisodeScript, fountain: str,
+                     meta: dict[str, object] | None = None) -> None:
+        """The accepted script: script.fountain, then script.json, whose presence marks the episode accepted."""
+        atomic_write(self._episode_file(episode, "script.fountain"), fountain)
+        self.write_model(self._episode_file(episode, "script.json"), script, meta)
 
     def shots(self, episode: int) -> ShotList | None:
-        path = self.episode_dir(episode) / "shots.json"
-        return self.read_model(path, ShotList) if path.exists() else None
+        return self._read(self._episode_file(episode, "shots.json"), ShotList)
+
+    def write_shots(self, episode: int, shots: ShotList, meta: dict[str, object] | None = None) -> None:
+        self.write_model(self._episode_file(episode, "shots.json"), shots, meta)
+
+    def shot_count(self, episode: int) -> int | None:
+        """Shots in the episode's shot list without validating it (the board re-reads every few seconds)."""
+        try:
+            shots = json.loads(self._episode_file(episode, "shots.json").read_text(encoding="utf-8")).get("shots")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return len(shots) if isinstance(shots, list) else None
+
+    def review(self, episode: int) -> Review | None:
+        """episodes/NNN/review.json (older and partial files read; SeasonError when damaged)."""
+        return self._read(self._episode_file(episode, "review.json"), Review)
+
+    def write_review(self, episode: int, review: Review) -> None:
+        self.write_model(self._episode_file(episode, "review.json"), review)
 
     def check(self) -> None:
         """Read what a run builds on (id, bible, arc, accepted episodes, canon), so that a damaged file is
@@ -247,19 +393,54 @@ class SeasonStore:
             raise SeasonError(str(exc)) from None
 
     def accepted_episodes(self) -> list[int]:
-        folder = self.root / "episodes"
+        return [e for e in self._episode_numbers() if self._episode_file(e, "script.json").exists()]
+
+    # ---- revisions ----------------------------------------------------------------------------------
+
+    def revisions(self, episode: int) -> list[int]:
+        """Revision numbers that have a draft on disk, ascending (temp files of unfinished writes ignored)."""
+        folder = self._episode_file(episode, "revisions")
         if not folder.is_dir():
             return []
-        return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / "script.json").exists())
+        return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _REVISION.match(p.name)))
 
-    def write_text(self, name: str, text: str) -> None:
-        atomic_write(self.root / name, text)
+    def has_revision(self, episode: int, revision: int, kind: RevisionKind = "draft") -> bool:
+        return self.revision_path(episode, revision, kind).exists()
+
+    def revision(self, episode: int, revision: int, kind: ModelKind, schema: type[T]) -> T | None:
+        """One revision's draft (EpisodeScript), critique, continuity report or decision; None when not on disk."""
+        return self._read(self.revision_path(episode, revision, kind), schema)
+
+    def write_revision(self, episode: int, revision: int, kind: ModelKind, value: BaseModel,
+                       meta: dict[str, object] | None = None) -> None:
+        if kind not in get_args(ModelKind):
+            raise ValueError(f"{kind!r} is not a revision artifact: use one of {', '.join(get_args(ModelKind))}")
+        self.write_model(self.revision_path(episode, revision, kind), value, meta)
+
+    def revision_meta(self, episode: int, revision: int, kind: RevisionKind = "draft") -> dict[str, object]:
+        return self.meta(self.revision_path(episode, revision, kind))
+
+    def facts(self, episode: int, revision: int) -> list[Fact] | None:
+        """The facts extracted from one revision (JSON lines); None when not on disk."""
+        path = self.revision_path(episode, revision, "facts")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SeasonError(f"{path}: damaged ({exc.__class__.__name__}): delete it to have it redone") from None
+        try:
+            return [Fact.model_validate_json(line) for line in lines if line.strip()]
+        except ValidationError as exc:
+            raise SeasonError(format_validation_error(exc, str(path))) from None
+
+    def write_facts(self, episode: int, revision: int, facts: Iterable[Fact]) -> None:
+        atomic_write(self.revision_path(episode, revision, "facts"), "".join(f.model_dump_json() + "\n" for f in facts))
 
     # ---- redrafts -------------------------------------------------------------------------------------
 
     def brief(self, episode: int) -> WriterBrief | None:
-        path = self.episode_dir(episode) / "brief.json"
-        return self.read_model(path, WriterBrief) if path.exists() else None
+        return self._read(self._episode_file(episode, "brief.json"), WriterBrief)
 
     def brief_base(self, episode: int) -> EpisodeScript | None:
         """The script a brief asks to revise, if it names one that still exists inside the season."""
@@ -282,7 +463,7 @@ class SeasonStore:
         movable = [p for p in (folder.iterdir() if folder.is_dir() else []) if p.name != "history"]
         archive = None
         if movable:
-            history = folder / "history"
+            history = self._episode_file(episode, "history")
             n = 1 + max((int(p.name) for p in history.iterdir() if p.name.isdigit()), default=0) \
                 if history.is_dir() else 1
             archive = history / f"{n:02d}"
@@ -292,55 +473,21 @@ class SeasonStore:
                 os.replace(p, archive / p.name)
         base = archive / "script.json" if archive is not None and revise else None
         brief = WriterBrief(note=note, base=str(base.relative_to(self.root)) if base and base.exists() else None)
-        self.write_model(folder / "brief.json", brief)
+        self.write_model(self._episode_file(episode, "brief.json"), brief)
         return archive
 
     # ---- the one-writer lock -----------------------------------------------------------------------
 
     def lock_holder(self) -> str | None:
         """Who holds the season's lock ("pid 1234"), or None when no run is going."""
-        path = self.root / ".lock"
-        if not path.exists():
-            return None
-        try:
-            with open(path) as fh:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return fh.read().strip() or "another process"
-        except OSError:
-            return None
-        return None
+        return lock_holder(self._lock_path)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        path = self.root / ".lock"
-        try:
-            fh = open(path, "a+")  # noqa: SIM115 - held for the whole run
-        except PermissionError:
-            raise SeasonError(f"cannot write in {self.root} (permission denied): check the folder's permissions") from None
-        try:
-            for attempt in range(_LOCK_TRIES):
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    # A reader probing with lock_holder() holds LOCK_SH for an instant: try a few times.
-                    if attempt + 1 < _LOCK_TRIES:
-                        time.sleep(0.05)
-                        continue
-                    fh.seek(0)
-                    holder = fh.read().strip() or "another process"
-                    raise SeasonError(f"{self.root} is being drafted by {holder}: wait for it to finish or stop it "
-                                      "(Ctrl-C), then run again") from None
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"pid {os.getpid()}")
-            fh.flush()
+        """Be the season's one writer until the block ends; SeasonError when another process is."""
+        with hold_lock(self._lock_path, self.root):
             self.remove_orphan_temp_files()
             yield
-        finally:
-            fh.close()
 
     def remove_orphan_temp_files(self) -> list[Path]:
         """Delete the temp files of atomic writes whose writer died (kill -9) before its rename.
@@ -348,10 +495,4 @@ class SeasonStore:
         Call with the lock held: then no writer of the record is mid-write, so every such file is an
         orphan. `exports/` (written without the lock) and `lore/` (chromadb's) are left alone.
         """
-        found = [p for p in self.root.glob(".*.tmp") if _ORPHAN.match(p.name)]
-        for sub in ("plan", "episodes"):
-            found += [p for p in (self.root / sub).rglob(".*.tmp") if _ORPHAN.match(p.name)]
-        for p in found:
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-        return found
+        return remove_orphans(self.root, [self._plan_dir, self._episodes_dir])

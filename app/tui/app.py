@@ -11,22 +11,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from cliffhanger.agents.errors import UserError, one_line
 from cliffhanger.app.tui.commands import RoomCommands
-from cliffhanger.app.tui.new_season import NewSeasonScreen
+from cliffhanger.app.tui.episode import EpisodeScreen
+from cliffhanger.app.tui.new_season import NewSeasonScreen, SeasonFields
 from cliffhanger.app.tui.season import SeasonScreen
-from cliffhanger.app.tui.widgets import OpenFailedScreen, Splash, report_error, safe, to_ui
+from cliffhanger.app.tui.widgets import OpenFailedScreen, Splash, StatusBar, report_error, safe, to_ui
 from cliffhanger.genres.errors import GenreError
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from chromadb import EmbeddingFunction
+
+    from cliffhanger.agents.llm.crew import RoleModel
+    from cliffhanger.app.room import Room
 
 log = logging.getLogger(__name__)
 MAX_INTERNAL_ERRORS = 20
+T = TypeVar("T")
 
 
 class CliffhangerApp(App[int]):
@@ -39,8 +51,8 @@ class CliffhangerApp(App[int]):
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     def __init__(self, directory: Path | None = None, *, config: Path | None = None,
-                 flags: Mapping[str, Any] | None = None, models: Mapping[str, Any] | None = None,
-                 embedding: Any = None, opener: Callable[[Path], Any] | None = None,
+                 flags: Mapping[str, object] | None = None, models: Mapping[str, RoleModel] | None = None,
+                 embedding: EmbeddingFunction | None = None, opener: Callable[[Path], Room] | None = None,
                  creator: Callable[..., Path] | None = None, new_folder: Path | None = None) -> None:
         super().__init__()
         self.directory = directory
@@ -49,19 +61,19 @@ class CliffhangerApp(App[int]):
         self.opener = opener or self._open_room
         self.creator = creator or self._create_room
         self.new_folder = new_folder
-        self.room: Any = None
+        self.room: Room | None = None
         self.notices: list[tuple[str, str]] = []  # (severity, message) of every notification, for tests and logs
 
     # ---- the room --------------------------------------------------------------------------------
 
-    def _open_room(self, directory: Path) -> Any:
-        from cliffhanger.app.room import Room
+    def _open_room(self, directory: Path) -> Room:
+        from cliffhanger.app.room import Room  # the room loads the agents: after the first screen is up
 
         return Room.open(directory, config=self.config, flags=dict(self.flags), models=self.models,
                          embedding=self.embedding)
 
     @staticmethod
-    def _create_room(directory: Path, **fields: Any) -> Path:
+    def _create_room(directory: Path, **fields: Unpack[SeasonFields]) -> Path:
         from cliffhanger.app.room import Room
 
         return Room.create(directory, **fields)
@@ -101,7 +113,7 @@ class CliffhangerApp(App[int]):
         if not to_ui(self, self._opened, room):
             room.close()  # the writer quit while the season was opening
 
-    def _opened(self, room: Any) -> None:
+    def _opened(self, room: Room) -> None:
         self.room = room
         self._replace(SeasonScreen(room))
         if room.read_only:
@@ -117,17 +129,35 @@ class CliffhangerApp(App[int]):
 
         self._replace(OpenFailedScreen(message), chosen)
 
-    def _replace(self, screen: Any, callback: Callable[[Any], None] | None = None) -> None:
+    def _replace(self, screen: Screen[T], callback: Callable[[T | None], None] | None = None) -> None:
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(screen, callback)
 
+    # ---- messages from screens above the season screen -----------------------------------------
+    # A pushed screen's messages bubble to the app (its parent in the DOM), not to the screen below.
+
+    def _season(self) -> SeasonScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, SeasonScreen)), None)
+
+    def on_episode_screen_redraft(self, message: EpisodeScreen.Redraft) -> None:
+        if (season := self._season()) is not None:
+            season.redraft(message.episode, message.note)
+
+    def on_episode_screen_revise_cliffhanger(self, message: EpisodeScreen.ReviseCliffhanger) -> None:
+        if (season := self._season()) is not None:
+            season.redraft(message.episode, message.note, ending_only=True)
+
+    def on_status_bar_shown(self, message: StatusBar.Shown) -> None:
+        if (season := self._season()) is not None:
+            season.sync_status_bars()
+
     def on_unmount(self) -> None:
         room, self.room = self.room, None
         if room is not None:
-            for screen in self.screen_stack:
-                if isinstance(screen, SeasonScreen):
-                    screen.runner.shutdown()
+            season = self._season()
+            if season is not None:
+                season.runner.shutdown()
             try:
                 room.close()
             except Exception:  # noqa: BLE001 - closing must not hide how the app ended
@@ -135,8 +165,8 @@ class CliffhangerApp(App[int]):
 
     # ---- safety nets -----------------------------------------------------------------------------
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
-               markup: bool = True) -> None:
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
         if not markup:  # text that may come from a model or the season: no escape codes either
             message, title = safe(message).plain, safe(title).plain
         self.notices.append((str(severity), str(message)))
@@ -157,7 +187,7 @@ class CliffhangerApp(App[int]):
             report_error(self, event.worker.error, event.worker.name or "background work")
 
 
-def run_chat(directory: Path | None, config: Path | None = None, flags: Mapping[str, Any] | None = None) -> int:
+def run_chat(directory: Path | None, config: Path | None = None, flags: Mapping[str, object] | None = None) -> int:
     """Run the app in the terminal; the exit code (0, or 2 after a folder that could not be opened)."""
     app = CliffhangerApp(directory, config=config, flags=flags)
     code = app.run()

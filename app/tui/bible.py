@@ -4,7 +4,7 @@ answers "what does canon say, as of episode N" through `room.canon`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -16,10 +16,14 @@ from cliffhanger.agents.errors import UserError
 from cliffhanger.app.tui.script_text import bible_text, canon_text
 from cliffhanger.app.tui.widgets import report_error, safe, to_ui
 
+if TYPE_CHECKING:
+    from cliffhanger.agents.season.artifacts import Bible
+    from cliffhanger.app.room import Room
+
 
 class BibleView(Vertical):
-    def __init__(self, room: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, room: Room, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.room = room
 
     def compose(self) -> ComposeResult:
@@ -32,7 +36,7 @@ class BibleView(Vertical):
         with VerticalScroll(id="bible-scroll"):
             yield Static("", id="bible-text", markup=False)
 
-    def show_bible(self, bible: Any) -> None:
+    def show_bible(self, bible: Bible | None) -> None:
         self.query_one("#bible-text", Static).update(bible_text(bible))
 
     @work(thread=True, exclusive=True, group="bible", exit_on_error=False)

@@ -6,7 +6,7 @@ Rows update in place (the cursor stays where the writer left it); Enter or a cli
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events
@@ -18,13 +18,17 @@ from textual.widgets import DataTable
 
 from cliffhanger.app.console import untrusted
 
+if TYPE_CHECKING:
+    from cliffhanger.agents.season.artifacts import SeasonSpec
+    from cliffhanger.agents.season.report import EpisodeLine
+
 COLUMNS = (("ep", "ep"), ("status", "status"), ("marker", "$"), ("cliffhanger", "cliffhanger"), ("score", "score"),
            ("findings", "open"), ("shots", "shots"), ("logline", "logline"))
 WIDTHS = {"ep": 3, "status": 9, "marker": 7, "cliffhanger": 22, "score": 5, "findings": 4, "shots": 5}
 STATUS_STYLE = {"planned": "dim", "drafting": "yellow", "in review": "cyan", "accepted": "green"}
 
 
-def _marker(line: Any, spec: Any) -> Text:
+def _marker(line: EpisodeLine, spec: SeasonSpec | None) -> Text:
     if line.paywall:
         return Text("paywall", style="bold red")
     if spec is not None and spec.is_paywall_cliffhanger(line.episode):
@@ -34,7 +38,7 @@ def _marker(line: Any, spec: Any) -> Text:
     return Text("")
 
 
-def row_cells(line: Any, spec: Any, live: str | None = None) -> tuple[Text, ...]:
+def row_cells(line: EpisodeLine, spec: SeasonSpec | None, live: str | None = None) -> tuple[Text, ...]:
     """The board cells of one `EpisodeLine`; `live` is a status a run event announced before the disk shows it."""
     status = live if live and line.status != "accepted" else str(line.status)
     return (
@@ -68,8 +72,8 @@ class BoardView(Vertical):
             super().__init__()
             self.episode = episode
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._cells: dict[int, tuple[str, ...]] = {}
         self.live: dict[int, str] = {}
 
@@ -85,7 +89,7 @@ class BoardView(Vertical):
     def table(self) -> BoardTable:
         return self.query_one(BoardTable)
 
-    def show(self, lines: list[Any], spec: Any) -> None:
+    def show(self, lines: list[EpisodeLine], spec: SeasonSpec) -> None:
         """Bring the rows up to date with a `SeasonSummary.lines`; unchanged cells are left alone."""
         table = self.table
         if len(lines) != table.row_count or any(str(ln.episode) not in table.rows for ln in lines):

@@ -6,7 +6,7 @@ Every message is a `MessageBox` built with `markup=False` and fed `Text`, so a r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,6 +15,9 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from cliffhanger.app.console import untrusted
+
+if TYPE_CHECKING:
+    from cliffhanger.app.chat_history import ChatTurn
 
 # A reply longer than this is kept whole (body, chat.jsonl) but not laid out again on every chunk: a
 # model that streams 100,000 characters must not freeze the app with quadratic re-rendering.
@@ -80,10 +83,10 @@ class ChatView(Vertical):
         yield VerticalScroll(id="messages")
         yield Input(placeholder="Message the showrunner, or a command: /help", id="chat-input")
 
-    def show_history(self, turns: list[Any]) -> None:
+    def show_history(self, turns: list[ChatTurn]) -> None:
         log = self.query_one("#messages", VerticalScroll)
         log.remove_children()
-        boxes = [MessageBox(str(t.role), str(t.text)) for t in turns]
+        boxes = [MessageBox(t.role, t.text) for t in turns]
         if not boxes:
             boxes = [MessageBox("system", "Talk to the showrunner about the season. /help lists the commands; "
                                           "F5 drafts the next episode; Esc cancels a reply.")]

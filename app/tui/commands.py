@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from cliffhanger.app.tui.season import SeasonScreen
+from cliffhanger.app.tui.season import SeasonScreen
 
 EXPORTS = (("fountain", "Fountain screenplay"), ("fdx", "Final Draft"), ("zh-script", "Chinese script format"),
            ("shots-csv", "shot lists as CSV"), ("shots-json", "shot lists as JSON"), ("html", "the season book (HTML)"),
@@ -19,8 +17,6 @@ _EPISODE = re.compile(r"^\s*(?:ep|episode|#)?\s*(\d{1,3})\s*$", re.IGNORECASE)
 
 
 def _season(provider: Provider) -> SeasonScreen | None:
-    from cliffhanger.app.tui.season import SeasonScreen
-
     for screen in reversed(provider.app.screen_stack):
         if isinstance(screen, SeasonScreen):
             return screen

@@ -1,30 +1,38 @@
 """One episode: the accepted script as a screenplay page, its shot list, the review, and any two
 revisions side by side.
+
+The screen reads through the room it is given and changes nothing itself: a redraft or a new
+cliffhanger asked for here is posted as a message (`EpisodeScreen.Redraft`, `.ReviseCliffhanger`).
+A pushed screen's messages bubble to the app, which hands them to the season screen that runs work.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static, TabbedContent, TabPane
 
 from cliffhanger.app.console import untrusted
 from cliffhanger.app.tui.script_text import review_text, screenplay
-from cliffhanger.app.tui.widgets import PromptScreen, StatusBar, report_error, to_ui
+from cliffhanger.app.tui.widgets import PromptScreen, StatusBar, report_error, safe, to_ui
 
 if TYPE_CHECKING:
-    from cliffhanger.app.tui.season import SeasonScreen
+    from cliffhanger.agents.season.artifacts import Bible
+    from cliffhanger.agents.season.shotlist import Shot
+    from cliffhanger.app.room import Room
+    from cliffhanger.app.room_views import EpisodeView, RevisionView
 
 SHOT_COLUMNS = ("shot", "start", "dur", "size", "angle", "move", "in frame", "action", "dialogue")
 
 
-def shot_cells(shot: Any) -> tuple[Text, ...]:
+def shot_cells(shot: Shot) -> tuple[Text, ...]:
     dialogue = " / ".join(f"{d.speaker}: {d.line}" for d in shot.dialogue)
     if shot.sound.vo_os:
         dialogue = (dialogue + " / " if dialogue else "") + shot.sound.vo_os
@@ -48,11 +56,25 @@ class EpisodeScreen(Screen[None]):
         Binding("c", "stronger_cliffhanger", "Cliffhanger"),
     ]
 
-    def __init__(self, season: SeasonScreen, episode: int) -> None:
+    class Redraft(Message):
+        """The writer asks for a new draft of `episode` following `note`."""
+
+        def __init__(self, episode: int, note: str) -> None:
+            super().__init__()
+            self.episode, self.note = episode, note
+
+    class ReviseCliffhanger(Message):
+        """The writer asks for a new ending of `episode`: `note` says what it should do."""
+
+        def __init__(self, episode: int, note: str) -> None:
+            super().__init__()
+            self.episode, self.note = episode, note
+
+    def __init__(self, room: Room, episode: int) -> None:
         super().__init__()
-        self.season, self.episode = season, episode
-        self.view: Any = None
-        self.bible: Any = None
+        self.room, self.episode = room, episode
+        self.view: EpisodeView | None = None
+        self.bible: Bible | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,24 +96,23 @@ class EpisodeScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = self.season.title
+        self.title = safe(self.room.spec.title).plain
         self.sub_title = f"episode {self.episode}"
         table = self.query_one("#shots", DataTable)
         for name in SHOT_COLUMNS:
             table.add_column(name, key=name)
-        self.season.sync_status_bars()
         self.load()
 
     @work(thread=True, exclusive=True, group="episode", exit_on_error=False)
     def load(self) -> None:
         try:
-            view, bible = self.season.room.episode(self.episode), self.season.room.bible()
+            view, bible = self.room.episode(self.episode), self.room.bible()
         except Exception as exc:  # noqa: BLE001 - shown as a notification
             to_ui(self.app, report_error, self.app, exc, f"opening episode {self.episode}")
             return
         to_ui(self.app, self.fill, view, bible)
 
-    def fill(self, view: Any, bible: Any) -> None:
+    def fill(self, view: EpisodeView, bible: Bible | None) -> None:
         if not self.is_attached or view.episode != self.episode:
             return  # closed, or the writer stepped on to another episode meanwhile
         self.view, self.bible = view, bible
@@ -116,7 +137,7 @@ class EpisodeScreen(Screen[None]):
                 select.value = pick
             self._show_revision(side, pick if options else None)
 
-    def _head(self, view: Any) -> Text:
+    def _head(self, view: EpisodeView) -> Text:
         out = Text(f"Episode {self.episode}", style="bold")
         if view.script is not None:
             out.append_text(untrusted(f": {view.script.title}", "bold"))
@@ -130,23 +151,22 @@ class EpisodeScreen(Screen[None]):
                 out.append("  paywall episode", style="bold red")
         return out
 
-    def _revision_label(self, rev: Any) -> str:
+    def _revision_label(self, rev: RevisionView) -> str:
         score = f" · {rev.overall:.1f}" if rev.overall is not None else ""
         errors = len(rev.continuity.errors()) if rev.continuity is not None else 0
-        accepted = (self.view.review or {}).get("accepted_revision") if self.view is not None else None
+        accepted = self.view.accepted_revision if self.view is not None else None
         return f"r{rev.revision}{score}" + (f" · {errors} errors" if errors else "") + \
             (" · accepted" if accepted == rev.revision else "")
 
-    def _review(self, view: Any) -> Text:
-        review = view.review or {}
-        accepted = review.get("accepted_revision")
+    def _review(self, view: EpisodeView) -> Text:
+        accepted = view.accepted_revision
+        findings = view.review.open_findings if view.review is not None else ()
         chosen = next((r for r in view.revisions if r.revision == accepted), None)
         if chosen is None and view.revisions:
             chosen = view.revisions[-1]
         if chosen is None:
-            return review_text(None, None, None, accepted, review.get("open_findings", ()))
-        return review_text(chosen.critique, chosen.continuity, chosen.overall, chosen.revision,
-                           review.get("open_findings", ()))
+            return review_text(None, None, None, accepted, findings)
+        return review_text(chosen.critique, chosen.continuity, chosen.overall, chosen.revision, findings)
 
     def _show_revision(self, side: str, index: int | None) -> None:
         target = self.query_one(f"#rev-{side}-text", Static)
@@ -175,23 +195,24 @@ class EpisodeScreen(Screen[None]):
 
     def action_step(self, delta: int) -> None:
         n = self.episode + delta
-        if 1 <= n <= self.season.room.spec.episodes:
+        if 1 <= n <= self.room.spec.episodes:
             self.episode = n
             self.query_one("#episode-head", Static).update("loading…")
             self.load()
 
     def action_redraft(self) -> None:
-        self._ask_note(f"Redraft episode {self.episode}: your note for the writer", "", "redraft")
+        self._ask_note(f"Redraft episode {self.episode}: your note for the writer", "", self.Redraft)
 
     def action_stronger_cliffhanger(self) -> None:
         self._ask_note(f"Revise the cliffhanger of episode {self.episode}: what should the ending do?",
-                       "a stronger cliffhanger", "revise")
+                       "a stronger cliffhanger", self.ReviseCliffhanger)
 
-    def _ask_note(self, question: str, value: str, command: str) -> None:
+    def _ask_note(self, question: str, value: str,
+                  request: type[EpisodeScreen.Redraft | EpisodeScreen.ReviseCliffhanger]) -> None:
         episode = self.episode
 
         def given(note: str | None) -> None:
-            if note:
-                self.season.perform_command(f"/{command} {episode} {note}")
+            if note and note.strip():
+                self.post_message(request(episode, note.strip()))
 
         self.app.push_screen(PromptScreen(question, value), given)

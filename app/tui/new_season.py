@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from rich.text import Text
 from textual import work
@@ -41,12 +41,23 @@ def default_folder(base: Path | None = None) -> Path:
     return candidate
 
 
+class SeasonFields(TypedDict):
+    """The form's answers as `Room.create` takes them, after the folder."""
+
+    logline: str
+    genre: str
+    episodes: int
+    free: int
+    language: str | None
+    title: str | None
+
+
 class NewSeasonScreen(Screen[Path | None]):
     """Create a season; `create(folder, **fields)` is `Room.create` (injected for tests)."""
 
     BINDINGS = [Binding("ctrl+s", "create", "Create"), Binding("escape", "leave", "Quit")]
 
-    def __init__(self, create: Callable[..., Path], folder: Path | None = None, genres: list[Any] | None = None) -> None:
+    def __init__(self, create: Callable[..., Path], folder: Path | None = None, genres: list[tuple[Text, str]] | None = None) -> None:
         super().__init__()
         self.create = create
         self.folder = folder or default_folder()
@@ -104,8 +115,8 @@ class NewSeasonScreen(Screen[Path | None]):
         self.query_one("#form-error", Static).update(safe(message, "bold red"))
         self.app.notify(one_line(message, 300), title="new season", severity="error", markup=False)
 
-    def fields(self) -> dict[str, Any] | None:
-        """The form as `Room.create` arguments, or None after showing what is wrong."""
+    def fields(self) -> tuple[Path, SeasonFields] | None:
+        """The folder and the rest of the form as `Room.create` arguments, or None after showing what is wrong."""
         values = {name: self.query_one(f"#{name}", Input).value.strip()
                   for name in ("folder", "logline", "episodes", "free", "title")}
         if not values["folder"]:
@@ -122,22 +133,21 @@ class NewSeasonScreen(Screen[Path | None]):
                 self._fail(f"{label}: {values[name]!r} is not a whole number")
                 return None
         language = self.query_one("#language", Select).value
-        return {"directory": Path(values["folder"]).expanduser(), "logline": values["logline"],
-                "genre": str(self.query_one("#genre", Select).value), "episodes": numbers["episodes"],
-                "free": numbers["free"], "language": None if language == "default" else str(language),
-                "title": values["title"] or None}
+        return Path(values["folder"]).expanduser(), SeasonFields(
+            logline=values["logline"], genre=str(self.query_one("#genre", Select).value), episodes=numbers["episodes"],
+            free=numbers["free"], language=None if language == "default" else str(language),
+            title=values["title"] or None)
 
     def action_create(self) -> None:
-        fields = self.fields()
-        if fields is None:
+        form = self.fields()
+        if form is None:
             return
         self.query_one("#form-error", Static).update(Text("creating…", style="dim"))
         self.query_one("#create", Button).disabled = True
-        self.run_create(fields)
+        self.run_create(*form)
 
     @work(thread=True, exclusive=True, group="create", exit_on_error=False)
-    def run_create(self, fields: dict[str, Any]) -> None:
-        directory = fields.pop("directory")
+    def run_create(self, directory: Path, fields: SeasonFields) -> None:
         try:
             path = self.create(directory, **fields)
         except (UserError, GenreError) as exc:

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from cliffhanger.app.room import Room
+    from cliffhanger.app.room_views import ActionResult
 
 WRITE_KINDS = frozenset({"draft", "redraft", "revise_cliffhanger", "set_character", "set_arc_row", "approve_arc"})
 
@@ -38,7 +42,7 @@ class RoomEvent(Message):
 class RoomDone(Message):
     """The work ended: with a result, an error, or cancelled by the writer."""
 
-    def __init__(self, run: int, label: str, result: Any = None, error: BaseException | None = None,
+    def __init__(self, run: int, label: str, result: ActionResult | None = None, error: BaseException | None = None,
                  cancelled: bool = False) -> None:
         super().__init__()
         self.run, self.label, self.result, self.error, self.cancelled = run, label, result, error, cancelled
@@ -58,24 +62,24 @@ class Callbacks:
     `room.subscribe` instead: a draft goes on in the background after its action has returned."""
 
     text: Callable[[str], None]
-    confirm: Callable[[str], Coroutine[Any, Any, bool]]
+    confirm: Callable[[str], Awaitable[bool]]
 
 
 class RoomRunner:
     """Starts room coroutines, relays their callbacks as messages to `target`, and cancels them."""
 
-    def __init__(self, target: Widget, room: Any) -> None:
+    def __init__(self, target: Widget, room: Room) -> None:
         self.target, self.room = target, room
         self.run = 0
         self.label: str | None = None
-        self._future: concurrent.futures.Future[Any] | None = None
+        self._future: concurrent.futures.Future[ActionResult] | None = None
         self._cancelled = False
 
     @property
     def busy(self) -> str | None:
         return self.label
 
-    def start(self, label: str, make: Callable[[Callbacks], Coroutine[Any, Any, Any]]) -> int | None:
+    def start(self, label: str, make: Callable[[Callbacks], Coroutine[Any, Any, ActionResult]]) -> int | None:
         """Run `make(callbacks)` on the room loop; the run's id, or None while other work runs."""
         if self.label is not None:
             return None
@@ -101,7 +105,7 @@ class RoomRunner:
         target.run_worker(self._wait(run, label, self._future), group="room", exit_on_error=False)
         return run
 
-    async def _wait(self, run: int, label: str, future: concurrent.futures.Future[Any]) -> None:
+    async def _wait(self, run: int, label: str, future: concurrent.futures.Future[ActionResult]) -> None:
         try:
             result = await asyncio.wrap_future(future)
         except asyncio.CancelledError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
@@ -19,7 +19,13 @@ from rich.text import Text
 from cliffhanger.app.console import untrusted
 
 if TYPE_CHECKING:
-    from cliffhanger.agents.season.artifacts import Bible, ContinuityReport, Critique, EpisodeScript
+    from cliffhanger.agents.season.artifacts import (
+        Bible,
+        ContinuityFinding,
+        ContinuityReport,
+        Critique,
+        EpisodeScript,
+    )
     from cliffhanger.memory.query import CanonAnswer
 
 _TIME = {"day": "DAY", "night": "NIGHT", "dawn": "DAWN", "dusk": "DUSK"}
@@ -82,7 +88,7 @@ def screenplay(script: EpisodeScript, bible: Bible | None, width: int = 60) -> T
 
 
 def review_text(critique: Critique | None, continuity: ContinuityReport | None, overall: float | None,
-                revision: int | None, findings: Iterable[dict[str, Any]] = ()) -> Text:
+                revision: int | None, findings: Iterable[ContinuityFinding] = ()) -> Text:
     """Rubric scores with reasons, must-fix notes, notes and continuity findings quoting both sides."""
     from cliffhanger.agents.season.artifacts import CRITERIA
 
@@ -107,18 +113,16 @@ def review_text(critique: Critique | None, continuity: ContinuityReport | None, 
             out.append("\nNotes\n", style="bold")
             out.append_text(untrusted(critique.notes))
             out.append("\n")
-    items = [f.model_dump(mode="json") for f in continuity.findings] if continuity is not None else list(findings)
+    items = continuity.findings if continuity is not None else tuple(findings)
     out.append(f"\nContinuity findings: {len(items)}\n", style="bold")
     for f in items:
-        sev = str(f.get("severity", ""))
-        out.append(f"  [{sev}] ", style="bold red" if sev == "error" else "yellow")
-        out.append_text(untrusted(f"{f.get('rule', '')} · {f.get('subject', '')}"
-                                  + (f" · scene {f['scene']}" if f.get("scene") else "")))
+        out.append(f"  [{f.severity}] ", style="bold red" if f.severity == "error" else "yellow")
+        out.append_text(untrusted(f"{f.rule} · {f.subject}" + (f" · scene {f.scene}" if f.scene else "")))
         out.append("\n    ")
-        out.append_text(untrusted(f.get("explanation", "")))
-        for label, key in (("canon", "canon_fact"), ("script", "script_quote"), ("fix", "suggested_fix")):
+        out.append_text(untrusted(f.explanation))
+        for label, text in (("canon", f"«{f.canon_fact}»"), ("script", f"«{f.script_quote}»"), ("fix", f.suggested_fix)):
             out.append(f"\n    {label}: ", style="dim")
-            out.append_text(untrusted(f"«{f.get(key, '')}»" if key != "suggested_fix" else f.get(key, "")))
+            out.append_text(untrusted(text))
         out.append("\n")
     out.rstrip()
     return out

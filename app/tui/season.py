@@ -7,21 +7,27 @@ cancels them. The board also refreshes from disk every REFRESH_S, so a run by an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
+from pydantic import ValidationError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from cliffhanger.agents.errors import UserError, one_line
+from cliffhanger.agents.errors import UserError, format_validation_error, one_line
 from cliffhanger.app.tui.bible import BibleView
 from cliffhanger.app.tui.board import BoardView
 from cliffhanger.app.tui.chat import ChatView, MessageBox
 from cliffhanger.app.tui.episode import EpisodeScreen
 from cliffhanger.app.tui.runner import WRITE_KINDS, ConfirmAsked, RoomDone, RoomEvent, RoomRunner, RoomText
 from cliffhanger.app.tui.widgets import ConfirmScreen, StatusBar, report_error, safe, to_ui
+
+if TYPE_CHECKING:
+    from cliffhanger.agents.roles.showrunner_chat import Action
+    from cliffhanger.agents.season.report import SeasonSummary
+    from cliffhanger.app.room import Room
 
 REFRESH_S = 2.0
 REVIEW_STEPS = ("continuity check", "critic", "showrunner: decision")
@@ -37,15 +43,17 @@ class SeasonScreen(Screen[None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, room: Any) -> None:
+    def __init__(self, room: Room) -> None:
         super().__init__()
         self.room = room
         self.runner = RoomRunner(self, room)
         self.sinks: dict[int, MessageBox] = {}
         self._asking: dict[int, ConfirmScreen] = {}
-        self.summary: Any = None
+        self.summary: SeasonSummary | None = None
         self.read_only = bool(room.read_only)
         self.background: str | None = None  # a draft running on the room loop after its action returned
+        self._line: str | None = None  # the status line while work runs
+        self._refresh_error_shown = False
 
     def _relay(self, kind: str, episode: int | None, detail: str) -> None:
         """Run events of background drafts, from the room's thread."""
@@ -110,11 +118,11 @@ class SeasonScreen(Screen[None]):
         to_ui(self.app, self._apply, summary, bool(self.room.read_only), self.room.locked_by)
 
     def _refresh_failed(self, exc: Exception) -> None:
-        if not getattr(self, "_refresh_error_shown", False):
+        if not self._refresh_error_shown:
             self._refresh_error_shown = True
             report_error(self.app, exc, "reading the season")
 
-    def _apply(self, summary: Any, read_only: bool, locked_by: str | None) -> None:
+    def _apply(self, summary: SeasonSummary, read_only: bool, locked_by: str | None) -> None:
         if not self.is_attached:
             return
         self._refresh_error_shown = False
@@ -135,7 +143,7 @@ class SeasonScreen(Screen[None]):
 
     def sync_status_bars(self) -> None:
         """Every status bar on the screen stack shows the same work, line and progress."""
-        line = getattr(self, "_line", None)
+        line = self._line
         for screen in self.app.screen_stack:
             for bar in screen.query(StatusBar):
                 bar.set_busy(self.busy)
@@ -175,7 +183,7 @@ class SeasonScreen(Screen[None]):
         self.chat.add("system", self.room.help_text())
 
     def perform_command(self, command: str) -> None:
-        """Run a slash command directly (palette, keys, episode screen), asking first when it destroys work."""
+        """Run a slash command directly (palette, keys), asking first when it destroys work."""
         try:
             action = self.room.parse_command(command)
         except UserError as exc:
@@ -184,7 +192,21 @@ class SeasonScreen(Screen[None]):
         if action is not None:
             self.perform(action, command)
 
-    def perform(self, action: Any, label: str) -> None:
+    def redraft(self, episode: int, note: str, *, ending_only: bool = False) -> None:
+        """Redraft `episode` following the writer's `note` (with `ending_only`, just its cliffhanger),
+        asking first when that replaces an accepted episode."""
+        # Deferred: the agents load with the room, after the first screen is drawn.
+        from cliffhanger.agents.roles.showrunner_chat import Action
+
+        kind: Literal["redraft", "revise_cliffhanger"] = "revise_cliffhanger" if ending_only else "redraft"
+        try:
+            action = Action(kind=kind, episode=episode, note=note)
+        except ValidationError as exc:
+            report_error(self.app, UserError(format_validation_error(exc, "the note")), f"episode {episode}")
+            return
+        self.perform(action, action.describe())
+
+    def perform(self, action: Action, label: str) -> None:
         if not self._writable(action):
             return
         if self.runner.busy:
@@ -196,7 +218,7 @@ class SeasonScreen(Screen[None]):
         else:
             self._execute(action, label)
 
-    def _execute(self, action: Any, label: str) -> None:
+    def _execute(self, action: Action, label: str) -> None:
         if self.runner.busy:
             return
         box = self.chat.add("system", streaming=True)
@@ -212,7 +234,7 @@ class SeasonScreen(Screen[None]):
         self._line = line
         self.sync_status_bars()
 
-    def _writable(self, action: Any) -> bool:
+    def _writable(self, action: Action) -> bool:
         if self.read_only and str(action.kind) in WRITE_KINDS:
             self.app.notify(f"Read-only: the season is being drafted by {self.room.locked_by or 'another process'}; "
                             f"{action.kind} is off until that run ends.", severity="warning", markup=False)
@@ -294,19 +316,19 @@ class SeasonScreen(Screen[None]):
             self.app.notify(f"Cancelled: {message.label}.", severity="warning", markup=False)
         elif message.error is not None:
             if box is not None:
-                from cliffhanger.agents.llm.client import redact
+                from cliffhanger.agents.llm.endpoint import redact
 
                 reason = redact(one_line(str(message.error) or type(message.error).__name__, 200), None)
                 box.finish(note=f"(failed: {reason})" if isinstance(message.error, UserError) else "(failed)")
             report_error(self.app, message.error, message.label)
         else:
             result = message.result
-            text = str(getattr(result, "text", "") or "")
+            text = result.text if result is not None else ""
             if box is not None:
                 if box.role == "showrunner" and box.chunks and text.strip() and text.strip() != box.body.strip():
                     self.chat.add("system", text, before=box)  # what the action did, as the history has it
                 box.finish(text=text)
-            if getattr(result, "ok", True) is False:
+            if result is not None and not result.ok:
                 self.app.notify(one_line(text or f"{message.label} did not complete", 300), severity="warning",
                                 markup=False)
             elif box is not None and box.role == "system":
@@ -327,7 +349,7 @@ class SeasonScreen(Screen[None]):
             return
         if isinstance(self.app.screen, EpisodeScreen):
             return  # one click may arrive as both a click and a row selection
-        self.app.push_screen(EpisodeScreen(self, episode))
+        self.app.push_screen(EpisodeScreen(self.room, episode))
 
     def activate(self, tab: str) -> None:
         """Bring this screen to the top (closing episode views) and show `tab`."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, ProgressBar, Static
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")  # what the app returns when it exits
 
 
 def safe(text: object, style: str = "") -> Text:
@@ -33,7 +35,7 @@ def safe(text: object, style: str = "") -> Text:
     return untrusted(text, style)
 
 
-def report_error(app: App[object], exc: BaseException, doing: str) -> None:
+def report_error(app: App[R], exc: BaseException, doing: str) -> None:
     """A user-fixable error as its one line; anything else logged with its traceback and named in one line."""
     from cliffhanger.agents.llm.client import redact  # as the CLI does: nothing key-like reaches the screen
 
@@ -45,7 +47,7 @@ def report_error(app: App[object], exc: BaseException, doing: str) -> None:
                + " (traceback in the log file)", title=doing, severity="error", markup=False, timeout=10)
 
 
-def to_ui(app: App[object], callback: Callable[..., object], *args: object) -> bool:
+def to_ui(app: App[R], callback: Callable[..., object], *args: object) -> bool:
     """`app.call_from_thread`, from a worker thread; False (and nothing done) once the app has stopped."""
     try:
         app.call_from_thread(callback, *args)
@@ -144,7 +146,11 @@ class Splash(Screen[None]):
 
 
 class StatusBar(Horizontal):
-    """What runs now (a spinner and the latest run event) and episodes accepted so far."""
+    """What runs now (a spinner and the latest run event) and episodes accepted so far. Posts
+    `StatusBar.Shown` when mounted, for whoever tracks the work in flight to fill it in."""
+
+    class Shown(Message):
+        pass
 
     def compose(self) -> ComposeResult:
         yield LoadingIndicator(id="spinner")
@@ -153,6 +159,7 @@ class StatusBar(Horizontal):
 
     def on_mount(self) -> None:
         self.query_one("#spinner").display = False
+        self.post_message(self.Shown())
 
     def set_busy(self, what: str | None) -> None:
         self.query_one("#spinner").display = what is not None

@@ -1,0 +1,123 @@
+"""File mechanics under `SeasonStore`: atomic writes, the season.toml text, the one-writer lock and the
+temp files a killed writer leaves behind. Paths come from the store; nothing here names a season file.
+
+Every write is atomic (temp file in the same folder, fsync, rename), so a crash leaves the old file or
+the new one, never half of one. One writer process per season: `hold_lock()` takes an flock that the OS
+releases if the process dies, and a second writer gets a clear error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from cliffhanger.agents.errors import UserError
+from cliffhanger.agents.season.artifacts import SeasonSpec
+
+FORMAT = 1  # season folder layout version; a folder written by a newer cliffhanger is refused, not misread
+_LOCK_TRIES = 6
+_ORPHAN = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # atomic_write's temp names (tempfile.mkstemp)
+
+
+class SeasonError(UserError):
+    """A season folder that cannot be used as asked."""
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write `data` to `path` so that readers see the old content or the new, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def spec_to_toml(spec: SeasonSpec, season_id: str) -> str:
+    d = spec.model_dump()
+    paywall = d.pop("paywall")
+    lines = ["# cliffhanger season spec: edit with care; `cliffhanger draft` reads it at every run",
+             f"format = {FORMAT}", f"id = {_toml_value(season_id)}"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in d.items()]
+    lines += ["", "[paywall]"] + [f"{k} = {_toml_value(v)}" for k, v in paywall.items()]
+    return "\n".join(lines) + "\n"
+
+
+def lock_holder(path: Path) -> str | None:
+    """Who holds the lock file at `path` ("pid 1234"), or None when no one does."""
+    if not path.exists():
+        return None
+    try:
+        with open(path) as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return fh.read().strip() or "another process"
+    except OSError:
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def hold_lock(path: Path, folder: Path) -> Iterator[None]:
+    """Hold the lock file at `path` for `folder` (named in the errors) until the block ends."""
+    try:
+        fh = open(path, "a+")  # noqa: SIM115 - held for the whole run
+    except PermissionError:
+        raise SeasonError(f"cannot write in {folder} (permission denied): check the folder's permissions") from None
+    try:
+        for attempt in range(_LOCK_TRIES):
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # A reader probing with lock_holder() holds LOCK_SH for an instant: try a few times.
+                if attempt + 1 < _LOCK_TRIES:
+                    time.sleep(0.05)
+                    continue
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                raise SeasonError(f"{folder} is being drafted by {holder}: wait for it to finish or stop it "
+                                  "(Ctrl-C), then run again") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+def remove_orphans(top: Path, trees: Iterable[Path]) -> list[Path]:
+    """Delete atomic_write's temp files directly in `top` and anywhere under each of `trees`."""
+    found = [p for p in top.glob(".*.tmp") if _ORPHAN.match(p.name)]
+    for tree in trees:
+        found += [p for p in tree.rglob(".*.tmp") if _ORPHAN.match(p.name)]
+    for p in found:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    return found
