@@ -1,14 +1,14 @@
 """The season graph: wiring only. Routers are named, typed, unit-tested, and every loop is bounded.
 
-    START -> plan_bible -> plan_acts -> plan_act_rows (one per act, in parallel) -> assemble_arc
-          -> review_arc (interrupt with --review arc) -> gate
+    START -> plan_bible -> plan_acts -> plan_act_rows (act 1, 2, ... in order, each seeing the earlier acts'
+          rows) -> assemble_arc (audit and repair) -> review_arc (interrupt with --review arc) -> gate
     gate -> draft_episode [+ plan_shots of the last accepted episode, in parallel] | plan_shots | finish
     draft_episode -> check_continuity + critique (in parallel) -> decide
     decide -> draft_episode (revise; bounded by max_revisions) | accept_episode -> gate
     plan_shots -> END, or -> gate once the run is stopping (to finish the remaining shot lists)
 
-The episode loop is bounded by the season's episode count; the revision loop by max_revisions
-(decide accepts when the bound is reached).
+The act loop is bounded by the act count (each pass plans one act); the episode loop by the season's
+episode count; the revision loop by max_revisions (decide accepts when the bound is reached).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
 
 from cliffhanger.agents import nodes
 from cliffhanger.agents.state import RunContext, SeasonState
@@ -30,8 +29,9 @@ def route_start(state: SeasonState) -> str:
     return "gate"
 
 
-def route_acts(state: SeasonState) -> list[Send]:
-    return [Send("plan_act_rows", {**state, "act": act}) for act in range(1, state.get("act_count", 0) + 1)]
+def route_acts(state: SeasonState) -> str:
+    """The next act's rows, in order, until every act is planned (bounded by act_count)."""
+    return "plan_act_rows" if state.get("acts_planned", 0) < state.get("act_count", 0) else "assemble_arc"
 
 
 def route_gate(state: SeasonState) -> list[str] | str:
@@ -55,8 +55,8 @@ def build_graph(checkpointer: Any = None) -> Any:
         g.add_node(name, getattr(nodes, name))
     g.add_conditional_edges(START, route_start, ["plan_bible", "review_arc", "gate"])
     g.add_edge("plan_bible", "plan_acts")
-    g.add_conditional_edges("plan_acts", route_acts, ["plan_act_rows"])
-    g.add_edge("plan_act_rows", "assemble_arc")
+    g.add_conditional_edges("plan_acts", route_acts, ["plan_act_rows", "assemble_arc"])
+    g.add_conditional_edges("plan_act_rows", route_acts, ["plan_act_rows", "assemble_arc"])
     g.add_edge("assemble_arc", "review_arc")
     g.add_edge("review_arc", "gate")
     g.add_conditional_edges("gate", route_gate, ["draft_episode", "plan_shots", "finish"])

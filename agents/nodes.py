@@ -13,6 +13,7 @@ from langgraph.types import interrupt
 from cliffhanger.agents.roles import critic, showrunner, writer
 from cliffhanger.agents.roles import shot_planner as shots
 from cliffhanger.agents.roles.continuity import extract_facts, review_continuity, screen_facts, seed_canon
+from cliffhanger.agents.season import arc_check, arc_repair
 from cliffhanger.agents.season.artifacts import (
     ArcRow,
     ContinuityReport,
@@ -73,37 +74,57 @@ async def plan_acts(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         ctx.emit("step", None, "showrunner: act plan")
         outline, ref = await showrunner.plan_acts(ctx.model("showrunner"), ctx.spec, ctx.pack, ctx.store.bible())
         ctx.store.write_act_plan(outline, {"prompt": ref})
-    return {"act_count": len(outline.acts)}
+    return {"act_count": len(outline.acts), "acts_planned": 0}
+
+
+def _planned_rows(ctx: RunContext, acts: int) -> list[ArcRow]:
+    """The rows of acts 1..acts as on disk, an imported episode's own row in place of its planned one."""
+    rows: list[ArcRow] = []
+    for act in range(1, acts + 1):
+        rows += list(_on_disk(ctx.store.act_rows(act, showrunner.ActRows), f"plan/act_{act}.json").rows)
+    imported = ctx.store.imported_plan()
+    if imported is not None:  # episodes imported from an existing script keep their own rows
+        kept = {r.episode: r for r in imported.rows}
+        rows = [kept.get(r.episode, r) for r in rows]
+    return rows
 
 
 async def plan_act_rows(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
-    """One act's rows (runs once per act, in parallel). Previous-act context comes from disk when ready."""
+    """The next act's rows, planned with every earlier act's rows (from disk) in view; the graph loops here
+    once per act, in order. An act already on disk is not asked again, so a killed run resumes at the
+    first act not on disk."""
     ctx = runtime.context
     _check_stop(ctx)
-    act = state["act"]
+    act = state.get("acts_planned", 0) + 1
     if not ctx.store.has_act_rows(act):
         ctx.emit("step", None, f"showrunner: arc rows, act {act}")
         outline = _on_disk(ctx.store.act_plan(showrunner.SeasonOutline), "plan/acts.json")
         rows, ref = await showrunner.plan_act_rows(ctx.model("showrunner"), ctx.spec, ctx.pack, ctx.store.bible(),
-                                                   outline, act, [])
+                                                   outline, act, _planned_rows(ctx, act - 1))
         ctx.store.write_act_rows(act, showrunner.ActRows(rows=rows), {"prompt": ref})
-    return {}
+    return {"acts_planned": act}
 
 
 async def assemble_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
+    """The arc from the acts' rows, audited by the arc rules and repaired where a rule can repair; what
+    remains is kept in arc.json's _meta as notes for the showrunner and reported as a notice."""
     ctx = runtime.context
     if ctx.store.arc() is None:
-        rows: list[ArcRow] = []
-        for act in range(1, state.get("act_count", 0) + 1):
-            rows += list(_on_disk(ctx.store.act_rows(act, showrunner.ActRows), f"plan/act_{act}.json").rows)
-        imported = ctx.store.imported_plan()
-        if imported is not None:  # episodes imported from an existing script keep their own rows
-            kept = {r.episode: r for r in imported.rows}
-            rows = [kept.get(r.episode, r) for r in rows]
-        arc = showrunner.assemble_arc(ctx.spec, ctx.pack, rows)
-        arc.validate_against(ctx.spec, ctx.store.bible())
-        ctx.store.write_arc(arc)
+        bible = ctx.store.bible()
+        arc = showrunner.assemble_arc(ctx.spec, ctx.pack, _planned_rows(ctx, state.get("act_count", 0)))
+        arc, audit = arc_repair.repair_arc(arc, bible, ctx.spec, ctx.pack)
+        arc.validate_against(ctx.spec, bible)
+        notes = [f.model_dump(mode="json") for f in audit.findings]
+        ctx.store.write_arc(arc, {"audit": notes, "skipped": list(audit.skipped)})
+        _notice_findings(ctx, "arc audit after repair", audit.findings)
     return {"planned": True}
+
+
+def _notice_findings(ctx: RunContext, what: str, findings: tuple[arc_check.ArcFinding, ...]) -> None:
+    if findings:
+        shown = "; ".join(f"{f.rule} (episodes {', '.join(map(str, f.episodes))}): {f.message}" for f in findings[:5])
+        more = f"; and {len(findings) - 5} more" if len(findings) > 5 else ""
+        ctx.emit("notice", None, f"{what}: {len(findings)} finding(s) for the showrunner: {shown}{more}")
 
 
 async def review_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
@@ -113,7 +134,13 @@ async def review_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         interrupt({"review": "arc", "path": str(ctx.store.arc_path)})
     arc = ctx.store.arc()  # re-read: the writer may have edited it while the run was paused
     if arc is not None:
-        arc.validate_against(ctx.spec, ctx.store.bible())
+        bible = ctx.store.bible()
+        arc.validate_against(ctx.spec, bible)
+        # A person may have edited the arc: what the rules find now is reported when it is not what the
+        # assembly already reported, and never blocks the run (the edited arc is the writer's call).
+        findings = arc_check.check_arc(arc, bible, ctx.spec, ctx.pack).findings
+        if [f.model_dump(mode="json") for f in findings] != ctx.store.meta(ctx.store.arc_path).get("audit"):
+            _notice_findings(ctx, "arc audit of the reviewed arc", findings)
     return {"arc_approved": True}
 
 
@@ -157,7 +184,7 @@ def _canon(ctx: RunContext, episode: int, row: ArcRow) -> str:
     bible = ctx.store.bible()
     cast = [c.id for c in bible.characters] if bible else []
     plan = f"{row.logline} {' '.join(row.beats)} {row.cliffhanger.hook_line}"
-    return build_context(ctx.ledger, ctx.index, episode=episode, cast=cast[:8], plan=plan, secrets=row.reveals,
+    return build_context(ctx.ledger, ctx.index, episode=episode, cast=cast[:8], plan=plan, secrets=list(row.revealed),
                          budget=ctx.settings.canon_budget).text()
 
 
@@ -206,7 +233,8 @@ async def check_continuity(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         dropped_findings: list[str] = []
         if ctx.settings.canon_memory:
             report = await review_continuity(ctx.model("continuity"), ctx.ledger, ctx.index, script, facts,
-                                             planned=[f"secret {r} is revealed" for r in row.reveals],
+                                             planned=[f"secret {r.secret} is revealed" + (f" to {r.to}" if r.to else "")
+                                                      for r in row.reveals],
                                              budget=ctx.settings.canon_budget, dropped=dropped_findings)
         else:  # no memory to check against: facts are still recorded, so evals can measure what slipped
             report = ContinuityReport(findings=())
@@ -331,7 +359,8 @@ async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     bible = shots.bible_as_of(ctx.store.bible(), ctx.ledger.state_as_of(ep))
     notes: list[str] = []
     shot_list, ref = await shots.plan_shots(ctx.model("shots"), script=ctx.store.script(ep), bible=bible,
-                                            spec=ctx.spec, pack=ctx.pack, target=ctx.settings.target, notes=notes)
+                                            spec=ctx.spec, pack=ctx.pack, target=ctx.settings.target, notes=notes,
+                                            row=_row(ctx, ep))
     ctx.store.write_shots(ep, shot_list, {"prompt": ref, "notes": notes})
     return {"shots_done": [ep]}
 

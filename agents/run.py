@@ -79,10 +79,15 @@ async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], option
 
     crew = Crew.of(models)
     budget = crew.budget  # an eval's, shared by its seasons and its judge; None for a fresh crew
+    typical_prompt = None
     if options.budget_usd is not None:
-        budget = Budget(options.budget_usd, usage_summary(read_usage(store.usage_path)).cost_usd)
+        records = read_usage(store.usage_path)
+        budget = Budget(options.budget_usd, usage_summary(records).cost_usd)
+        # "One call" as this season's calls have been: a resumed season's prompts are longer than a new one's.
+        prompts = sorted(r.tokens_in for r in records if r.tokens_in)
+        typical_prompt = prompts[len(prompts) // 2] if prompts else None
     # Refuses (before touching the season) a budget with unpriced models, or one too small for one call.
-    crew.attach(budget=budget, limiter=limiter, on_tokens=tokens)
+    crew.attach(budget=budget, limiter=limiter, on_tokens=tokens, typical_prompt_tokens=typical_prompt)
 
     with store.lock():
         ledger = Ledger(store.ledger_path)

@@ -32,6 +32,7 @@ class SeasonState(TypedDict, total=False):
     season_id: str
     planned: bool               # bible and arc are on disk
     act_count: int              # acts to plan rows for
+    acts_planned: int           # acts 1..acts_planned have their rows on disk (planned in order)
     arc_approved: bool
     episode: int                # the episode being drafted; 0 before drafting starts
     revision: int               # current revision of `episode`, from 0
@@ -41,7 +42,6 @@ class SeasonState(TypedDict, total=False):
     shots_done: Annotated[list[int], union]
     shots_pending: int          # an accepted episode whose shot list runs beside the next draft; 0: none
     stop: str                   # why the run stops: done, until, interrupted; "" while running
-    act: int                    # only in the Send payload of plan_act_rows
 
 
 Event = Callable[[str, int | None, str], None]

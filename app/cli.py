@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from cliffhanger.agents.errors import UserError, one_line
+from cliffhanger.app.error_log import log_to_file, log_traceback
 from cliffhanger.genres.errors import GenreError
 
 app = typer.Typer(
@@ -30,6 +31,8 @@ canon_app = typer.Typer(help="Check and query the canon ledger.", no_args_is_hel
 genres_app = typer.Typer(help="List, show and validate genre packs.", no_args_is_help=True)
 app.add_typer(canon_app, name="canon")
 app.add_typer(genres_app, name="genres")
+arc_app = typer.Typer(help="Audit a season's arc (no model needed).", no_args_is_help=True)
+app.add_typer(arc_app, name="arc")
 
 
 class OutputFormat(StrEnum):
@@ -126,12 +129,14 @@ def new(
     logline: Annotated[str | None, typer.Option(help="one-sentence premise")] = None,
     from_file: Annotated[Path | None, typer.Option("--from", help="start from an existing script (Fountain or plain text): its opening becomes the first episodes")] = None,
     episodes: Annotated[int, typer.Option(help="episode count")] = 60,
-    free: Annotated[int, typer.Option(help="free episodes before the first paywall")] = 10,
-    paywall: Annotated[str | None, typer.Option(help="paywall episodes, e.g. 11,30,50 (default: from --free)")] = None,
+    free: Annotated[int | None, typer.Option(help="free episodes before the first paywall (default: the genre's usual)")] = None,
+    paywall: Annotated[str | None, typer.Option(help="paywall episodes, e.g. 11,30,50 (default: after the free episodes, "
+                                                     "then the genre's usual spacing)")] = None,
     runtime: Annotated[int, typer.Option(help="target seconds per episode")] = 90,
     language: Annotated[str | None, typer.Option(help="zh or en (default: the genre pack's)")] = None,
     title: Annotated[str | None, typer.Option(help="series title (default: from the logline)")] = None,
-    mode: Annotated[str, typer.Option(help="paywall or ad (ad-supported: every episode free)")] = "paywall",
+    mode: Annotated[str | None, typer.Option(help="paywall or ad (ad-supported: every episode free; default: the "
+                                                  "genre's usual)")] = None,
     genres_dir: GenresDirOpt = None,
 ) -> None:
     """Create a season folder with its season.toml (refuses to overwrite an existing season)."""
@@ -142,9 +147,19 @@ def new(
                         "(edit bible.json afterwards to change it)")
     if from_file is not None:
         from cliffhanger.app.importer import import_script
+        from cliffhanger.genres.loader import load_catalog
 
+        if mode in (None, "paywall", "ad"):  # the genre's paywall conventions fill what is not given
+            try:
+                given = [int(p) for p in paywall.replace(" ", "").split(",") if p] if paywall else None
+            except ValueError:
+                given = None  # the importer names the bad value
+            pack = load_catalog(genres_dir or []).get(genre)
+            mode, free, points = pack.season_paywall(episodes, mode=mode, free=free, points=given)
+            paywall = paywall or (",".join(str(p) for p in points) if points else None)
         store = import_script(from_file, directory, genre=genre, language=language, title=title, episodes=episodes,
-                              free=free, runtime=runtime, mode=mode, paywall=paywall, genres_dirs=genres_dir or [])
+                              free=free if free is not None else 0, runtime=runtime, mode=mode or "paywall",
+                              paywall=paywall, genres_dirs=genres_dir or [])
     elif logline is None:
         raise UserError("give --logline TEXT, or --from SCRIPT to import a script's opening")
     else:
@@ -309,6 +324,20 @@ def _canon_dir(directory: Path) -> Path:
     return directory
 
 
+@arc_app.command("check")
+def arc_check(
+    directory: Annotated[Path, typer.Argument(help="season folder")],
+    fmt: FormatOpt = OutputFormat.text,
+    genres_dir: GenresDirOpt = None,
+) -> None:
+    """Audit the season's arc against its bible, paywall plan and genre pack (payoff and cliffhanger variety,
+    the cut, the reveal schedule, plants, the antagonist ladder). Exit 0: clean, 1: findings, 2: bad input.
+    """
+    from cliffhanger.app.seasons import check_season_arc
+
+    raise typer.Exit(check_season_arc(directory, as_json=fmt is OutputFormat.json, genres_dirs=genres_dir or []))
+
+
 @genres_app.command("list")
 def genres_list(fmt: FormatOpt = OutputFormat.text, genres_dir: GenresDirOpt = None) -> None:
     """List the genre packs: built-in, the user's config dir genres/, and --genres-dir."""
@@ -408,7 +437,7 @@ def demo(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: one line and exit 2 for user errors, never a traceback on screen."""
-    _log_to_file()
+    log_to_file()
     try:
         code = app(args=argv, prog_name="cliffhanger", standalone_mode=False)
         # Without standalone mode the parser returns typer.Exit codes instead of raising them, and
@@ -433,33 +462,8 @@ def main(argv: list[str] | None = None) -> None:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         _fail(f"error: {one_line(message)}{hint}", int(getattr(exc, "exit_code", 2)))
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        log = _log_traceback()
+        log = log_traceback()
         _fail(f"internal error: {exc.__class__.__name__}: {one_line(str(exc), 200)} (traceback in {log})", 1)
-
-
-def _log_file() -> Path:
-    from platformdirs import user_log_dir
-
-    return Path(user_log_dir("cliffhanger")) / "cliffhanger.log"
-
-
-def _log_to_file() -> None:
-    """Library warnings (a dropped shot line, a retried call) go to the log file, not over the progress display."""
-    import logging
-
-    root = logging.getLogger()
-    if any(getattr(h, "_cliffhanger", False) for h in root.handlers):
-        return
-    try:
-        path = _log_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
-    except OSError:
-        handler = logging.NullHandler()
-    handler._cliffhanger = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
 
 
 def _fail(message: str, code: int) -> None:
@@ -467,15 +471,3 @@ def _fail(message: str, code: int) -> None:
 
     print(redact(message, None), file=sys.stderr)
     sys.exit(code)
-
-
-def _log_traceback() -> Path:
-    import traceback
-
-    from cliffhanger.agents.llm.endpoint import redact
-
-    path = _log_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(redact(traceback.format_exc(), None) + "\n")
-    return path

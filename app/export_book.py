@@ -34,11 +34,19 @@ def _by_episode(items: Mapping[int, _A] | Iterable[_A] | None) -> dict[int, _A]:
     return {a.episode: a for a in items}
 
 
-def _status(spec: SeasonSpec, episode: int) -> str:
-    """'paywall' for the first episode behind a paywall point, else 'free' or 'paid'."""
-    if spec.is_paywall(episode):
-        return "paywall"
-    return "free" if spec.is_free(episode) else "paid"
+_BADGE = {"cut": "cut", "first_paid": "paywall", "paid": "paid", "free": "free", "ad": "free"}
+
+
+def _access(spec: SeasonSpec, episode: int) -> tuple[str, str]:
+    """(CSS class, label) of the episode's place in the money plan, labelled in the season's language with
+    the one vocabulary (`SeasonSpec.episode_label`: 卡点集 / 付费首集, "last free episode" / "first paid
+    episode")."""
+    return _BADGE[spec.episode_kind(episode)], spec.episode_label(episode, spec.language)
+
+
+def _paywall_point(spec: SeasonSpec, episode: int) -> bool:
+    """The 卡点集 or the first paid episode of a paywall point: the episodes the book marks in bold."""
+    return spec.episode_kind(episode) in ("cut", "first_paid")
 
 
 def _heading(scene: Scene, episode: int, spec: SeasonSpec, places: dict[str, str]) -> str:
@@ -99,11 +107,9 @@ def season_markdown(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
     out += ["", "## Arc", "", _row(["Ep", "Access", "Logline", "Payoff", "Cliffhanger", "Hook line", "Drafted"]),
             _row(["---"] * 7)]
     for row in arc.rows if arc else ():
-        access = _status(spec, row.episode)
-        marker = "**PAYWALL**" if access == "paywall" else access
+        label = _access(spec, row.episode)[1]
+        marker = f"**{label}**" if _paywall_point(spec, row.episode) else label
         kind = f"{row.cliffhanger.kind} ({row.cliffhanger.strength}/5)"
-        if spec.is_paywall_cliffhanger(row.episode):
-            kind += " — paywall cliffhanger"
         out.append(_row([row.episode, marker, row.logline, row.payoff, kind, row.cliffhanger.hook_line,
                          "yes" if row.episode in scripts else NOT_DRAFTED]))
     if arc is None:
@@ -113,7 +119,8 @@ def season_markdown(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
         if script is None:
             out += ["", f"## Episode {ep}: {NOT_DRAFTED}"]
             continue
-        out += ["", f"## Episode {ep}: {_md(script.title)}", ""]
+        label = f" ({_access(spec, ep)[1]})" if _paywall_point(spec, ep) else ""
+        out += ["", f"## Episode {ep}: {_md(script.title)}{label}", ""]
         for scene in script.scenes:
             cast = ", ".join(names.get(i, i) for i in scene.cast)
             out += [f"### {_md(_heading(scene, ep, spec, places))}", "", f"*Cast: {_md(cast) or '-'}*", ""]
@@ -146,7 +153,7 @@ table{border-collapse:collapse;width:100%;margin:1rem 0;font-size:.85rem}
 th,td{border:1px solid #ccc;padding:.3rem .4rem;vertical-align:top;text-align:left}th{background:#f3f3f3}
 .badge{display:inline-block;padding:0 .4rem;border-radius:.3rem;font-size:.8rem;font-weight:600}
 .paywall{background:#c0392b;color:#fff}.free{background:#27ae60;color:#fff}.paid{background:#7f8c8d;color:#fff}
-.cliff{background:#f39c12;color:#fff}
+.cut{background:#f39c12;color:#fff}
 .script{font-family:"Courier Prime","Courier New",monospace;background:#fafafa;padding:1rem;border:1px solid #eee}
 .heading{font-weight:700;text-transform:uppercase;margin-top:1rem}.cast{color:#666;font-size:.85rem}
 .cue{margin:.6rem 0 0 30%;font-weight:700}.paren{margin-left:25%;font-style:italic}
@@ -234,13 +241,10 @@ def season_html(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
     else:
         rows = []
         for row in arc.rows:
-            access = _status(spec, row.episode)
             kind = _e(f"{row.cliffhanger.kind} ({row.cliffhanger.strength}/5)")
-            if spec.is_paywall_cliffhanger(row.episode):
-                kind += " " + _badge("cliff", "paywall cliffhanger")
             drafted = (f'<a href="#ep-{row.episode}">{_e(scripts[row.episode].title)}</a>' if row.episode in scripts
                        else f'<span class="missing">{NOT_DRAFTED}</span>')
-            rows.append([str(row.episode), _badge(access, access.upper() if access == "paywall" else access),
+            rows.append([str(row.episode), _badge(*_access(spec, row.episode)),
                          _e(row.logline), _e(row.opening_hook), _e(row.payoff), kind, _e(row.cliffhanger.hook_line),
                          drafted])
         out.append(_table(["Ep", "Access", "Logline", "Opening hook", "Payoff", "Cliffhanger", "Hook line", "Script"],
@@ -251,8 +255,8 @@ def season_html(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
         if script is None:
             out.append(f'<section id="ep-{ep}" class="missing"><h2>Episode {ep}</h2><p>{NOT_DRAFTED}</p></section>')
             continue
-        out += [f'<section id="ep-{ep}"><h2>Episode {ep}: {_e(script.title)} {_badge(_status(spec, ep), _status(spec, ep))}'
-                "</h2>", _script_html(script, spec, names, places)]
+        out += [f'<section id="ep-{ep}"><h2>Episode {ep}: {_e(script.title)} {_badge(*_access(spec, ep))}</h2>',
+                _script_html(script, spec, names, places)]
         shots = shot_lists.get(ep)
         out.append(_shots_html(shots) if shots else f'<p class="missing">{NO_SHOTS}</p>')
         out.append("</section>")

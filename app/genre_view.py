@@ -77,7 +77,7 @@ def print_pack(pack: GenrePack, runtime_s: int = 90) -> None:
     out.print(untrusted(f"Look: {v.grading}; {v.lighting}; {v.lens}; {v.camera}"))
     out.print(untrusted("Music: " + " / ".join(v.music_cues) + "   SFX: " + " / ".join(v.sfx)))
     out.print(Panel(untrusted(pack.examples.opening_hook), title="Example opening hook"))
-    out.print(Panel(untrusted(pack.examples.paywall_cliffhanger), title="Example paywall cliffhanger"))
+    out.print(Panel(untrusted(pack.examples.paywall_cliffhanger), title="Example 卡点集 ending (the last free episode)"))
     samples = Table("sample loglines")
     for s in pack.sample_loglines:
         samples.add_row(untrusted(s))

@@ -198,12 +198,18 @@ class Room:
         cast = ", ".join(f"{c.id} ({c.name}, {c.role})" for c in bible.characters) if bible else "(no bible yet)"
         frontier = [ln for ln in s.lines if ln.status != "accepted"][:3]
         done = [ln for ln in s.lines if ln.status == "accepted"][-3:]
-        rows = "\n".join(f"- ep {ln.episode} [{ln.status}{', paywall' if ln.paywall else ''}] {ln.title}"
+        rows = "\n".join(f"- ep {ln.episode} [{ln.status}{self._paywall_mark(ln.episode)}] {ln.title}"
                          + (f" (score {ln.overall:.1f}, {ln.open_findings} open findings)" if ln.overall is not None else "")
                          for ln in [*done, *frontier])
         return (f"{self.spec.title}: {self.spec.genre}, {self.spec.language}, {self.spec.episodes} episodes of "
                 f"{self.spec.runtime_s} s; paywall episodes {list(self.spec.paywall.paywall_episodes)}.\n"
                 f"Logline: {self.spec.logline}\nCast: {cast}\n{s.accepted} of {s.episodes} episodes accepted.\n{rows}")
+
+    def _paywall_mark(self, episode: int) -> str:
+        """", 卡点集" on the cut and first paid episodes (the words the showrunner's prompts use); "" otherwise."""
+        if self.spec.episode_kind(episode) in ("cut", "first_paid"):
+            return ", " + self.spec.episode_label(episode, self.spec.language)
+        return ""
 
     def _model(self, role: str) -> RoleModel:
         if self._models is None:

@@ -27,9 +27,10 @@ from cliffhanger.agents.llm.local import local_available
 from cliffhanger.agents.llm.profiles import price_for
 from cliffhanger.agents.llm.role_names import ROOM_ROLES
 from cliffhanger.agents.llm.usage import UsageLog, read_usage, usage_summary
+from cliffhanger.agents.season.arc_check import check_arc
 from cliffhanger.agents.season.artifacts import SeasonSpec
-from cliffhanger.agents.season.report import summarise
-from cliffhanger.agents.season.store import SeasonStore
+from cliffhanger.agents.season.report import audit_arc, audit_lines, summarise
+from cliffhanger.agents.season.store import SeasonError, SeasonStore
 from cliffhanger.agents.state import RunSettings
 from cliffhanger.app.console import console, err_console, untrusted
 from cliffhanger.app.progress import Progress
@@ -39,9 +40,11 @@ from cliffhanger.genres.loader import load_catalog
 EXIT_STOPPED = 130
 
 
-def create_season(directory: Path, *, logline: str, genre: str, episodes: int, free: int, paywall: str | None,
-                  runtime: int, language: str | None, title: str | None, mode: str,
+def create_season(directory: Path, *, logline: str, genre: str, episodes: int, free: int | None, paywall: str | None,
+                  runtime: int, language: str | None, title: str | None, mode: str | None,
                   genres_dirs: list[Path] | None = None) -> SeasonStore:
+    """A new season folder. What is not given (None) comes from the genre pack: its script language, and
+    its paywall conventions (mode, free episodes, the spacing of later paywall points)."""
     pack = load_catalog(genres_dirs or []).get(genre)
     points = None
     if paywall:
@@ -51,8 +54,9 @@ def create_season(directory: Path, *, logline: str, genre: str, episodes: int, f
             raise UserError(f"--paywall {paywall!r} is not a list of episode numbers: use e.g. 11,30,50") from None
     if language not in (None, "zh", "en"):
         raise UserError(f"--language {language!r}: use zh or en")
-    if mode not in ("paywall", "ad"):
+    if mode not in (None, "paywall", "ad"):
         raise UserError(f"--mode {mode!r}: use paywall or ad")
+    mode, free, points = pack.season_paywall(episodes, mode=mode, free=free, points=points)
     try:
         spec = SeasonSpec.create(
             title=title or logline.strip()[:40], logline=logline, genre=pack.id, language=language or pack.language,
@@ -109,7 +113,8 @@ def _run(store: SeasonStore, settings: Settings, options: RunSettings, live: boo
     messages = {
         "done": (0, f"season complete: {len(result.accepted)} episodes in {where}; report: {store.report_path}"),
         "until": (0, f"stopped after episode {options.until} as asked; run `cliffhanger draft {where}` to continue"),
-        "arc_review": (0, f"the arc is ready for your review: {store.arc_path} (edit it if you like), then run "
+        "arc_review": (0, f"the arc is ready for your review: {store.arc_path} (edit it if you like; "
+                          f"`cliffhanger arc check {where}` re-checks it after an edit), then run "
                           f"`cliffhanger draft {where}` to approve it and continue"),
         "interrupted": (EXIT_STOPPED, f"stopped at a step boundary; run `cliffhanger draft {where}` to resume"),
         "budget": (2, result.message),
@@ -121,6 +126,10 @@ def _run(store: SeasonStore, settings: Settings, options: RunSettings, live: boo
     t = usage.totals()
     console().print(untrusted(f"{text} ({result.wall_s:.0f} s, {t.calls} calls, ${t.cost_usd:.4f} this run)"),
                     soft_wrap=True)
+    if result.stop == "arc_review":
+        audit = audit_arc(store)
+        if audit is not None:
+            print_arc_audit([f.model_dump(mode="json") for f in audit.findings], list(audit.skipped))
     return code
 
 
@@ -185,14 +194,52 @@ def season_status(directory: Path, *, as_json: bool) -> None:
                                              if summary.cost_unknown_calls else ""), markup=False)
     from rich.table import Table  # rich only when a table is printed, as app.console does
 
-    table = Table("ep", "status", "paywall", "cliffhanger", "revisions", "score", "open findings", "shots")
+    table = Table("ep", "status", "paywall", "cliffhanger", "revisions", "score", "open findings", "arc", "shots")
     for ln in summary.lines:
-        if ln.status == "planned" and ln.episode > summary.accepted + 3:
+        if ln.status == "planned" and ln.episode > summary.accepted + 3 and not ln.arc_findings:
             continue
-        table.add_row(str(ln.episode), ln.status, "yes" if ln.paywall else "", untrusted(ln.cliffhanger),
+        table.add_row(str(ln.episode), ln.status, ln.paywall_point, untrusted(ln.cliffhanger),
                       str(ln.revisions), f"{ln.overall:.1f}" if ln.overall is not None else "", str(ln.open_findings),
-                      str(ln.shots or ""))
+                      f"{len(ln.arc_findings)}!" if ln.arc_findings else "", str(ln.shots or ""))
     out.print(table)
+    if summary.arc_checked:
+        print_arc_audit(summary.arc_findings, summary.arc_skipped)
+        if summary.arc_findings:
+            out.print(untrusted(f"all findings: `cliffhanger arc check {store.root}`"), soft_wrap=True)
+
+
+def print_arc_audit(findings: list[dict[str, object]], skipped: list[str]) -> None:
+    """The arc audit under a status or the arc review: counts per rule, the first findings one a line."""
+    out = console()
+    for line in audit_lines(findings, skipped):
+        out.print(untrusted(line), soft_wrap=True)
+
+
+def check_season_arc(directory: Path, *, as_json: bool, genres_dirs: list[Path]) -> int:
+    """`cliffhanger arc check`: the audit of the season's arc; returns 0 clean, 1 findings (bad input raises)."""
+    store = SeasonStore.open(directory)
+    spec = store.spec()
+    arc = store.arc()
+    if arc is None:
+        raise SeasonError(f"{store.arc_path}: no arc yet: plan it with `cliffhanger draft {directory} --review arc`")
+    bible = store.bible()
+    problems = arc.problems_against(spec, bible)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SeasonError(f"{store.arc_path}: does not match the season: {problems[0]}{more}")
+    audit = check_arc(arc, bible, spec, load_catalog(genres_dirs).get(spec.genre))
+    if as_json:
+        typer.echo(json.dumps([f.model_dump(mode="json") for f in audit.findings], ensure_ascii=False, indent=2))
+        for why in audit.skipped:
+            typer.echo(f"skipped {why}", err=True)
+    else:
+        for finding in audit.findings:
+            typer.echo(finding.line())
+        for why in audit.skipped:
+            typer.echo(f"skipped {why}")
+        found = f"{len(audit.findings)} finding{'s' if len(audit.findings) != 1 else ''}" if audit.findings else "clean"
+        typer.echo(f"arc check: {found} ({len(arc.rows)} episodes)")
+    return 1 if audit.findings else 0
 
 
 def run_demo(directory: Path | None, config: Path | None, flags: dict[str, object]) -> int:

@@ -109,8 +109,12 @@ class CliffhangerKind(Part):
 class PaywallConventions(Part):
     free_episodes: int = Field(ge=1, le=30, description="usual number of free episodes")
     later_every: int = Field(ge=5, le=40, description="episodes between later paywall points")
-    first_paywall: Text = Field(description="what the first paywall episode (卡一) must deliver")
+    first_paywall: Text = Field(description="what the first cut must deliver: the 卡点集 (卡一, the last free "
+                                "episode) ends on it and the first paid episode (付费首集) pays it off")
     ad_mode: Text = Field(description="the ad-supported variant: how every episode ending hooks instead")
+    preferred_mode: Literal["paywall", "ad"] = Field(
+        "paywall", description="how seasons of this genre are released when the user does not say: 'paywall' "
+                               "(pay to unlock after the free episodes) or 'ad' (free, ad-supported)")
 
 
 class Avoid(Part):
@@ -229,6 +233,23 @@ class GenrePack(Part):
         """Rubric weights scaled to sum to 1, in RUBRIC_CRITERIA order."""
         total = sum(self.rubric_weights[c] for c in RUBRIC_CRITERIA)
         return {c: self.rubric_weights[c] / total for c in RUBRIC_CRITERIA}
+
+    def season_paywall(self, episodes: int, *, mode: str | None = None, free: int | None = None,
+                       points: list[int] | None = None) -> tuple[Literal["paywall", "ad"], int | None, list[int] | None]:
+        """(mode, free episodes, paywall points) for a new season of `episodes`: what the user gave wins,
+        the genre's paywall conventions fill the rest. Paywall mode: free defaults to the genre's usual
+        count (at most episodes - 1, or one before the first given point), points to free + 1 and then
+        every `later_every` episodes within the season. Ad mode: (mode, free as given, None), for the
+        spec's own defaults. Values are not validated here: `SeasonSpec` says what is wrong."""
+        chosen: Literal["paywall", "ad"] = self.paywall.preferred_mode if mode is None else (
+            "ad" if mode == "ad" else "paywall")
+        if chosen == "ad":
+            return chosen, free, points
+        if free is None:
+            free = min(points) - 1 if points else max(0, min(self.paywall.free_episodes, episodes - 1))
+        if points is None:
+            points = list(range(max(free, 0) + 1, episodes + 1, self.paywall.later_every)) or None
+        return chosen, free, points
 
     def avoid_list(self, language: Language) -> tuple[str, ...]:
         return self.avoid.zh if language == "zh" else self.avoid.en

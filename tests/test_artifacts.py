@@ -79,6 +79,22 @@ ZH_BIBLE: dict[str, Any] = {
         {"id": "switched_at_birth", "description": "林晚和林雪柔出生时被保姆调包。", "known_by": ["lin_xuerou"],
          "planned_reveal_episode": 11},
     ],
+    "antagonists": [
+        {"character": "lin_xuerou", "tier": 1, "act": 1, "downfall_episode": 11,
+         "downfall": "DNA报告当众宣读，她被逐出林家，名下股份全部收回。"},
+    ],
+    "cards": [
+        {"id": "gu_legal_director", "description": "林晚是顾氏集团的法务总监。",
+         "stages": [{"episode": 2, "to": "audience"}, {"episode": 5, "to": "lin_xuerou"}]},
+    ],
+    "plants": [
+        {"id": "broken_necklace_clasp", "what": "项链的搭扣是坏的，林晚看了一眼。", "planted_episode": 1,
+         "payoff_episode": 9},
+    ],
+    "address": [
+        {"speaker": "lin_xuerou", "listener": "lin_wan", "form": "姐姐"},
+        {"speaker": "lin_wan", "listener": "gu_yanshen", "form": "顾总"},
+    ],
 }
 
 ZH_ARC: dict[str, Any] = {"rows": [
@@ -86,14 +102,18 @@ ZH_ARC: dict[str, Any] = {"rows": [
      "beats": ["林雪柔当众指认林晚偷了项链", "未婚夫当场退婚", "林晚被保安拖出大厅"],
      "payoff": "林晚冷笑着说出项链的真正去处，全场哗然",
      "opening_hook": "一巴掌打在林晚脸上，项链从她包里掉出",
+     "payoff_kind": "public_face_slap", "intensity": "small", "antagonist": "lin_xuerou",
      "cliffhanger": {"kind": "threat", "hook_line": "林雪柔低声说：这只是开始。", "strength": 3},
-     "paywall": False, "reveals": []},
+     "paywall": False, "reveals": [], "plants": ["broken_necklace_clasp"], "pays": [],
+     "walk_ons": [{"id": "hotel_guard", "name": "保安", "look": "burly guard in a black suit, earpiece, crew cut"}]},
     {"episode": 2, "act": 1, "logline": "三年后林晚以顾氏法务总监身份回到林家。",
      "beats": ["林晚挽着顾言深出现在林家寿宴", "林雪柔认出她，脸色煞白"],
      "payoff": "林家老爷子当众请林晚上座",
      "opening_hook": "一辆黑色劳斯莱斯停在林家门口",
+     "payoff_kind": "identity_drop", "intensity": "medium", "antagonist": None,
      "cliffhanger": {"kind": "identity_reveal", "hook_line": "林晚拿出一份DNA报告。", "strength": 5},
-     "paywall": False, "reveals": []},
+     "paywall": False, "reveals": [{"secret": "gu_legal_director", "to": "audience"}], "plants": [], "pays": [],
+     "walk_ons": []},
 ]}
 
 
@@ -155,6 +175,15 @@ EN_BIBLE: dict[str, Any] = {
         {"id": "vane_heir", "description": "Ava is the daughter of the late Vane alpha.",
          "known_by": ["celeste_vane"], "planned_reveal_episode": 12},
     ],
+    "antagonists": [
+        {"character": "celeste_vane", "tier": 3, "act": 2, "downfall_episode": None,
+         "downfall": "The treaty council strips her of the Vane name in front of both packs."},
+    ],
+    "cards": [],
+    "plants": [
+        {"id": "gold_eyes", "what": "Ava's eyes flash gold for a second.", "planted_episode": 1, "payoff_episode": 12},
+    ],
+    "address": [{"speaker": "ava_reed", "listener": "damon_cross", "form": "Mr. Cross"}],
 }
 
 EN_SCRIPT: dict[str, Any] = {
@@ -417,7 +446,7 @@ def test_arc_against_spec_and_bible() -> None:
     fixed = ArcPlan.model_validate({"rows": [ZH_ARC["rows"][0], ZH_ARC["rows"][1] | {"paywall": True}]})
     fixed.validate_against(spec, Bible.model_validate(ZH_BIBLE))
     leaky = ArcPlan.model_validate({"rows": [ZH_ARC["rows"][0] | {"reveals": ["who_killed_mother"]}]})
-    assert "reveals 'who_killed_mother', which is not a bible secret; use one of: switched_at_birth" in (
+    assert "reveals 'who_killed_mother', which is not a bible secret; use one of: gu_legal_director, switched_at_birth" in (
         leaky.problems_against(SeasonSpec.create(title="t", logline="l", genre="g", episodes=1, mode="ad"),
                                Bible.model_validate(ZH_BIBLE))[0]
     )

@@ -22,6 +22,8 @@ import pytest
 import yaml
 from season_kit import make_season, run_cli
 
+from cliffhanger.agents.season.store_io import FORMAT
+
 # ---- the harness ------------------------------------------------------------------------------------------
 
 LOG_DIR = "xdg-state"  # where an internal error would leave its traceback: not the user's files
@@ -439,7 +441,7 @@ def _(k: Kit) -> Call:
 def _(k: Kit) -> Call:
     root = k.imported()
     spec = root / "season.toml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace("format = 1\n", "format = 99\n"), encoding="utf-8")
+    spec.write_text(spec.read_text(encoding="utf-8").replace(f"format = {FORMAT}\n", "format = 99\n"), encoding="utf-8")
     return Call(["draft", root, *k.model_flags()], "was written by a newer cliffhanger (season format 99")
 
 
@@ -447,7 +449,7 @@ def _(k: Kit) -> Call:
 def _(k: Kit) -> Call:
     root = k.imported()
     spec = root / "season.toml"
-    spec.write_text(spec.read_text(encoding="utf-8").replace("format = 1\n", "format = 99\n"), encoding="utf-8")
+    spec.write_text(spec.read_text(encoding="utf-8").replace(f"format = {FORMAT}\n", "format = 99\n"), encoding="utf-8")
     return Call(["canon", "query", root, "Lin Wan"], "season format 99")
 
 

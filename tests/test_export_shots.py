@@ -273,7 +273,7 @@ def test_html_is_self_contained_escaped_and_complete(season) -> None:
         assert c.name in text and c.visual.as_prompt() in text
     for n in range(3, 7):
         assert f'id="ep-{n}" class="missing"><h2>Episode {n}</h2><p>{NOT_DRAFTED}' in page
-    assert "PAYWALL" in text and "paywall cliffhanger" in text and "free" in text
+    assert "卡点集" in text and "付费首集" in text and "免费集" in text  # the one paywall vocabulary
     assert arc.rows[0].cliffhanger.kind in text
     assert "△ " in text and "林雪柔（捂着脖子）" in text  # zh screenplay layout
     assert shots[1].shots[0].shot_id in text
@@ -298,7 +298,7 @@ def test_markdown_book(season) -> None:
     md = season_markdown(spec, bible, arc, scripts, shots)
     assert md.startswith(f"# {spec.title}")
     assert "<script" not in md and "&lt;script>" in md
-    assert "**PAYWALL**" in md and "paywall cliffhanger" in md
+    assert "**付费首集**" in md and "**卡点集**" in md
     for n in range(3, 7):
         assert f"## Episode {n}: {NOT_DRAFTED}" in md
     for c in bible.characters:

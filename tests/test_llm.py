@@ -222,3 +222,42 @@ def test_endpoint_config_is_frozen_and_hides_key() -> None:
     assert KEY not in repr(ep)
     with pytest.raises(dataclasses.FrozenInstanceError):
         ep.model = "x"  # type: ignore[misc]
+
+
+# ---- the budget holds what calls in flight may spend --------------------------------------------------------
+
+def test_a_call_waits_for_calls_in_flight_and_stops_only_when_the_budget_is_spent() -> None:
+    from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted
+
+    async def scenario() -> None:
+        budget = Budget(1.0)
+        await budget.acquire(0.6)  # one call in flight
+        second = asyncio.ensure_future(budget.acquire(0.3))
+        third = asyncio.ensure_future(budget.acquire(0.6))  # fits alone, not beside the first: it waits
+        await asyncio.sleep(0.2)
+        assert second.done() and not third.done()
+        budget.charge(0.5)
+        budget.release(0.6)  # the first call ended, charged its real cost: 0.5 spent, 0.3 held
+        with pytest.raises(BudgetExhausted, match="budget reached"):
+            await asyncio.wait_for(third, 2)  # 0.5 spent + 0.6 can never fit: the run stops
+        assert budget.reserved_usd == pytest.approx(0.3)
+
+    asyncio.run(scenario())
+
+
+def test_concurrent_calls_never_pass_the_budget_together(make_sim) -> None:
+    from cliffhanger.agents.llm.call_limits import Budget
+
+    url = make_sim(ttft_ms=200)  # slow enough that both calls are in flight at once
+    ep = EndpointConfig(provider="openai-compatible", base_url=url, model="gpt-4o-mini", max_tokens=2000)
+    client = ModelClient("writer", ep, UsageLog())
+    one = client.typical_call_cost(prompt_tokens=20)
+    client.budget = budget = Budget(one * 1.5)  # room for one call's estimate at a time, and real calls cost less
+
+    async def both() -> list[object]:
+        return await asyncio.gather(*(client.structured(Line, [("user", "one line")]) for _ in range(2)),
+                                    return_exceptions=True)
+
+    results = asyncio.run(both())
+    assert all(isinstance(r, Line) for r in results), results  # the second waited for the first, then fit
+    assert 0 < budget.spent_usd <= budget.limit_usd and budget.reserved_usd == 0

@@ -113,7 +113,7 @@ def assert_canon(canon: str, store: SeasonStore, ep: int) -> None:
             assert status is not None
             assert [ln for ln in lines(canon) if c.name in ln and "status" in ln and str(status.value) in ln], \
                 f"episode {ep}: the canon lacks {c.name}'s status ({status.value})"
-        for secret in store.arc().row(ep).reveals:  # the secrets this episode reveals, and who knows them
+        for secret in store.arc().row(ep).revealed:  # the secrets this episode reveals, and who knows them
             assert [ln for ln in lines(canon) if names.get(secret, secret) in ln and "known by" in ln], \
                 f"episode {ep}: the canon lacks the secret {secret} it reveals"
 
@@ -270,7 +270,8 @@ def test_continuity_gets_the_draft_the_entities_the_canon_and_the_planned_change
         rev = revision_of(store, ep, got["script"])
         reviewed.add((ep, rev))
         assert got["previous"] == str(ep - 1)
-        assert got["planned"] == ("; ".join(f"secret {r} is revealed" for r in arc.row(ep).reveals) or "none")
+        assert got["planned"] == ("; ".join(f"secret {r.secret} is revealed" + (f" to {r.to}" if r.to else "")
+                                            for r in arc.row(ep).reveals) or "none")
         report = store.read_model(store.revision_path(ep, rev, "continuity"), ContinuityReport)
         rules = sorted({f.rule for f in report.findings if f.rule != "model_check"})
         assert got["already"] == (", ".join(rules) or "none found")

@@ -20,6 +20,7 @@ from cliffhanger.agents.roles.continuity import script_text
 from cliffhanger.agents.roles.showrunner_chat import Action, parse_slash
 from cliffhanger.agents.season.artifacts import ContinuityFinding, EpisodeScript, Review, RevisionReview
 from cliffhanger.agents.season.store import SeasonError, SeasonStore
+from cliffhanger.agents.season.store_io import FORMAT
 from cliffhanger.agents.sim.config import SimConfig
 from cliffhanger.agents.sim.runner import run_in_thread
 from cliffhanger.app.room import Room
@@ -280,7 +281,7 @@ def test_foreign_and_older_formats_are_refused_with_one_line(tmp_path: Path) -> 
     store = make_season(tmp_path / "s", 3, free=2)
     spec = store.root / "season.toml"
     text = spec.read_text(encoding="utf-8")
-    spec.write_text(text.replace("format = 1", "format = 7"), encoding="utf-8")
+    spec.write_text(text.replace(f"format = {FORMAT}", "format = 7"), encoding="utf-8")
     with pytest.raises(SeasonError, match="newer cliffhanger"):
         Room.open(store.root, models={})
     spec.write_text("\n".join(ln for ln in text.splitlines() if not ln.startswith(("format", "runtime_s"))) + "\n",

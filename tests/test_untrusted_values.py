@@ -18,6 +18,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from cliffhanger.agents.llm.scripted import ScriptedClient
+from cliffhanger.agents.roles.bible_plan import repair_bible
 from cliffhanger.agents.roles.continuity import (
     UNRESOLVED_SUBJECT,
     canon_subject,
@@ -29,7 +30,6 @@ from cliffhanger.agents.roles.continuity import (
     seed_canon,
 )
 from cliffhanger.agents.roles.shot_planner import bible_as_of
-from cliffhanger.agents.roles.showrunner import repair_bible
 from cliffhanger.agents.roles.writer import repair_script
 from cliffhanger.agents.season.artifacts import (
     DESCRIPTOR_LIMIT,
@@ -309,6 +309,16 @@ def test_a_bible_with_a_look_too_long_for_a_shot_is_repaired_not_refused(sample)
     assert bible.characters[2].id == "lin_xuerou"
     assert bible.secrets[0].known_by == ("lin_xuerou",)  # compared as the bible holds it: not dropped as dangling
     assert ShotCharacter.from_character(bible.characters[0]).descriptor == bible.characters[0].visual.as_prompt()
+
+
+@pytest.mark.parametrize("path", ["../../etc/passwd", "/etc/passwd", "C:\\refs\\a.png", "a/b/../../c", 7])
+def test_a_reference_image_a_model_wrote_outside_the_season_is_dropped_not_refused(sample, path: object) -> None:
+    data = sample("zh_bible")
+    data["characters"][1]["reference_image"] = path
+    data["characters"][0]["reference_image"] = "refs/lin_wan.png"  # a sound one stays
+    bible = Bible.model_validate(repair_bible(data))
+    assert bible.characters[1].reference_image is None
+    assert bible.characters[0].reference_image == "refs/lin_wan.png"
 
 
 def test_the_look_as_of_an_episode_still_fits_a_shot(world, tmp_path: Path) -> None:

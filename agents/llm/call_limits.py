@@ -23,18 +23,37 @@ class BudgetExhausted(ModelError):
 
 
 class Budget:
-    """A spending cap shared by every client of a run; checked before each call, charged after."""
+    """A spending cap shared by every client of a run. A call holds its estimate while it is in flight
+    (`acquire`), is charged its real cost when it ends, and releases the hold; calls in flight together
+    can never pass the limit. The run stops only when a call would not fit even once the calls in flight
+    have settled: until then the call waits for them."""
+
+    POLL_S = 0.05
 
     def __init__(self, limit_usd: float, spent_usd: float = 0.0) -> None:
         self.limit_usd = limit_usd
         self.spent_usd = spent_usd
+        self.reserved_usd = 0.0
 
     def check(self, estimate_usd: float) -> None:
+        """BudgetExhausted when what is spent and `estimate_usd` pass the limit."""
         if self.spent_usd + estimate_usd > self.limit_usd:
             raise BudgetExhausted(
                 f"budget reached: ${self.spent_usd:.4f} of ${self.limit_usd:.4f} spent and the next call "
                 f"(about ${estimate_usd:.4f}) would pass it: raise --budget-usd and run the same command again"
             )
+
+    async def acquire(self, estimate_usd: float) -> float:
+        """Hold `estimate_usd` for a call about to be sent; waits while calls in flight hold too much."""
+        while True:
+            self.check(estimate_usd)
+            if self.spent_usd + self.reserved_usd + estimate_usd <= self.limit_usd:
+                self.reserved_usd += estimate_usd
+                return estimate_usd
+            await asyncio.sleep(self.POLL_S)  # calls in flight settle within a call's time
+
+    def release(self, amount_usd: float) -> None:
+        self.reserved_usd = max(0.0, self.reserved_usd - amount_usd)
 
     def charge(self, cost_usd: float | None) -> None:
         self.spent_usd += cost_usd or 0.0

@@ -155,65 +155,69 @@ class ModelClient:
         estimated = False
         problem = "no attempt made"
         outcome: Outcome = "failed"
-        for attempt in range(1, self.policy.max_attempts + 1):
-            self._check_budget(history)
-            try:
-                if self.endpoint.profile.stream_structured:
-                    answer, n_retries = await self._send(
-                        lambda h=history: self._stream_structured(schema, h, episode))
-                else:
-                    runnable = self.chat.with_structured_output(
-                        self._output_schema(schema), method=self._method, include_raw=True
-                    )
-                    out, n_retries = await self._send(lambda r=runnable, h=history: r.ainvoke(h))
-                    answer = Answer(_raw_text(out["raw"]), (out["raw"].response_metadata or {}).get("finish_reason"),
-                                    getattr(out["raw"], "usage_metadata", None))
-            except Truncated as exc:
-                retries += exc.retries
-                i, o, est = self._count(history, exc.text, exc.usage)
-                tin, tout, estimated = tin + i, tout + o, estimated or est
-                problem = "the answer was cut off at the output token limit"
-                history += [AIMessage(content=exc.text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
-                continue
-            except ModelError as exc:
-                if self._fallback_method(exc):
-                    history = _with_schema_prompt(list(messages), schema) if self._method == "json_mode" else history
+        held: list[float] = []  # this call's reservations against the budget, released when it ends
+        try:
+            for attempt in range(1, self.policy.max_attempts + 1):
+                held.append(await self._reserve_budget(history))
+                try:
+                    if self.endpoint.profile.stream_structured:
+                        answer, n_retries = await self._send(
+                            lambda h=history: self._stream_structured(schema, h, episode))
+                    else:
+                        runnable = self.chat.with_structured_output(
+                            self._output_schema(schema), method=self._method, include_raw=True
+                        )
+                        out, n_retries = await self._send(lambda r=runnable, h=history: r.ainvoke(h))
+                        answer = Answer(_raw_text(out["raw"]), (out["raw"].response_metadata or {}).get("finish_reason"),
+                                        getattr(out["raw"], "usage_metadata", None))
+                except Truncated as exc:
+                    retries += exc.retries
+                    i, o, est = self._count(history, exc.text, exc.usage)
+                    tin, tout, estimated = tin + i, tout + o, estimated or est
+                    problem = "the answer was cut off at the output token limit"
+                    history += [AIMessage(content=exc.text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
                     continue
-                self._log("structured", started, tin, tout, estimated, attempt, retries, "failed", episode, prompt, str(exc))
-                raise
-            retries += n_retries
-            text = answer.text
-            i, o, est = self._count(history, text, answer.usage)
-            tin, tout, estimated = tin + i, tout + o, estimated or est
-            if answer.finish_reason == "length":
-                problem = "the answer was cut off at the output token limit"
-                history += [AIMessage(content=text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
-                continue
-            # langchain's `parsed` is ignored on purpose: its JSON parsers complete truncated objects.
-            fix = repair
-            if self.endpoint.profile.grammar_schema:
-                bounds = schema.model_json_schema()
+                except ModelError as exc:
+                    if self._fallback_method(exc):
+                        history = _with_schema_prompt(list(messages), schema) if self._method == "json_mode" else history
+                        continue
+                    self._log("structured", started, tin, tout, estimated, attempt, retries, "failed", episode, prompt, str(exc))
+                    raise
+                retries += n_retries
+                text = answer.text
+                i, o, est = self._count(history, text, answer.usage)
+                tin, tout, estimated = tin + i, tout + o, estimated or est
+                if answer.finish_reason == "length":
+                    problem = "the answer was cut off at the output token limit"
+                    history += [AIMessage(content=text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
+                    continue
+                # langchain's `parsed` is ignored on purpose: its JSON parsers complete truncated objects.
+                fix = repair
+                if self.endpoint.profile.grammar_schema:
+                    bounds = schema.model_json_schema()
 
-                def fix(data: Any, _b: dict[str, Any] = bounds) -> Any:
-                    data = clamp_to_schema(data, _b)
-                    return repair(data) if repair else data
-            try:
-                value, cleaned = parse_output(text, schema, fix)
-            except OutputProblem as exc:
-                problem = str(exc)
-                history += [AIMessage(content=text[:4000] or "(empty)"), HumanMessage(_feedback(problem))]
-                continue
-            outcome = "ok" if attempt == 1 and not cleaned else "repaired"
-            self._log("structured", started, tin, tout, estimated, attempt, retries, outcome, episode, prompt)
-            return value
-        msg = (
-            f"{self.role}: {self.endpoint.model} at {self.endpoint.base_url} gave no valid {schema.__name__} "
-            f"in {self.policy.max_attempts} attempts (last: {problem}); use a stronger model for this role "
-            "or raise max_attempts"
-        )
-        self._log("structured", started, tin, tout, estimated, self.policy.max_attempts, retries, "failed",
-                  episode, prompt, problem)
-        raise ModelOutputError(one_line(redact(msg, self.endpoint.api_key), 400))
+                    def fix(data: Any, _b: dict[str, Any] = bounds) -> Any:
+                        data = clamp_to_schema(data, _b)
+                        return repair(data) if repair else data
+                try:
+                    value, cleaned = parse_output(text, schema, fix)
+                except OutputProblem as exc:
+                    problem = str(exc)
+                    history += [AIMessage(content=text[:4000] or "(empty)"), HumanMessage(_feedback(problem))]
+                    continue
+                outcome = "ok" if attempt == 1 and not cleaned else "repaired"
+                self._log("structured", started, tin, tout, estimated, attempt, retries, outcome, episode, prompt)
+                return value
+            msg = (
+                f"{self.role}: {self.endpoint.model} at {self.endpoint.base_url} gave no valid {schema.__name__} "
+                f"in {self.policy.max_attempts} attempts (last: {problem}); use a stronger model for this role "
+                "or raise max_attempts"
+            )
+            self._log("structured", started, tin, tout, estimated, self.policy.max_attempts, retries, "failed",
+                      episode, prompt, problem)
+            raise ModelOutputError(one_line(redact(msg, self.endpoint.api_key), 400))
+        finally:
+            self._release_budget(held)
 
     def _output_schema(self, schema: type[T]) -> Any:
         """What we hand to with_structured_output for the current method.
@@ -278,12 +282,14 @@ class ModelClient:
     async def text(self, messages: Messages, *, episode: int | None = None, prompt: str | None = None) -> str:
         """A plain completion with think tags removed."""
         started = time.monotonic()
-        self._check_budget(list(messages))
+        held = [await self._reserve_budget(list(messages))]
         try:
             msg, retries = await self._send(lambda: self.chat.ainvoke(list(messages)))
         except ModelError as exc:
             self._log("text", started, 0, 0, False, 1, 0, "failed", episode, prompt, str(exc))
             raise
+        finally:
+            self._release_budget(held)
         text = _raw_text(msg)
         i, o, est = self._count(list(messages), text, msg.usage_metadata)
         self._log("text", started, i, o, est, 1, retries, "ok", episode, prompt)
@@ -298,7 +304,7 @@ class ModelClient:
         pieces: list[str] = []
         usage = None
         outcome: Outcome = "cancelled"
-        self._check_budget(list(messages))
+        held = [await self._reserve_budget(list(messages))]
         try:
             async with self.limiter.slot(self.endpoint):  # a one-slot server takes this reply after a draft call
                 async for chunk in self.chat.astream(list(messages)):
@@ -322,6 +328,7 @@ class ModelClient:
         finally:
             i, o, est = self._count(list(messages), "".join(pieces), usage)
             self._log("stream", started, i, o, est, 1, 0, outcome, episode, prompt)
+            self._release_budget(held)
 
     # ---- transport ----------------------------------------------------------------------------
 
@@ -332,12 +339,19 @@ class ModelClient:
         expected_out = self.endpoint.max_tokens or self.endpoint.profile.default_max_tokens or 2000
         return self._price.cost(prompt_tokens, expected_out)
 
-    def _check_budget(self, history: list[Any]) -> None:
+    async def _reserve_budget(self, history: list[Any]) -> float:
+        """Hold the call's estimated cost against the budget until it is charged (`_log`) and released, so
+        calls in flight together cannot each fit alone and together pass the limit (see Budget.acquire)."""
         if self.budget is None or self._price is None:
-            return
+            return 0.0
         pairs = [(_role_of(m), _content_of(m)) for m in history]
         expected_out = self.endpoint.max_tokens or self.endpoint.profile.default_max_tokens or 2000
-        self.budget.check(self._price.cost(count_message_tokens(pairs, self.endpoint.model), expected_out))
+        return await self.budget.acquire(self._price.cost(count_message_tokens(pairs, self.endpoint.model), expected_out))
+
+    def _release_budget(self, held: list[float]) -> None:
+        if self.budget is not None:
+            self.budget.release(sum(held))
+        held.clear()
 
     async def _send(self, call: Callable[[], Awaitable[Any]]) -> tuple[Any, int]:
         """Run `call` under the retry rule and the run's concurrency cap; returns (result, retries used)."""

@@ -88,12 +88,13 @@ class Crew(Mapping[str, M], Generic[M]):
     def __len__(self) -> int:
         return len(self._models)
 
-    def attach(self, *, budget: Budget | None, limiter: CallLimiter, on_tokens: TokenTick | None) -> None:
+    def attach(self, *, budget: Budget | None, limiter: CallLimiter, on_tokens: TokenTick | None,
+               typical_prompt_tokens: int | None = None) -> None:
         """Give every model the run's budget, concurrency cap and token ticker.
 
         ConfigError when a budget is set and a model has no price (its spend could not be counted);
-        BudgetExhausted when not even one typical call of the dearest role fits the budget. Nothing is
-        attached when either is raised.
+        BudgetExhausted when not even one typical call of the dearest role fits the budget (a prompt of
+        `typical_prompt_tokens`, or the models' default). Nothing is attached when either is raised.
         """
         if budget is not None:
             for model in self._models.values():
@@ -101,7 +102,8 @@ class Crew(Mapping[str, M], Generic[M]):
                     name = model.model_name
                     raise ConfigError(f"--budget-usd needs prices: model {name} has none; add "
                                       f'[prices."{name}"] to cliffhanger.toml or the --config file')
-            budget.check(max((m.typical_call_cost() for m in self._models.values()), default=0.0))
+            sizes = {} if typical_prompt_tokens is None else {"prompt_tokens": typical_prompt_tokens}
+            budget.check(max((m.typical_call_cost(**sizes) for m in self._models.values()), default=0.0))
         for model in self._models.values():
             model.budget = budget
             model.limiter = limiter

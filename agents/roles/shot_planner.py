@@ -4,8 +4,9 @@ The model proposes shots in screen order (`ShotPlan`); `build_shot_list` turns a
 valid ShotList deterministically, so a weak model's plan is repaired rather than retried:
 - scenes follow the script: an unknown scene number moves to the nearest real scene, and shots are
   kept in scene order (stable), because the script's scenes play in order;
-- characters are bible characters only (matched by id, name or alias), each carrying the locked
-  descriptor, which is also written into both prompts so identity survives every clip boundary;
+- characters are bible characters (matched by id, name or alias), each carrying the locked
+  descriptor, which is also written into both prompts so identity survives every clip boundary, and
+  the arc row's walk-ons that the script puts in a scene (a sneering clerk), with their one-line look;
 - dialogue is timed from the speech rates in `artifacts`; a speech too long for the longest clip is
   split at a sentence, clause or word boundary across consecutive shots of the same set-up;
 - durations are the target's clip lengths, then lengthened, shortened, split or dropped until the
@@ -19,6 +20,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
@@ -40,11 +43,13 @@ from cliffhanger.agents.roles.shot_timing import (
 from cliffhanger.agents.season.artifacts import (
     DIALOGUE_UNITS_PER_S,
     TURN_PAUSE_S,
+    ArcRow,
     Bible,
     Character,
     EpisodeScript,
     SeasonSpec,
     VisualDescriptor,
+    WalkOn,
     count_units,
     fit_look,
 )
@@ -157,23 +162,66 @@ def shot_plan_schema(runtime_s: float, target: VideoTarget = "generic") -> type[
     return _bounded_plan(*shot_plan_bounds(runtime_s, target))
 
 
-# ---- speech ------------------------------------------------------------------------------------------
+# ---- who can be in frame -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InFrame:
+    """Someone a shot can show: a bible character with the locked look, or a walk-on of the episode's arc
+    row with its one-line look (`descriptor`, pasted into every prompt that shows them)."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    descriptor: str
+    reference_image: str | None = None
+
+    @classmethod
+    def character(cls, c: Character) -> InFrame:
+        return cls(c.id, c.name, c.aliases, c.visual.as_prompt(), c.reference_image)
+
+    @classmethod
+    def walk_on(cls, w: WalkOn) -> InFrame:
+        # the id read as words ("sneering clerk") names them in the English prompt when the name is not ascii
+        return cls(w.id, w.name, (w.id.replace("_", " "),), w.look)
+
+    def shot_character(self) -> ShotCharacter:
+        return ShotCharacter(id=self.id, descriptor=self.descriptor, reference_image=self.reference_image)
+
+
+def walk_ons_in(script: EpisodeScript, row: ArcRow | None, bible: Bible) -> list[WalkOn]:
+    """The arc row's walk-ons the script puts in a scene's cast (or gives a line), that are not bible
+    characters: the one-episode parts the shots may show."""
+    if row is None:
+        return []
+    present = {i for s in script.scenes for i in s.cast} | {d.speaker for d in script.dialogue()}
+    cast = {c.id for c in bible.characters}
+    return [w for w in row.walk_ons if w.id in present and w.id not in cast]
+
+
+def _cast_index(people: Iterable[InFrame]) -> dict[str, InFrame]:
+    """Id, name and alias (normalised) -> who; the first one named wins (bible characters come first)."""
+    known: dict[str, InFrame] = {}
+    for p in people:
+        for name in (p.id, p.name, *p.aliases):
+            known.setdefault(name_key(name), p)
+    return known
+
 
 # ---- plan -> shot list -------------------------------------------------------------------------------
 
 def build_shot_list(plan: ShotPlan, *, script: EpisodeScript, bible: Bible, spec: SeasonSpec, pack: GenrePack,
-                    target: VideoTarget = "generic", notes: list[str] | None = None) -> ShotList:
-    """The plan as a ShotList for `target` (contract in the module docstring). Ids the bible does not
-    know are dropped from the frame; a speaker that is neither a bible character nor an id loses the line.
-    What is dropped or left off is said in `notes` (when given) as well as in the log.
+                    target: VideoTarget = "generic", notes: list[str] | None = None,
+                    row: ArcRow | None = None) -> ShotList:
+    """The plan as a ShotList for `target` (contract in the module docstring). Ids neither the bible nor
+    the arc `row`'s walk-ons in the script know are dropped from the frame; a speaker that is neither a
+    character nor an id loses the line. What is dropped or left off is said in `notes` (when given) as
+    well as in the log.
     """
     notes = [] if notes is None else notes
     lengths = clip_lengths(target)
     rate = DIALOGUE_UNITS_PER_S[spec.language]
-    known: dict[str, Character] = {}
-    for c in bible.characters:
-        for name in (c.id, c.name, *c.aliases):
-            known.setdefault(name_key(name), c)
+    known = _cast_index([*(InFrame.character(c) for c in bible.characters),
+                         *(InFrame.walk_on(w) for w in walk_ons_in(script, row, bible))])
     capacity_s = lengths[-1] - SPEECH_MARGIN_S
     max_units = math.floor(capacity_s * rate)
 
@@ -238,7 +286,7 @@ def _assemble(drafts: list[ShotDraft], *, script: EpisodeScript, spec: SeasonSpe
         shots.append(Shot(
             episode=script.episode, scene=d.scene, shot_id=sid, start_s=round(start, 3), duration_s=d.duration,
             aspect_ratio=spec.aspect_ratio, shot_size=p.shot_size, angle=p.angle, movement=p.movement,
-            lens=p.lens.strip() or "35mm", characters=[ShotCharacter.from_character(c) for c in d.cast],
+            lens=p.lens.strip() or "35mm", characters=[c.shot_character() for c in d.cast],
             location=scene.location, time_of_day=scene.time, action=action, dialogue=dialogue,
             sound={"vo_os": (p.sound.vo_os or "").strip() or None, "music_cue": cue,
                    "sfx": [s.strip() for s in p.sound.sfx if s.strip()]},
@@ -255,16 +303,16 @@ def _assemble(drafts: list[ShotDraft], *, script: EpisodeScript, spec: SeasonSpe
     return shots
 
 
-def _display_name(c: Character, native: bool) -> str:
+def _display_name(c: InFrame, native: bool) -> str:
     if native or c.name.isascii():
         return c.name
     return next((a for a in c.aliases if a.isascii()), c.name)
 
 
-def _with_descriptors(cast: tuple[Character, ...], body: str, *, native: bool, language: str) -> str:
+def _with_descriptors(cast: tuple[InFrame, ...], body: str, *, native: bool, language: str) -> str:
     """'Name: descriptor.' for each character in frame, then `body` cut (at a space) to PROMPT_LIMIT."""
     sep = "：" if native and language == "zh" else ": "
-    head = " ".join(f"{_display_name(c, native)}{sep}{c.visual.as_prompt()}." for c in cast)
+    head = " ".join(f"{_display_name(c, native)}{sep}{c.descriptor.rstrip('.')}." for c in cast)
     room = max(PROMPT_LIMIT - len(head) - 1, 0)
     if len(body) > room:
         cut = body[:room]
@@ -274,10 +322,12 @@ def _with_descriptors(cast: tuple[Character, ...], body: str, *, native: bool, l
 
 # ---- the call ----------------------------------------------------------------------------------------
 
-def _characters_text(script: EpisodeScript, bible: Bible) -> str:
+def _characters_text(script: EpisodeScript, bible: Bible, row: ArcRow | None = None) -> str:
     present = {i for s in script.scenes for i in s.cast} | {d.speaker for d in script.dialogue()}
     cast = [c for c in bible.characters if c.id in present] or list(bible.characters)
-    return "\n".join(f"- {c.id} ({' / '.join([c.name, *c.aliases])}): {c.visual.as_prompt()}" for c in cast)
+    lines = [f"- {c.id} ({' / '.join([c.name, *c.aliases])}): {c.visual.as_prompt()}" for c in cast]
+    lines += [f"- {w.id} ({w.name}, walk-on in this episode only): {w.look}" for w in walk_ons_in(script, row, bible)]
+    return "\n".join(lines)
 
 
 def _look_text(pack: GenrePack, runtime_s: float) -> str:
@@ -295,21 +345,22 @@ def _lengths_text(target: VideoTarget) -> str:
 
 
 async def plan_shots(model: StructuredModel, *, script: EpisodeScript, bible: Bible, spec: SeasonSpec,
-                     pack: GenrePack, target: VideoTarget = "generic",
-                     notes: list[str] | None = None) -> tuple[ShotList, str]:
+                     pack: GenrePack, target: VideoTarget = "generic", notes: list[str] | None = None,
+                     row: ArcRow | None = None) -> tuple[ShotList, str]:
     """Ask the model for a shot plan of `script` and build it; returns (shot list, prompt ref). What the
-    build drops is said in `notes` (when given)."""
+    build drops is said in `notes` (when given). With the episode's arc `row`, its walk-ons in the script
+    are in the character list and in frame with their one-line look."""
     low, high = shot_plan_bounds(spec.runtime_s, target)
     prompt = render(
         "shots.plan", episode=script.episode, target=target, clip_lengths=_lengths_text(target),
         runtime_s=spec.runtime_s, shots=f"{low}-{high}", script=script_text(script),
-        characters=_characters_text(script, bible), look=_look_text(pack, spec.runtime_s),
+        characters=_characters_text(script, bible, row), look=_look_text(pack, spec.runtime_s),
         language="Chinese (zh)" if spec.language == "zh" else "English (en)",
     )
     plan = await model.structured(shot_plan_schema(spec.runtime_s, target), [("user", prompt.text)],
                                   episode=script.episode, prompt=prompt.ref)
-    return (build_shot_list(plan, script=script, bible=bible, spec=spec, pack=pack, target=target, notes=notes),
-            prompt.ref)
+    return (build_shot_list(plan, script=script, bible=bible, spec=spec, pack=pack, target=target, notes=notes,
+                            row=row), prompt.ref)
 
 
 # ---- the look as of an episode -------------------------------------------------------------------------

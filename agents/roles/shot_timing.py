@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cliffhanger.agents.season.artifacts import TURN_PAUSE_S, Character, count_units
+from cliffhanger.agents.season.artifacts import TURN_PAUSE_S, count_units
 from cliffhanger.agents.season.shotlist import SHOT_RUNTIME_TOLERANCE, VideoTarget, quantise_duration
 
 if TYPE_CHECKING:
-    from cliffhanger.agents.roles.shot_planner import PlannedShot
+    from cliffhanger.agents.roles.shot_planner import InFrame, PlannedShot
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class SpokenLine:
 class ShotDraft:
     scene: int
     plan: PlannedShot
-    cast: tuple[Character, ...]
+    cast: tuple[InFrame, ...]
     lines: tuple[SpokenLine, ...]
     hint: float
     continued: bool = False

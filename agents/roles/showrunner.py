@@ -1,19 +1,23 @@
-"""The showrunner: bible, act plan, arc rows (in passes per act), and accept/revise decisions.
+"""The showrunner: bible, act plan, arc rows (one act at a time, in order), and accept/revise decisions.
 
 Model answers are complete JSON validated against the artifacts; what a schema cannot express
-(renumbering, dangling ids, paywall flags, cliffhanger strength at the paywall) is repaired here,
-deterministically, so the plan always agrees with the spec whatever the model wrote.
+(renumbering, dangling ids, paywall flags, cliffhanger strength at the paywall, the bible's schedule) is
+repaired deterministically (`bible_plan.repair_bible`, `arc_rows.repair_rows`), so the plan always agrees
+with the spec whatever the model wrote; the assembled arc is then audited and repaired by the arc rules.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import Prompt, render
+from cliffhanger.agents.roles import arc_digest
+from cliffhanger.agents.roles.arc_rows import ActRows as ActRows  # the schema of plan/act_N.json, re-exported
+from cliffhanger.agents.roles.arc_rows import repair_rows, rows_schema
+from cliffhanger.agents.roles.bible_plan import bible_size, repair_bible
 from cliffhanger.agents.season.artifacts import (
     ArcPlan,
     ArcRow,
@@ -21,7 +25,6 @@ from cliffhanger.agents.season.artifacts import (
     ContinuityReport,
     Critique,
     SeasonSpec,
-    fit_look,
 )
 from cliffhanger.genres.pack import GenrePack
 
@@ -48,14 +51,6 @@ class SeasonOutline(BaseModel):
     acts: list[ActOutline] = Field(description="one entry per act, in order", min_length=1, max_length=10)
 
 
-class ActRows(BaseModel):
-    """Beat-sheet rows for the episodes of one act."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rows: list[ArcRow] = Field(description="one row per episode of the act, in order")
-
-
 class Decision(BaseModel):
     """The showrunner's call on a reviewed draft."""
 
@@ -67,21 +62,47 @@ class Decision(BaseModel):
 
 # ---- act ranges ---------------------------------------------------------------------------------
 
-def act_ranges(pack: GenrePack, episodes: int) -> list[tuple[int, int]]:
-    """(first, last) episode of each pack act for a season of `episodes` (acts never empty)."""
-    numbers = pack.act_of_each_episode(episodes)
-    ranges: dict[int, list[int]] = {}
+def act_ranges(pack: GenrePack, spec: SeasonSpec) -> list[tuple[int, int]]:
+    """(first, last) episode of each act: the pack's split of the season, with act 1 ending on the first
+    cut in paywall mode (the 卡点集, the episode before the first paywall point) and the next act starting
+    after it. Acts are never empty; a season shorter than the pack's acts has fewer acts."""
+    numbers = pack.act_of_each_episode(spec.episodes)
+    grouped: dict[int, list[int]] = {}
     for ep, act in enumerate(numbers, start=1):
-        ranges.setdefault(act, []).append(ep)
-    return [(eps[0], eps[-1]) for _, eps in sorted(ranges.items())]
+        grouped.setdefault(act, []).append(ep)
+    ranges = [[eps[0], eps[-1]] for _, eps in sorted(grouped.items())]
+    points = spec.paywall.paywall_episodes if spec.paywall.mode == "paywall" else ()
+    if len(ranges) > 1 and points and points[0] > 1:
+        # act 1 ends on the cut, leaving at least one episode for every later act
+        ranges[0][1] = min(points[0] - 1, spec.episodes - (len(ranges) - 1))
+        for prev, cur in zip(ranges, ranges[1:], strict=False):
+            cur[0] = prev[1] + 1
+            cur[1] = max(cur[1], cur[0])
+        for i in range(len(ranges) - 1, 0, -1):  # pull back what a moved boundary pushed past the end
+            ranges[i][1] = min(ranges[i][1], spec.episodes - (len(ranges) - 1 - i))
+            ranges[i][0] = min(ranges[i][0], ranges[i][1])
+            ranges[i - 1][1] = ranges[i][0] - 1
+    return [(a, b) for a, b in ranges]
 
 
 def paywall_summary(spec: SeasonSpec) -> str:
+    """The money plan in the trade's words (see `SeasonSpec.episode_label`), in the script language."""
     p = spec.paywall
+    zh = spec.language == "zh"
     if p.mode == "ad":
-        return "ad-supported: every episode is free; every ending must hook"
-    points = ", ".join(str(e) for e in p.paywall_episodes)
-    return f"episodes 1-{p.free_episodes} free; paywall points at episodes {points}"
+        return "广告版：每集免费，每集结尾都要留钩子" if zh else "ad-supported: every episode is free; every ending must hook"
+    cuts = [e - 1 for e in p.paywall_episodes if e > 1]
+
+    def eps(values: list[int]) -> str:
+        return ("、" if zh else ", ").join(str(e) for e in values) or "-"
+
+    first, later = p.paywall_episodes[0], list(p.paywall_episodes[1:])
+    if zh:
+        return (f"第1-{p.free_episodes}集免费；卡点集（结尾卡住、让观众付费的那一集）：第{eps(cuts)}集；"
+                f"付费首集：第{first}集（开头兑现卡点）" + (f"；之后的解锁点：第{eps(later)}集" if later else ""))
+    return (f"episodes 1-{p.free_episodes} free; the cut (the episode that ends where the viewer must pay): "
+            f"episode(s) {eps(cuts)}; first paid episode: {first} (pays the cut off in its opening)"
+            + (f"; later unlock points at episodes {eps(later)}" if later else ""))
 
 
 def genre_brief(pack: GenrePack) -> str:
@@ -96,39 +117,17 @@ def _prompt(name: str, language: str, **values: object) -> Prompt:
 
 # ---- bible ---------------------------------------------------------------------------------------
 
-def _stripped(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-def repair_bible(data: Any) -> Any:
-    """Drop dangling `known_by` ids and duplicate ids so a sound bible is not refused for bookkeeping, and
-    shorten a look that would not fit a shot as one prompt (`fit_look`) rather than refuse the bible."""
-    chars = data.get("characters") or []
-    seen: set[str] = set()
-    for group in ("characters", "locations", "secrets"):
-        kept = []
-        for item in data.get(group) or []:
-            if isinstance(item, dict):
-                if "id" in item:
-                    item["id"] = _stripped(item["id"])  # ids are compared as the bible will hold them
-                if item.get("id") not in seen:
-                    seen.add(item.get("id"))
-                    kept.append(item)
-        data[group] = kept
-    ids = {c.get("id") for c in chars if isinstance(c, dict)}
-    for c in data["characters"]:
-        if isinstance(c.get("visual"), dict):
-            c["visual"] = fit_look(c["visual"])
-    for s in data.get("secrets") or []:
-        s["known_by"] = [k for k in (_stripped(k) for k in s.get("known_by") or []) if k in ids]
-    return data
-
-
 async def plan_bible(model: StructuredModel, spec: SeasonSpec, pack: GenrePack) -> tuple[Bible, str]:
+    acts = len(act_ranges(pack, spec))
+    size = bible_size(spec.episodes, acts)
     p = _prompt("showrunner.plan_bible", spec.language, title=spec.title, logline=spec.logline,
                 genre_name=pack.names.zh if spec.language == "zh" else pack.names.en, genre_brief=genre_brief(pack),
-                episodes=spec.episodes, runtime_s=spec.runtime_s, paywall_summary=paywall_summary(spec))
-    bible = await model.structured(Bible, [("user", p.text)], prompt=p.ref, repair=repair_bible)
+                episodes=spec.episodes, runtime_s=spec.runtime_s, paywall_summary=paywall_summary(spec),
+                characters_range="{}-{}".format(*size.characters), secrets_range="{}-{}".format(*size.secrets),
+                locations_range="{}-{}".format(*size.locations), antagonists_count=size.antagonists,
+                cards_count=size.cards, plants_count=size.plants, acts_count=acts)
+    bible = await model.structured(Bible, [("user", p.text)], prompt=p.ref,
+                                   repair=lambda d: repair_bible(d, spec.episodes))
     return bible, p.ref
 
 
@@ -142,7 +141,7 @@ def _secrets(bible: Bible) -> str:
 
 
 async def plan_acts(model: StructuredModel, spec: SeasonSpec, pack: GenrePack, bible: Bible) -> tuple[SeasonOutline, str]:
-    ranges = act_ranges(pack, spec.episodes)
+    ranges = act_ranges(pack, spec)
     acts = "\n".join(f"- act {i}: episodes {a}-{b}: {pack.acts[i - 1].name}: {pack.acts[i - 1].job}"
                      for i, (a, b) in enumerate(ranges, start=1))
     p = _prompt("showrunner.plan_acts", spec.language, title=spec.title, logline=spec.logline, premise=bible.premise,
@@ -164,99 +163,51 @@ async def plan_acts(model: StructuredModel, spec: SeasonSpec, pack: GenrePack, b
     return outline, p.ref
 
 
+# ---- arc rows ------------------------------------------------------------------------------------
+
 def _marker(spec: SeasonSpec, ep: int) -> str:
-    if spec.paywall.mode == "ad":
-        return "ad"
-    if spec.is_paywall_cliffhanger(ep):
-        return "LAST FREE BEFORE PAYWALL" if spec.is_free(ep) else "BEFORE PAYWALL"
-    if spec.is_paywall(ep):
-        return "PAYWALL"
-    return "free" if spec.is_free(ep) else "paid"
+    """The episode's place in the money plan, in the trade's words (卡点集 / last free episode, ...)."""
+    return spec.episode_label(ep, spec.language)
 
 
-def must_be_strong(spec: SeasonSpec, ep: int) -> bool:
-    """Episodes whose ending must make people pay: before a paywall point, and the paywall episode itself."""
-    return spec.paywall.mode == "paywall" and (spec.is_paywall_cliffhanger(ep) or spec.is_paywall(ep))
+def _acts_to_come(pack: GenrePack, outline: SeasonOutline, ranges: list[tuple[int, int]], act: int) -> str:
+    lines = [f"- act {n} (episodes {a}-{b}), {pack.acts[n - 1].name}: {outline.acts[n - 1].goal} "
+             f"Ends: {outline.acts[n - 1].ending}"
+             for n, (a, b) in enumerate(ranges, start=1) if n > act and n <= len(outline.acts)]
+    return "\n".join(lines) or "(none: this act closes the season)"
 
 
 async def plan_act_rows(model: StructuredModel, spec: SeasonSpec, pack: GenrePack, bible: Bible,
                         outline: SeasonOutline, act: int, previous_rows: list[ArcRow]) -> tuple[list[ArcRow], str]:
-    first, last = act_ranges(pack, spec.episodes)[act - 1]
-    count = last - first + 1
+    """Act `act`'s rows, planned with the digest of every earlier row (`previous_rows`, acts 1..act-1)."""
+    ranges = act_ranges(pack, spec)
+    first, last = ranges[act - 1]
     plan = outline.acts[act - 1]
-    due = [s for s in bible.secrets if s.planned_reveal_episode and first <= s.planned_reveal_episode <= last]
+    first_cut = next((e - 1 for e in spec.paywall.paywall_episodes if e > 1), None)
     p = _prompt(
         "showrunner.plan_act_rows", spec.language, title=spec.title, act_number=act, act_name=pack.acts[act - 1].name,
         act_goal=f"{plan.goal} Turning points: {'; '.join(plan.turning_points)}. Ends: {plan.ending}",
-        first=first, last=last,
+        first=first, last=last, acts_to_come=_acts_to_come(pack, outline, ranges, act),
         episode_list="\n".join(f"- {ep}: {_marker(spec, ep)}" for ep in range(first, last + 1)),
+        first_cut=(f"{first_cut}: {pack.paywall.first_paywall}" if first_cut and first <= first_cut <= last
+                   else "(not in this act)"),
         cliffhanger_kinds="\n".join(f"- {k.id} ({'paywall' if k.paywall else 'ordinary'}, strength {k.strength}): "
                                     f"{k.description}" for k in pack.cliffhanger_kinds),
-        payoff_kinds="\n".join(f"- {k.id}: {k.description}" for k in pack.payoff_kinds),
+        payoff_kinds="\n".join(f"- {k.id} ({k.name}): {k.description}" for k in pack.payoff_kinds),
         beats="\n".join(f"- {b.role} {b.start_s:g}-{b.end_s:g} s: {b.description}" for b in pack.beats_for(spec.runtime_s)),
-        characters=_characters(bible),
-        secrets_due="\n".join(f"- {s.id}: reveal in episode {s.planned_reveal_episode}" for s in due) or "(none)",
-        previous_rows=json.dumps([r.model_dump(mode="json") for r in previous_rows[-2:]], ensure_ascii=False) or "[]",
+        characters=_characters(bible), ladder=arc_digest.ladder(bible, act), cards=arc_digest.cards_text(bible),
+        due=arc_digest.due_in_act(bible, first, last),
+        digest=arc_digest.earlier_rows_digest(previous_rows, act, bible),
     )
-    schema = _rows_schema(count)
-    out = await model.structured(schema, [("user", p.text)], prompt=p.ref,
-                                 repair=lambda d: _repair_rows(d, spec, pack, bible, act, first, last))
-    return list(out.rows), p.ref
-
-
-def _rows_schema(count: int) -> type[ActRows]:
-    from pydantic import create_model
-
-    return create_model(  # exactly `count` rows: the sim and grammar-based servers honour the bounds
-        "ActRows", __base__=ActRows,
-        rows=(list[ArcRow], Field(description="one row per episode of the act, in order", min_length=count,
-                                  max_length=count)),
-    )
-
-
-def _repair_rows(data: Any, spec: SeasonSpec, pack: GenrePack, bible: Bible, act: int, first: int,
-                 last: int) -> Any:
-    rows = [r for r in data.get("rows") or [] if isinstance(r, dict)]
-    while rows and len(rows) < last - first + 1:
-        rows.append(dict(rows[-1]))
-    rows = rows[: last - first + 1]
-    secret_ids = {s.id for s in bible.secrets}
-    due = {s.planned_reveal_episode: s.id for s in bible.secrets if s.planned_reveal_episode}
-    strong = pack.paywall_kinds()
-    known_kinds = {k.id for k in pack.cliffhanger_kinds}
-    for i, row in enumerate(rows):
-        ep = first + i
-        row["episode"], row["act"], row["paywall"] = ep, act, spec.is_paywall(ep)
-        reveals = [r for r in row.get("reveals") or [] if r in secret_ids]
-        if ep in due and due[ep] not in reveals:
-            reveals.append(due[ep])
-        row["reveals"] = reveals
-        cliff = dict(row.get("cliffhanger") or {})
-        if cliff.get("kind") not in known_kinds:
-            cliff["kind"] = pack.ordinary_kinds()[i % len(pack.ordinary_kinds())].id
-        if must_be_strong(spec, ep):
-            if cliff["kind"] not in {k.id for k in strong}:
-                cliff["kind"] = strong[i % len(strong)].id
-            cliff["strength"] = max(int(cliff.get("strength") or 0), 5 if spec.is_paywall_cliffhanger(ep) else 4)
-        row["cliffhanger"] = cliff
-    data["rows"] = rows
-    return data
+    out = await model.structured(rows_schema(last - first + 1, pack, bible), [("user", p.text)], prompt=p.ref,
+                                 repair=lambda d: repair_rows(d, spec, pack, bible, act, first, last, previous_rows))
+    return [ArcRow.model_validate(r.model_dump(mode="json")) for r in out.rows], p.ref
 
 
 def assemble_arc(spec: SeasonSpec, pack: GenrePack, rows: list[ArcRow]) -> ArcPlan:
-    """The season's arc from the act passes. Two episodes in a row never end on the same kind of
-    cliffhanger (the act passes cannot see each other's edges): the later one takes another kind of
-    the same class (paywall-strength or ordinary)."""
-    ordered = sorted(rows, key=lambda r: r.episode)
-    out: list[ArcRow] = []
-    for row in ordered:
-        if out and out[-1].cliffhanger.kind == row.cliffhanger.kind:
-            same_class = pack.paywall_kinds() if must_be_strong(spec, row.episode) else pack.ordinary_kinds()
-            choices = [k.id for k in same_class if k.id != row.cliffhanger.kind] or [row.cliffhanger.kind]
-            cliff = row.cliffhanger.model_copy(update={"kind": choices[row.episode % len(choices)]})
-            row = row.model_copy(update={"cliffhanger": cliff})
-        out.append(row)
-    return ArcPlan(rows=tuple(out))
+    """The season's arc from the acts' rows, in episode order. The arc rules (`arc_repair.repair_arc`) run
+    on it next: they keep endings, payoffs, reveals, plants and the ladder in order across the acts."""
+    return ArcPlan(rows=tuple(sorted(rows, key=lambda r: r.episode)))
 
 
 # ---- decisions ---------------------------------------------------------------------------------

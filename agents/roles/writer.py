@@ -14,6 +14,7 @@ from pydantic import Field, create_model
 from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import render
 from cliffhanger.agents.roles.continuity import script_text
+from cliffhanger.agents.roles.showrunner import act_ranges
 from cliffhanger.agents.season.artifacts import ArcRow, Bible, EpisodeScript, Scene, SeasonSpec
 from cliffhanger.genres.ids import is_id
 from cliffhanger.genres.pack import GenrePack
@@ -88,20 +89,54 @@ def bible_essentials(bible: Bible, cast: set[str] | None = None) -> str:
     lines += [f"World rule: {r}" for r in bible.world_rules[:6]]
     lines += [f"{c.id} {c.name} ({c.role}, {c.age if c.age is not None else '?'}): wants {c.want}; voice: {c.voice}"
               for c in people[:8]]
+    shown = {c.id for c in people[:8]}
+    lines += [f"{a.speaker} calls {a.listener}: {a.form}" for a in bible.address
+              if a.speaker in shown and a.listener in shown][:12]
     return "\n".join(lines)
 
 
+# What each place in the money plan asks of an episode (kinds of SeasonSpec.episode_kind), in both languages.
+_MONEY: dict[str, dict[str, str]] = {
+    "zh": {
+        "ad": "每一集的结尾都要留钩子",
+        "free": "快速立住主角的委屈和底牌，每集都要让人想看下一集",
+        "cut": "结尾卡在观众必须付费才能看下去的那一帧（paywall 强类型，strength 5），是全季到此最狠的结尾，不要自己解开",
+        "first_paid": "开头三秒兑现上一集卡点集的悬念，中段给到此最大的爽点，结尾再狠一步，让下一次解锁也卖得动",
+        "paid": "单独的一次解锁：用爽点和有拉力的结尾挣到它",
+    },
+    "en": {
+        "ad": "every ending must hook like every other",
+        "free": "make us ache for the lead and glimpse her hidden card fast; every ending pulls into the next",
+        "cut": "its ending is where the viewer must pay (a paywall kind, strength 5): the strongest ending so far, "
+               "never resolved here",
+        "first_paid": "pay the cut off in the first three seconds, land the biggest payoff yet in the middle, and end "
+                      "harder so the next unlock sells",
+        "paid": "its own unlock: earn it with a payoff and an ending that pulls",
+    },
+}
+
+
 def position(spec: SeasonSpec, pack: GenrePack, episode: int) -> str:
-    act = pack.act_for(episode, spec.episodes)
-    if spec.paywall.mode == "ad":
-        money = "ad-supported: the ending must hook like every ending"
-    elif spec.is_paywall_cliffhanger(episode):
-        money = "the episode before a paywall point: its ending must make the viewer pay"
-    elif spec.is_paywall(episode):
-        money = "the first episode behind a paywall point: pay off what they paid for, then hook again"
-    else:
-        money = "free episode" if spec.is_free(episode) else "paid episode"
-    return f"episode {episode} of {spec.episodes}; act '{act.name}' ({act.job}); {money}"
+    """Where the episode sits, in the script language: its act and its place in the money plan in the
+    trade's words (卡点集 / "last free episode", 付费首集 / "first paid episode", ...) with what that
+    place asks of it; the first cut also carries the genre pack's expectation of it."""
+    number = next((n for n, (a, b) in enumerate(act_ranges(pack, spec), start=1) if a <= episode <= b),
+                  len(pack.acts))
+    act = pack.acts[min(number, len(pack.acts)) - 1]
+    kind = spec.episode_kind(episode)
+    label = spec.episode_label(episode, spec.language)
+    money = _MONEY[spec.language][kind]
+    points = spec.paywall.paywall_episodes
+    if kind == "cut" and points and episode == points[0] - 1:
+        money += f" ({pack.paywall.first_paywall})"
+    if spec.language == "zh":
+        return f"第{episode}集，共{spec.episodes}集；第{number}幕“{act.name}”（{act.job}）；{label}：{money}"
+    return f"episode {episode} of {spec.episodes}; act {number} '{act.name}' ({act.job}); {label}: {money}"
+
+
+def walk_ons_text(row: ArcRow) -> str:
+    """The row's walk-on parts with their looks (their ids may stand in a scene's cast)."""
+    return "\n".join(f"- {w.id} {w.name}: {w.look}" for w in row.walk_ons) or "(none)"
 
 
 def _beats(pack: GenrePack, runtime_s: float) -> str:
@@ -119,7 +154,7 @@ async def draft_episode(model: StructuredModel, *, spec: SeasonSpec, pack: Genre
         scene_guide=guide_text(spec.runtime_s, spec.language), bible_essentials=bible_essentials(bible),
         canon=canon or "(nothing yet)", previous_ending=previous_ending or "(the season opens here)",
         writer_notes=writer_notes.strip() or "(none)",
-        avoid=" / ".join(pack.avoid_list(spec.language)), cast=", ".join(cast),
+        avoid=" / ".join(pack.avoid_list(spec.language)), cast=", ".join(cast), walk_ons=walk_ons_text(row),
     )
     script = await model.structured(episode_schema(spec.runtime_s), [("user", p.text)], episode=row.episode,
                                     prompt=p.ref, repair=lambda d: repair_script(d, row.episode))
@@ -134,7 +169,7 @@ async def revise_episode(model: StructuredModel, *, spec: SeasonSpec, pack: Genr
         position=position(spec, pack, row.episode), arc_row=row.model_dump_json(), runtime_s=spec.runtime_s,
         scene_guide=guide_text(spec.runtime_s, spec.language), canon=canon or "(nothing yet)",
         notes="\n".join(f"- {n}" for n in notes) or "- tighten and sharpen", draft=script_text(draft),
-        avoid=" / ".join(pack.avoid_list(spec.language)),
+        avoid=" / ".join(pack.avoid_list(spec.language)), walk_ons=walk_ons_text(row),
     )
     script = await model.structured(episode_schema(spec.runtime_s), [("user", p.text)], episode=row.episode,
                                     prompt=p.ref, repair=lambda d: repair_script(d, row.episode))

@@ -89,6 +89,21 @@ class Artifact(BaseModel):
 
 # ---- season spec ------------------------------------------------------------------------------
 
+EpisodeKind = Literal["ad", "free", "cut", "first_paid", "paid"]
+
+# One vocabulary for the money plan, used by the planner, writer, critic and exports. The 卡点集 ("cut") is the
+# episode BEFORE a paywall point and ends on the cut; the 付费首集 ("first_paid") is the paywall episode itself.
+PAYWALL_LABELS: dict[str, dict[str, str]] = {
+    "zh": {"cut": "卡点集", "first_paid": "付费首集", "paid": "付费集", "free": "免费集", "ad": "免费（广告）集"},
+    "en": {"cut": "last free episode (the cut)", "first_paid": "first paid episode", "paid": "paid episode",
+           "free": "free episode", "ad": "free (ad-supported) episode"},
+}
+# The same kinds at a later paywall point, where the cut episode is itself paid.
+LATER_PAYWALL_LABELS: dict[str, dict[str, str]] = {
+    "zh": {"cut": "解锁卡点集", "first_paid": "解锁首集"},
+    "en": {"cut": "last episode before the next unlock", "first_paid": "first episode behind the next unlock"},
+}
+
 PAYWALL_INTERVAL = 20  # later paywall points: roughly every 20 episodes after the first
 DEFAULT_FREE_EPISODES = 10
 
@@ -279,6 +294,38 @@ class SeasonSpec(Artifact):
         """True when the next episode is a paywall episode: this ending must make the viewer pay."""
         return self.is_paywall(episode + 1)
 
+    def episode_kind(self, episode: int) -> EpisodeKind:
+        """Where `episode` sits in the season's money plan (one vocabulary, see PAYWALL_LABELS):
+
+        - "ad": every episode of an ad-supported season;
+        - "cut": the 卡点集, the episode before a paywall point, which ends on the cut (the last free episode
+          before the first paywall; before a later one it is itself paid);
+        - "first_paid": the 付费首集, the first episode behind a paywall point (it pays the cut off in its opening);
+        - "free": free to watch (before the first paywall point);
+        - "paid": any other paid episode, each a separate unlock that must earn the next.
+        A "cut" wins over "first_paid" when a paywall episode is also the one before the next point.
+        """
+        if self.paywall.mode == "ad":
+            return "ad"
+        if self.is_paywall_cliffhanger(episode):
+            return "cut"
+        if self.is_paywall(episode):
+            return "first_paid"
+        points = self.paywall.paywall_episodes
+        return "free" if not points or episode < points[0] else "paid"
+
+    def episode_label(self, episode: int, language: Language) -> str:
+        """The trade's name for `episode`'s place in the money plan, in `language` (see PAYWALL_LABELS):
+        a paid 卡点集 (before a later paywall point) is "解锁卡点集", and the first episode behind a later
+        paywall point is "解锁首集"."""
+        kind = self.episode_kind(episode)
+        points = self.paywall.paywall_episodes
+        if kind == "cut" and points and episode >= points[0]:
+            return LATER_PAYWALL_LABELS[language]["cut"]
+        if kind == "first_paid" and points and episode > points[0]:
+            return LATER_PAYWALL_LABELS[language]["first_paid"]
+        return PAYWALL_LABELS[language][kind]
+
 
 # ---- bible ------------------------------------------------------------------------------------
 
@@ -393,9 +440,79 @@ class Secret(Artifact):
     )
 
 
+AUDIENCE = "audience"  # the party of a reveal or reveal stage that is the viewer, not a character
+
+
+def _fill_missing(data: object, fields: dict[str, object]) -> object:
+    """`data` with each of `fields` that is absent or null set to its empty value: the fields added in
+    season format 2 read as unknown/empty from a format-1 file (and from callers that leave them out)."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for name, empty in fields.items():
+        if out.get(name) is None:
+            out[name] = empty
+    return out
+
+
+class Antagonist(Artifact):
+    """A rung of the antagonist ladder: minor (tier 1) -> middle (2) -> top villain (3), each with a fall."""
+
+    character: Id = Field(description="Character id of the antagonist (a bible character).")
+    tier: int = Field(description="1 = the minor one, 2 = the middle one, 3 = the top villain.", ge=1, le=3)
+    act: int = Field(description="The act of the season this antagonist leads the pressure in, from 1.", ge=1, le=10)
+    downfall_episode: Episode | None = Field(
+        description="Episode where this antagonist falls; null when they do not fall this season."
+    )
+    downfall: Line = Field(description="How they fall: the concrete price they pay (lose the company, jailed, ...).")
+
+
+class RevealStage(Artifact):
+    """One stage of a card's reveal: who learns it in which episode."""
+
+    episode: Episode = Field(description="Episode of this stage.")
+    to: Id = Field(description=f"Who learns it: a character id, or {AUDIENCE!r} for the viewer.")
+
+
+class Card(Artifact):
+    """One of the lead's hidden identities or trump cards (马甲/底牌), dropped in stages: first one person
+    learns it, then a room, then everyone."""
+
+    id: Id = Field(description="Stable snake_case ascii id, e.g. 'anonymous_buyer'; unique across the bible.")
+    description: Text = Field(description="What the identity or trump card is.")
+    stages: tuple[RevealStage, ...] = Field(
+        description="Reveal stages in episode order: who learns it in which episode.", max_length=10
+    )
+
+
+class Plant(Artifact):
+    """A plant (伏笔): planted in one episode, paid off in a later one."""
+
+    id: Id = Field(description="Stable snake_case ascii id, e.g. 'smashed_phone'; unique across the bible.")
+    what: Line = Field(description="What is planted (a line, an object, a glance), as the viewer sees it.")
+    planted_episode: Episode = Field(description="Episode where it is planted.")
+    payoff_episode: Episode = Field(description="Episode where it pays off (after the planted episode).")
+
+
+class Address(Artifact):
+    """How one character addresses another, in the script language (叫法)."""
+
+    speaker: Id = Field(description="Character id of the one speaking.")
+    listener: Id = Field(description="Character id of the one addressed.")
+    form: Name = Field(description="The form of address, in the script language, e.g. '林总', '姐', 'Mr. Gu'.")
+
+
+_BIBLE_V2_FIELDS: dict[str, object] = {"antagonists": (), "cards": (), "plants": (), "address": ()}
+
+
 class Bible(Artifact):
-    """The story's canon at season start. Ids are unique across characters, locations and secrets,
-    and every secret's known_by names characters of this bible.
+    """The story's canon at season start. Ids are unique across characters, locations, secrets, cards and
+    plants; every secret's known_by, antagonist, address and reveal stage names characters of this bible
+    (a stage may name "audience"). Story bookkeeping (a plant paid before it is planted, antagonists
+    falling out of tier order) is a finding of `arc_check`, not a validation error.
+
+    antagonists, cards, plants and address are required in the schema a model sees; a bible from before
+    season format 2 lacks them and reads with them empty.
     """
 
     premise: LongText = Field(description="The premise: situation, central conflict and hook of the season.")
@@ -405,31 +522,67 @@ class Bible(Artifact):
     )
     locations: tuple[Location, ...] = Field(description="Recurring locations.", max_length=60)
     secrets: tuple[Secret, ...] = Field(description="Secrets that drive the season's reveals.", max_length=40)
+    antagonists: tuple[Antagonist, ...] = Field(
+        description="The antagonist ladder, minor first: who leads the pressure in which act and how they fall.",
+        max_length=12,
+    )
+    cards: tuple[Card, ...] = Field(
+        description="The lead's hidden identities and trump cards, each revealed in stages.", max_length=20
+    )
+    plants: tuple[Plant, ...] = Field(description="Plants (伏笔) with the episodes they are planted and paid.",
+                                      max_length=40)
+    address: tuple[Address, ...] = Field(
+        description="How each pair of characters addresses each other, in the script language.", max_length=80
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _format_1(cls, data: object) -> object:
+        return _fill_missing(data, _BIBLE_V2_FIELDS)
 
     @model_validator(mode="after")
     def _references(self) -> Bible:
         seen: dict[str, str] = {}
-        for kind, items in (("characters", self.characters), ("locations", self.locations), ("secrets", self.secrets)):
+        for kind, items in (("characters", self.characters), ("locations", self.locations), ("secrets", self.secrets),
+                            ("cards", self.cards), ("plants", self.plants)):
             for item in items:
                 if item.id in seen:
                     raise ValueError(
                         f"id {item.id!r} is used twice ({seen[item.id]} and {kind}): ids must be unique across "
-                        "characters, locations and secrets; rename one"
+                        "characters, locations, secrets, cards and plants; rename one"
                     )
                 seen[item.id] = kind
         cast = self.character_ids
+        if AUDIENCE in cast:
+            raise ValueError(f"a character has the id {AUDIENCE!r}, which names the viewer in reveals: rename it")
+
+        def need(who: str, where: str, audience: bool = False) -> None:
+            if who not in cast and not (audience and who == AUDIENCE):
+                extra = f" (or {AUDIENCE!r})" if audience else ""
+                raise ValueError(f"{where} names {who!r}, which is not a character id; use one of: "
+                                 f"{', '.join(cast)}{extra}")
+
         for i, secret in enumerate(self.secrets):
             for who in secret.known_by:
-                if who not in cast:
-                    raise ValueError(
-                        f"secrets[{i}] {secret.id!r}: known_by names {who!r}, which is not a character id; "
-                        f"use one of: {', '.join(cast)}"
-                    )
+                need(who, f"secrets[{i}] {secret.id!r}: known_by")
+        for i, a in enumerate(self.antagonists):
+            need(a.character, f"antagonists[{i}]: character")
+        for i, card in enumerate(self.cards):
+            for j, stage in enumerate(card.stages):
+                need(stage.to, f"cards[{i}] {card.id!r}: stages[{j}].to", audience=True)
+        for i, ad in enumerate(self.address):
+            need(ad.speaker, f"address[{i}]: speaker")
+            need(ad.listener, f"address[{i}]: listener")
         return self
 
     @property
     def character_ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.characters)
+
+    @property
+    def revealable_ids(self) -> tuple[str, ...]:
+        """What an arc row may reveal: the ids of the bible's secrets, then its cards."""
+        return tuple(s.id for s in self.secrets) + tuple(c.id for c in self.cards)
 
     def character(self, id: str) -> Character:
         """The character with this id; KeyError naming the known ids otherwise."""
@@ -441,8 +594,18 @@ class Bible(Artifact):
     def secret(self, id: str) -> Secret:
         return _by_id(self.secrets, id, "secret")
 
+    def card(self, id: str) -> Card:
+        return _by_id(self.cards, id, "card")
 
-_Item = TypeVar("_Item", Character, Location, Secret)
+    def plant(self, id: str) -> Plant:
+        return _by_id(self.plants, id, "plant")
+
+    def antagonist(self, character: str) -> Antagonist | None:
+        """The (first) ladder entry of `character`; None when they are not on the ladder."""
+        return next((a for a in self.antagonists if a.character == character), None)
+
+
+_Item = TypeVar("_Item", Character, Location, Secret, Card, Plant)
 
 
 def _by_id(items: tuple[_Item, ...], id: str, kind: str) -> _Item:
@@ -466,21 +629,87 @@ class Cliffhanger(Artifact):
     strength: int = Field(description="Pull from 1 (mild) to 5 (must-watch; paywall episodes).", ge=1, le=5)
 
 
+class Reveal(Artifact):
+    """A secret or card surfacing in an episode, and who learns it."""
+
+    secret: Id = Field(description="Id of the bible secret or card revealed.")
+    to: Id | None = Field(
+        description=f"Who learns it: a character id, or {AUDIENCE!r} when the viewer learns it. "
+        "(null only in rows from an older arc.json, where it is unknown)"
+    )
+
+
+class WalkOn(Artifact):
+    """A one-episode part outside the bible's cast (a sneering clerk, a bailiff)."""
+
+    id: Id = Field(description="snake_case ascii id for this episode, e.g. 'sneering_clerk'; not a bible character id.")
+    name: Name = Field(description="Display name in the script language.")
+    look: Line = Field(description="One line, in English, of how they look on screen.")
+
+
+Intensity = Literal["small", "medium", "big"]
+
+# Fields added in season format 2: a format-1 row reads with them unknown (None) or empty.
+_ROW_V2_FIELDS: dict[str, object] = {
+    "payoff_kind": None, "intensity": None, "antagonist": None, "reveals": (), "plants": (), "pays": (),
+    "walk_ons": (),
+}
+
+
+def _row_v2(data: object) -> object:
+    data = _fill_missing(data, _ROW_V2_FIELDS)
+    if isinstance(data, dict) and isinstance(data.get("reveals"), list | tuple):
+        # format 1 wrote a reveal as the plain secret id: who learned it is unknown
+        data["reveals"] = [{"secret": r, "to": None} if isinstance(r, str) else r for r in data["reveals"]]
+    return data
+
+
 class ArcRow(Artifact):
-    """One episode of the beat sheet."""
+    """One episode of the beat sheet.
+
+    payoff_kind, intensity, antagonist, reveals, plants, pays and walk_ons are required in the schema a
+    model sees; a row from before season format 2 reads with them unknown (None) or empty, and a reveal
+    written as a plain secret id reads as `Reveal(secret=id, to=None)`.
+    """
 
     episode: Episode = Field(description="Episode number, from 1.")
     act: int = Field(description="Act of the season this episode belongs to, from 1.", ge=1, le=10)
     logline: Line = Field(description="What happens in this episode, in one sentence.")
     beats: tuple[Line, ...] = Field(description="Story beats in order.", min_length=2, max_length=8)
     payoff: Line = Field(description="The payoff (爽点): reveal, face-slap or reversal this episode delivers.")
+    payoff_kind: Id | None = Field(
+        description="Id of the genre pack's payoff kind this payoff is; vary it from episode to episode."
+    )
+    intensity: Intensity | None = Field(
+        description="How big the payoff is: 'small', 'medium' or 'big' (big ones are rare and spaced out)."
+    )
+    antagonist: Id | None = Field(
+        description="Character id of the antagonist leading the pressure this episode; null when none does."
+    )
     opening_hook: Line = Field(description="What grabs the viewer in the first 3-5 seconds.")
     cliffhanger: Cliffhanger = Field(description="How the episode ends.")
     paywall: bool = Field(
         description="True when this episode is a paywall episode of the season spec (the first one behind a "
         "paywall point): the previous episode must end on a paywall-strength cliffhanger."
     )
-    reveals: tuple[Id, ...] = Field(description="Ids of the bible secrets revealed in this episode.", max_length=10)
+    reveals: tuple[Reveal, ...] = Field(
+        description="Bible secrets and cards that surface in this episode, each with who learns it.", max_length=10
+    )
+    plants: tuple[Id, ...] = Field(description="Ids of the bible plants (伏笔) planted in this episode.", max_length=10)
+    pays: tuple[Id, ...] = Field(description="Ids of the bible plants paid off in this episode.", max_length=10)
+    walk_ons: tuple[WalkOn, ...] = Field(
+        description="One-episode parts outside the cast (at most 3); empty when none.", max_length=3
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _format_1(cls, data: object) -> object:
+        return _row_v2(data)
+
+    @property
+    def revealed(self) -> tuple[str, ...]:
+        """The ids of the secrets and cards this episode reveals, each once, in order (whoever learns them)."""
+        return tuple(dict.fromkeys(r.secret for r in self.reveals))
 
 
 class ArtifactMismatch(ValueError):
@@ -513,7 +742,10 @@ class ArcPlan(Artifact):
         return self.rows[episode - 1]
 
     def problems_against(self, spec: SeasonSpec, bible: Bible | None = None) -> list[str]:
-        """Every disagreement with the spec (row count, paywall flags) and bible (reveal ids)."""
+        """Every disagreement with the spec (row count, paywall flags) and bible: reveals of ids that are not
+        bible secrets or cards, or to a party that is not a character or "audience"; an antagonist that is
+        not a character; plants and pays that are not bible plants. The planner's repair drops unknown ids
+        before the arc is validated; a hand-edited arc.json is told what to fix."""
         out: list[str] = []
         if len(self.rows) != spec.episodes:
             n = len(self.rows)
@@ -527,13 +759,31 @@ class ArcPlan(Artifact):
                     f"are {list(spec.paywall.paywall_episodes)}: set it {str(want).lower()}"
                 )
         if bible is not None:
-            known = {s.id for s in bible.secrets}
-            for row in self.rows:
-                out += [
-                    f"episode {row.episode}: reveals {sid!r}, which is not a bible secret; use one of: "
-                    f"{', '.join(sorted(known)) or 'none'}"
-                    for sid in row.reveals if sid not in known
-                ]
+            out += self._problems_against_bible(bible)
+        return out
+
+    def _problems_against_bible(self, bible: Bible) -> list[str]:
+        revealable, cast, plants = bible.revealable_ids, bible.character_ids, tuple(p.id for p in bible.plants)
+
+        def one_of(ids: Iterable[str], extra: str = "") -> str:
+            return (", ".join(sorted(ids)) or "none") + extra
+
+        out: list[str] = []
+        for row in self.rows:
+            ep = f"episode {row.episode}"
+            for r in row.reveals:
+                if r.secret not in revealable:
+                    out.append(f"{ep}: reveals {r.secret!r}, which is not a bible secret; use one of: "
+                               f"{one_of(revealable)}")
+                if r.to is not None and r.to != AUDIENCE and r.to not in cast:
+                    out.append(f"{ep}: reveals {r.secret!r} to {r.to!r}, which is not a character id; use one of: "
+                               f"{one_of(cast, f' or {AUDIENCE!r}')}")
+            if row.antagonist is not None and row.antagonist not in cast:
+                out.append(f"{ep}: antagonist {row.antagonist!r} is not a character id; use one of: {one_of(cast)} "
+                           "or null")
+            for field in ("plants", "pays"):
+                out += [f"{ep}: {field} {pid!r}, which is not a bible plant; use one of: {one_of(plants)}"
+                        for pid in getattr(row, field) if pid not in plants]
         return out
 
     def validate_against(self, spec: SeasonSpec, bible: Bible | None = None) -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from cliffhanger.agents.llm.usage import read_usage, usage_summary
-from cliffhanger.agents.season.store import SeasonStore
+from cliffhanger.agents.season.arc_check import ArcAudit, ArcFinding, check_arc
+from cliffhanger.agents.season.store import SeasonError, SeasonStore
+from cliffhanger.genres.errors import GenreError
 
 if TYPE_CHECKING:
     from cliffhanger.agents.state import RunContext
+    from cliffhanger.genres.pack import GenrePack
+
+AUDIT_SHOWN = 5  # findings printed one per line under the audit's counts; `cliffhanger arc check` lists them all
 
 
 @dataclass
@@ -24,6 +31,14 @@ class EpisodeLine:
     overall: float | None = None
     open_findings: int = 0
     shots: int = 0
+    arc_findings: list[str] = field(default_factory=list)  # "rule subject: message" of each arc audit finding
+    access: str = ""  # SeasonSpec.episode_kind: ad, free, cut (the 卡点集), first_paid (付费首集), paid
+    access_label: str = ""  # its name in the season's language (SeasonSpec.episode_label)
+
+    @property
+    def paywall_point(self) -> str:
+        """The label of a 卡点集 or first paid episode, else ""."""
+        return self.access_label if self.access in ("cut", "first_paid") else ""
 
 
 @dataclass
@@ -40,12 +55,56 @@ class SeasonSummary:
     model_seconds: float
     lines: list[EpisodeLine] = field(default_factory=list)
     findings: list[dict[str, object]] = field(default_factory=list)
+    arc_checked: bool = False  # False: no arc yet, or the season's genre pack is not installed
+    arc_findings: list[dict[str, object]] = field(default_factory=list)  # ArcFinding dicts
+    arc_skipped: list[str] = field(default_factory=list)  # "rule: why" for rules the arc's fields cannot feed
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def summarise(store: SeasonStore) -> SeasonSummary:
+def audit_arc(store: SeasonStore, pack: GenrePack | None = None) -> ArcAudit | None:
+    """The model-free arc audit (`check_arc`) of the season's arc and bible; None when there is no arc
+    yet or the season's genre pack is not installed here."""
+    arc = store.arc()
+    if arc is None:
+        return None
+    spec = store.spec()
+    if pack is None:
+        from cliffhanger.genres.loader import load_catalog
+
+        try:
+            pack = load_catalog().get(spec.genre)
+        except GenreError:
+            return None
+    try:
+        bible = store.bible()
+    except SeasonError:  # a damaged bible.json: the rules that need it are skipped (and say so)
+        bible = None
+    return check_arc(arc, bible, spec, pack)
+
+
+def audit_lines(findings: Sequence[Mapping[str, object]], skipped: Sequence[str], *,
+                shown: int = AUDIT_SHOWN) -> list[str]:
+    """The audit as plain lines: the count per rule, then the first `shown` findings one a line
+    (`ArcFinding.line`), then the rules that could not be applied."""
+    if not findings:
+        out = ["the arc audit found nothing"]
+    else:
+        per_rule = Counter(str(f["rule"]) for f in findings)
+        out = [f"arc audit: {len(findings)} finding{'s' if len(findings) != 1 else ''} ("
+               + ", ".join(f"{rule} {n}" for rule, n in per_rule.most_common()) + ")"]
+        out += [f"  {ArcFinding.model_validate(f).line()}" for f in findings[:shown]]
+        if len(findings) > shown:
+            out.append(f"  ... and {len(findings) - shown} more")
+    if skipped:
+        out.append(f"  not checked ({len(skipped)}): " + "; ".join(skipped))
+    return out
+
+
+def summarise(store: SeasonStore, pack: GenrePack | None = None) -> SeasonSummary:
+    """The season as the folder holds it; the arc audit with `pack` (default: the installed pack of the
+    season's genre)."""
     spec = store.spec()
     arc = store.arc()
     usage = usage_summary(read_usage(store.usage_path))
@@ -59,6 +118,7 @@ def summarise(store: SeasonStore) -> SeasonSummary:
         row = arc.row(ep) if arc else None
         line = EpisodeLine(ep, row.logline if row else "", spec.is_paywall(ep),
                            row.cliffhanger.kind if row else "", "planned" if row else "-")
+        line.access, line.access_label = spec.episode_kind(ep), spec.episode_label(ep, spec.language)
         line.revisions = len(store.revisions(ep))
         if line.revisions:
             line.status = "drafting"
@@ -76,6 +136,16 @@ def summarise(store: SeasonStore) -> SeasonSummary:
             line.shots = shots
             summary.with_shots += 1
         summary.lines.append(line)
+    audit = audit_arc(store, pack) if arc is not None else None
+    if audit is not None:
+        summary.arc_checked = True
+        summary.arc_skipped = list(audit.skipped)
+        for finding in audit.findings:
+            summary.arc_findings.append(finding.model_dump(mode="json"))
+            for ep in finding.episodes:
+                if 1 <= ep <= len(summary.lines):
+                    summary.lines[ep - 1].arc_findings.append(
+                        f"{finding.rule} {finding.subject}: {finding.message}")
     return summary
 
 
@@ -88,12 +158,16 @@ def report_markdown(summary: SeasonSummary, stop: str, wall_s: float | None) -> 
                                                  if summary.cost_unknown_calls else "")]
     if wall_s is not None:
         out.append(f"- Wall time of the last run: {wall_s:.1f} s")
-    out += ["", "| ep | status | paywall | cliffhanger | revisions | score | open findings | shots | logline |",
-            "|---:|---|---|---|---:|---:|---:|---:|---|"]
+    out += ["", "| ep | status | paywall | cliffhanger | revisions | score | open findings | arc | shots | logline |",
+            "|---:|---|---|---|---:|---:|---:|---:|---:|---|"]
     for ln in summary.lines:
         score = f"{ln.overall:.1f}" if ln.overall is not None else ""
-        out.append(f"| {ln.episode} | {ln.status} | {'yes' if ln.paywall else ''} | {ln.cliffhanger} | {ln.revisions} "
-                   f"| {score} | {ln.open_findings} | {ln.shots or ''} | {ln.title.replace('|', '/')} |")
+        out.append(f"| {ln.episode} | {ln.status} | {ln.paywall_point} | {ln.cliffhanger} | {ln.revisions} "
+                   f"| {score} | {ln.open_findings} | {len(ln.arc_findings) or ''} | {ln.shots or ''} "
+                   f"| {ln.title.replace('|', '/')} |")
+    if summary.arc_checked:
+        out += ["", "## Arc audit", "", *(f"- {ln.strip()}" for ln in audit_lines(summary.arc_findings,
+                                                                                  summary.arc_skipped, shown=50))]
     if summary.findings:
         out += ["", "## Open continuity findings", ""]
         for f in summary.findings:
@@ -103,4 +177,4 @@ def report_markdown(summary: SeasonSummary, stop: str, wall_s: float | None) -> 
 
 
 def write_report(ctx: RunContext, stop: str, wall_s: float | None = None) -> None:
-    ctx.store.write_report(report_markdown(summarise(ctx.store), stop, wall_s))
+    ctx.store.write_report(report_markdown(summarise(ctx.store, ctx.pack), stop, wall_s))

@@ -245,12 +245,15 @@ def _zh_speech(line: DialogueLine, names: _Names) -> str:
 def zh_script(scripts: Sequence[EpisodeScript], bible: Bible | None, spec: SeasonSpec) -> str:
     """The Chinese industry layout: `第N集 标题`, scene headings `集-场 内/外 地点 日/夜`, a `人物：`
     cast line, `△` action lines, `角色（动作）：台词` speeches (OS as 画外音, VO as 旁白) and the
-    episode's hook as `【卡点】` after its last scene.
+    episode's hook as `【卡点】` after its last scene. The 卡点集 and the 付费首集 of each paywall point say so
+    after their title (`SeasonSpec.episode_label`).
     """
     names = _Names(bible)
     out = [f"《{_one_line(spec.title)}》", ""]
     for script in scripts:
-        out += [f"第{script.episode}集 {_one_line(script.title)}", ""]
+        kind = spec.episode_kind(script.episode)
+        label = f"（{spec.episode_label(script.episode, 'zh')}）" if kind in ("cut", "first_paid") else ""
+        out += [f"第{script.episode}集 {_one_line(script.title)}{label}", ""]
         for scene in script.scenes:
             where = _one_line(names.place(scene.location))
             out.append(f"{scene.label(script.episode)} {scene.int_ext_zh} {where} {scene.time_zh}")

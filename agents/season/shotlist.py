@@ -9,6 +9,7 @@ lengths (`CLIP_LENGTHS_S`); validation does not insist, so a model's raw answer 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -26,6 +27,7 @@ from cliffhanger.agents.season.artifacts import (
     RelPath,
     Text,
     TimeOfDay,
+    WalkOn,
 )
 
 VideoTarget = Literal["kling", "runway", "sora", "veo", "hailuo", "wan", "skyreels", "generic"]
@@ -222,13 +224,20 @@ class ShotList(Artifact):
             start += duration
         return ShotList.model_validate({**self.model_dump(), "shots": [s.model_dump() for s in shots]})
 
-    def problems_against(self, bible: Bible) -> list[str]:
-        """Characters unknown to the bible or whose descriptor or reference image drifted from it."""
+    def problems_against(self, bible: Bible, walk_ons: Iterable[WalkOn] = ()) -> list[str]:
+        """Characters unknown to the bible (or to the episode's `walk_ons`), or whose descriptor or reference
+        image drifted from it (a walk-on carries its one-line look and no reference image)."""
         out: list[str] = []
         chars = {c.id: c for c in bible.characters}
+        extras = {w.id: w for w in walk_ons if w.id not in chars}
         for shot in self.shots:
             for sc in shot.characters:
                 canon = chars.get(sc.id)
+                if canon is None and sc.id in extras:
+                    if sc.descriptor != extras[sc.id].look or sc.reference_image is not None:
+                        out.append(f"shot {shot.shot_id}: walk-on {sc.id}'s descriptor should be its look "
+                                   "from the arc row, verbatim, with no reference image")
+                    continue
                 if canon is None:
                     out.append(f"shot {shot.shot_id}: {sc.id!r} is not a bible character")
                     continue

@@ -21,7 +21,11 @@ from pathlib import Path
 from cliffhanger.agents.errors import UserError
 from cliffhanger.agents.season.artifacts import SeasonSpec
 
-FORMAT = 1  # season folder layout version; a folder written by a newer cliffhanger is refused, not misread
+# Season folder layout version; a folder written by a newer cliffhanger is refused, not misread.
+# 2: arc rows carry payoff_kind, intensity, antagonist, reveals as {secret, to}, plants, pays and walk_ons; the
+#    bible carries antagonists, cards, plants and address. A format-1 folder opens and drafts on: its missing
+#    fields read as unknown (None) or empty, a reveal written as a secret id as {secret, to: null}.
+FORMAT = 2
 _LOCK_TRIES = 6
 _ORPHAN = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # atomic_write's temp names (tempfile.mkstemp)
 

@@ -155,7 +155,9 @@ def read_material(prompt: str) -> Material:
     dead = dict.fromkeys(_DIED_NOTE.findall(prompt))
     for line in canon:
         if m := _DEAD_STATE.search(line):
-            dead.update(dict.fromkeys(material.mentioned(line[: m.start()])))
+            # The subject is the head's first name: the lore index writes `name / alias / alias: status ...`,
+            # and an alias may itself name other people.
+            dead.update(dict.fromkeys(material.mentioned(line[: m.start()].split(" / ")[0])))
     return replace(material, dead=tuple(dead)) if dead else material
 
 

@@ -1,7 +1,8 @@
 """The season board: one row per episode with its status, paywall and free markers, cliffhanger kind,
-critic score, open continuity findings and shot count.
+critic score, open continuity findings, arc audit findings and shot count.
 
-Rows update in place (the cursor stays where the writer left it); Enter or a click opens an episode.
+Rows update in place (the cursor stays where the writer left it); Enter or a click opens an episode. The
+arc audit's findings on the highlighted row show on a line under the table.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from cliffhanger.app.console import untrusted
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from cliffhanger.agents.season.artifacts import SeasonSpec
     from cliffhanger.agents.season.report import EpisodeLine
 
 COLUMNS = (("ep", "ep"), ("status", "status"), ("marker", "$"), ("cliffhanger", "cliffhanger"), ("score", "score"),
-           ("findings", "open"), ("shots", "shots"), ("logline", "logline"))
-WIDTHS = {"ep": 3, "status": 9, "marker": 7, "cliffhanger": 22, "score": 5, "findings": 4, "shots": 5}
+           ("findings", "open"), ("arc", "arc"), ("shots", "shots"), ("logline", "logline"))
+WIDTHS = {"ep": 3, "status": 9, "marker": 7, "cliffhanger": 22, "score": 5, "findings": 4, "arc": 3, "shots": 5}
 STATUS_STYLE = {"planned": "dim", "drafting": "yellow", "in review": "cyan", "accepted": "green"}
 
 
@@ -38,8 +41,10 @@ def _marker(line: EpisodeLine, spec: SeasonSpec | None) -> Text:
     return Text("")
 
 
-def row_cells(line: EpisodeLine, spec: SeasonSpec | None, live: str | None = None) -> tuple[Text, ...]:
-    """The board cells of one `EpisodeLine`; `live` is a status a run event announced before the disk shows it."""
+def row_cells(line: EpisodeLine, spec: SeasonSpec | None, live: str | None = None,
+              arc: Sequence[str] = ()) -> tuple[Text, ...]:
+    """The board cells of one `EpisodeLine`; `live` is a status a run event announced before the disk shows it,
+    `arc` the arc audit's findings on the row (shown as "N!")."""
     status = live if live and line.status != "accepted" else str(line.status)
     return (
         Text(str(line.episode), justify="right"),
@@ -49,6 +54,7 @@ def row_cells(line: EpisodeLine, spec: SeasonSpec | None, live: str | None = Non
         Text(f"{line.overall:.1f}" if line.overall is not None else "", justify="right"),
         Text(str(line.open_findings) if line.open_findings else "", style="red" if line.open_findings else "",
              justify="right"),
+        Text(f"{len(arc)}!" if arc else "", style="bold yellow", justify="right"),
         Text(str(line.shots) if line.shots else "", justify="right"),
         untrusted(line.title or ""),
     )
@@ -76,9 +82,11 @@ class BoardView(Vertical):
         super().__init__(id=id)
         self._cells: dict[int, tuple[str, ...]] = {}
         self.live: dict[int, str] = {}
+        self.arc: dict[int, list[str]] = {}  # episode -> the arc audit's findings on its row
 
     def compose(self) -> ComposeResult:
         yield BoardTable(id="board-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="board-detail", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(BoardTable)
@@ -92,18 +100,20 @@ class BoardView(Vertical):
     def show(self, lines: list[EpisodeLine], spec: SeasonSpec) -> None:
         """Bring the rows up to date with a `SeasonSummary.lines`; unchanged cells are left alone."""
         table = self.table
+        self.arc = {ln.episode: list(ln.arc_findings) for ln in lines if ln.arc_findings}
         if len(lines) != table.row_count or any(str(ln.episode) not in table.rows for ln in lines):
             table.clear()
             self._cells.clear()
             for ln in lines:
-                cells = row_cells(ln, spec, self.live.get(ln.episode))
+                cells = row_cells(ln, spec, self.live.get(ln.episode), self.arc.get(ln.episode, ()))
                 table.add_row(*cells, key=str(ln.episode))
                 self._cells[ln.episode] = tuple(c.plain for c in cells)
+            self.show_detail()
             return
         for ln in lines:
             if ln.status in ("accepted", self.live.get(ln.episode)):
                 self.live.pop(ln.episode, None)  # the disk has caught up
-            cells = row_cells(ln, spec, self.live.get(ln.episode))
+            cells = row_cells(ln, spec, self.live.get(ln.episode), self.arc.get(ln.episode, ()))
             plain = tuple(c.plain for c in cells)
             old = self._cells.get(ln.episode)
             if plain == old:
@@ -112,6 +122,31 @@ class BoardView(Vertical):
                 if before != now:
                     table.update_cell(str(ln.episode), key, cell, update_width=key == "logline")
             self._cells[ln.episode] = plain
+        self.show_detail()
+
+    def highlighted(self) -> int | None:
+        """The episode of the row under the cursor."""
+        table = self.table
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+        return int(key) if key else None
+
+    def show_detail(self) -> None:
+        """The arc audit's findings on the highlighted row, one a line, under the table; hidden when none."""
+        episode = self.highlighted()
+        findings = self.arc.get(episode, []) if episode is not None else []
+        detail = self.query_one("#board-detail", Static)
+        detail.display = bool(findings)
+        text = Text(f"ep {episode} arc audit:", style="bold yellow")
+        for finding in findings:
+            text.append("\n")
+            text.append_text(untrusted(finding))
+        detail.update(text if findings else Text(""))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.show_detail()
 
     def mark(self, episode: int, status: str) -> None:
         """Show a status before the disk says so (a run event arrived); accepted rows stay accepted."""

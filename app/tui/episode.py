@@ -147,8 +147,9 @@ class EpisodeScreen(Screen[None]):
             out.append_text(untrusted(row.logline))
             kind = f"\ncliffhanger: {row.cliffhanger.kind} (strength {row.cliffhanger.strength}) "
             out.append_text(untrusted(kind + row.cliffhanger.hook_line, "dim"))
-            if row.paywall:
-                out.append("  paywall episode", style="bold red")
+            spec = self.room.spec
+            if spec.episode_kind(self.episode) in ("cut", "first_paid"):
+                out.append(f"  {spec.episode_label(self.episode, spec.language)}", style="bold red")
         return out
 
     def _revision_label(self, rev: RevisionView) -> str:
