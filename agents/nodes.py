@@ -13,6 +13,7 @@ from langgraph.types import interrupt
 from cliffhanger.agents.roles import critic, showrunner, writer
 from cliffhanger.agents.roles import shot_planner as shots
 from cliffhanger.agents.roles.continuity import extract_facts, review_continuity, screen_facts, seed_canon
+from cliffhanger.agents.roles.review_context import score_floors
 from cliffhanger.agents.season import arc_check, arc_repair
 from cliffhanger.agents.season.artifacts import (
     ArcRow,
@@ -185,7 +186,19 @@ def _canon(ctx: RunContext, episode: int, row: ArcRow) -> str:
     cast = [c.id for c in bible.characters] if bible else []
     plan = f"{row.logline} {' '.join(row.beats)} {row.cliffhanger.hook_line}"
     return build_context(ctx.ledger, ctx.index, episode=episode, cast=cast[:8], plan=plan, secrets=list(row.revealed),
-                         budget=ctx.settings.canon_budget).text()
+                         budget=ctx.settings.canon_budget, language=ctx.spec.language).text()
+
+
+def _writer_context(ctx: RunContext, episode: int) -> writer.WriterContext:
+    """The season around an episode as the folder holds it; wardrobe from canon only with canon memory on."""
+    arc = ctx.store.arc()
+    rows = len(arc.rows)
+    return writer.WriterContext(
+        previous=ctx.store.script(episode - 1) if episode > 1 else None,
+        recent_rows=tuple(arc.row(e) for e in range(max(1, episode - 3), min(episode, rows + 1))),
+        next_row=arc.row(episode + 1) if episode < rows else None,
+        state=ctx.ledger.state_as_of(episode - 1) if ctx.settings.canon_memory else None,
+    )
 
 
 async def draft_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
@@ -203,13 +216,14 @@ async def draft_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         script, ref = await writer.draft_episode(ctx.model("writer"), spec=ctx.spec, pack=ctx.pack,
                                                  bible=ctx.store.bible(), row=row, canon=canon,
                                                  previous_ending=_previous_ending(ctx, ep),
-                                                 writer_notes=brief.note if brief else "")
+                                                 writer_notes=brief.note if brief else "",
+                                                 context=_writer_context(ctx, ep))
     else:
         ctx.emit("step", ep, f"writer: revision {rev}")
         before = base if rev == 0 else _draft(ctx, ep, rev - 1)
         notes = [brief.note] if brief else []
         script, ref = await writer.revise_episode(ctx.model("writer"), spec=ctx.spec, pack=ctx.pack, row=row,
-                                                  canon=canon, draft=before,
+                                                  canon=canon, draft=before, bible=ctx.store.bible(),
                                                   notes=[*notes, *state.get("notes", [])])
     ctx.store.write_revision(ep, rev, "draft", script, {"prompt": ref, "revision": rev})
     return {}
@@ -264,7 +278,8 @@ async def critique(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         ctx.emit("step", ep, "critic")
         script = _draft(ctx, ep, rev)
         review, ref = await critic.critique(ctx.model("critic"), spec=ctx.spec, pack=ctx.pack, row=_row(ctx, ep),
-                                            script=script, previous_cliffhanger=_previous_ending(ctx, ep))
+                                            script=script, previous_cliffhanger=_previous_ending(ctx, ep),
+                                            bible=ctx.store.bible(), previous=ctx.store.script(ep - 1) if ep > 1 else None)
         ctx.store.write_revision(ep, rev, "critique", review, {"prompt": ref})
     return {}
 
@@ -287,7 +302,9 @@ async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ep, rev = state["episode"], state.get("revision", 0)
     script, review, report = _reviews(ctx, ep, rev)
     reasons = showrunner.decision_rules(review, report, script.estimate_runtime_s(ctx.spec.language),
-                                        ctx.spec.runtime_s, ctx.pack, ctx.settings.accept_threshold)
+                                        ctx.spec.runtime_s, ctx.pack, ctx.settings.accept_threshold,
+                                        script=script, language=ctx.spec.language,
+                                        floors=score_floors(ctx.spec, _row(ctx, ep)))
     if rev >= ctx.settings.max_revisions:
         return {"decision": "accept"}
     made = ctx.store.revision(ep, rev, "decision", showrunner.Decision)
@@ -295,14 +312,17 @@ async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         ctx.emit("step", ep, "showrunner: decision")
         made, ref = await showrunner.decide(ctx.model("showrunner"), episode=ep, revision=rev,
                                             max_revisions=ctx.settings.max_revisions, row=_row(ctx, ep), critique=review,
-                                            continuity=report, reasons=reasons)
+                                            continuity=report, reasons=reasons, script=script)
         if reasons and made.decision == "accept":
-            made = showrunner.Decision(decision="revise", notes=[*reasons, *made.notes][:8])
+            made = made.model_copy(update={"decision": "revise", "notes": [*reasons, *made.notes][:8]})
         ctx.store.write_revision(ep, rev, "decision", made, {"prompt": ref, "rule_reasons": reasons})
     if made.decision == "accept":
         return {"decision": "accept"}
-    notes = [*(list(review.must_fix) if review else []), *made.notes, *reasons][:10]
-    return {"decision": "revise", "revision": rev + 1, "notes": notes}
+    # The rules' reasons always reach the writer; of the critic's must-fix items only those the showrunner
+    # kept in its notes (a decision from before `dropped` relays them all, as it did then).
+    relayed = list(review.must_fix) if review is not None and made.dropped is None else []
+    notes = list(dict.fromkeys([*reasons, *made.notes, *relayed]))
+    return {"decision": "revise", "revision": rev + 1, "notes": notes[:max(10, len(reasons))]}
 
 
 def _strings(value: object) -> list[str]:

@@ -10,6 +10,10 @@ Contracts
 - The judge returns pydantic objects only (`PairVerdict`, `PointVerdict`: these are the schema names a
   `ScriptedClient` is scripted under). Results are frozen pydantic records whose `as_record()` is the
   line written to results.jsonl and whose `model_validate` (or `load_results`) reads it back, checked.
+- The judge reads each draft in its season: the premise (the suite's logline, and the bible's premise
+  when the season has a bible), the previous episode's ending in the same season (its last scene's last
+  lines and ending hook: did this episode pay it off?), and the series notes (the suite's notes, else
+  the genre pack's). All are part of the rendered prompt, so a changed context is judged again.
 - Every record keeps the prompt's `name@hash` and a sha256 of the rendered prompt; `matches` re-renders
   and compares, so a re-run can reuse a judgment only when the prompt file and both texts are unchanged.
 """
@@ -98,10 +102,14 @@ class Candidate:
     config: str
     premise: str
     episode: int
-    position: str  # "first", "paywall 5", "last"
+    position: str  # suites.JudgedEpisode.label, e.g. "the opening"
     text: str  # the script as plain text (agents.continuity.script_text)
     language: Language
     episodes: int
+    logline: str = ""  # the season's logline (the same for every config of a premise)
+    bible_premise: str = ""  # this season's bible premise, "" without a bible
+    previous_ending: str = ""  # `previous_ending` of episode - 1 in this season, "" for episode 1 or none
+    notes: str = ""  # series notes for the judge (`rubric_hint` of the judge calls overrides them)
 
     def __post_init__(self) -> None:
         if not 1 <= self.episode <= self.episodes:
@@ -164,6 +172,46 @@ def truncate_common(a_text: str, b_text: str, language: str) -> tuple[str, str, 
     return _cut(a_text, units, language), _cut(b_text, units, language), units
 
 
+# ---- context -------------------------------------------------------------------------------------
+
+PREVIOUS_LINES = 3  # elements of the previous episode's last scene shown to the judge
+
+
+def previous_ending(script: Any, lines: int = PREVIOUS_LINES) -> str:
+    """How an episode ended, as the judge of the next one reads it: its last scene's heading, the last
+    `lines` elements of that scene (formatted as `agents.continuity.script_text` formats them) and the
+    ending hook. `script` is an EpisodeScript; "" when it has no scenes.
+    """
+    from cliffhanger.agents.roles.continuity import script_text
+
+    if not script.scenes:
+        return ""
+    body = script_text(script).splitlines()
+    start = max(i for i, line in enumerate(body) if line.startswith("Scene "))
+    scene = body[start:-1]  # the heading and every element line of the last scene
+    return "\n".join([scene[0], *scene[1:][-lines:], body[-1]])
+
+
+def _premise(c: Candidate) -> str:
+    return c.logline.strip() or "(not given)"
+
+
+def _before(c: Candidate) -> str:
+    """What this draft follows: its season's bible premise (when there is one) and the previous ending."""
+    parts = [f"This writer's series bible premise: {c.bible_premise.strip()}"] if c.bible_premise.strip() else []
+    if c.episode == 1:
+        parts.append("This is the first episode: nothing comes before it.")
+    elif c.previous_ending.strip():
+        parts.append(f"Episode {c.episode - 1} of the same season (same writer) ended:\n{c.previous_ending.strip()}")
+    else:
+        parts.append(f"Episode {c.episode - 1} of this season is not available.")
+    return "\n".join(parts)
+
+
+def _hint(c: Candidate, rubric_hint: str) -> str:
+    return rubric_hint.strip() or c.notes.strip() or "(none)"
+
+
 # ---- prompts -------------------------------------------------------------------------------------
 
 def _length_note(lengths: dict[str, int], language: str) -> str:
@@ -183,14 +231,17 @@ def _pair_prompts(a: Candidate, b: Candidate, rubric_hint: str) -> tuple[tuple[P
     lengths = {"a": count_units(a.text), "b": count_units(b.text), "judged": units}
     common = dict(episode=a.episode, episodes=a.episodes, position=a.position,
                   language_name=_LANGUAGE_NAME[a.language], length_note=_length_note(lengths, a.language),
-                  rubric_hint=rubric_hint.strip() or "(none)")
-    return (render("judge.pairwise", first=a_text, second=b_text, **common),
-            render("judge.pairwise", first=b_text, second=a_text, **common)), lengths
+                  premise=_premise(a), rubric_hint=_hint(a, rubric_hint))
+    return (render("judge.pairwise", first=a_text, second=b_text, first_before=_before(a), second_before=_before(b),
+                   **common),
+            render("judge.pairwise", first=b_text, second=a_text, first_before=_before(b), second_before=_before(a),
+                   **common)), lengths
 
 
 def _point_prompt(c: Candidate, rubric_hint: str) -> Prompt:
     return render("judge.pointwise", episode=c.episode, episodes=c.episodes, position=c.position, script=c.text,
-                  language_name=_LANGUAGE_NAME[c.language], rubric_hint=rubric_hint.strip() or "(none)")
+                  language_name=_LANGUAGE_NAME[c.language], premise=_premise(c), before=_before(c),
+                  rubric_hint=_hint(c, rubric_hint))
 
 
 def _sha256(p: Prompt) -> str:

@@ -117,3 +117,29 @@ don't that's he's she's i'll you'll we're they're can't won't didn't isn't aren'
 """.split())
 STOP_CHARS_ZH: frozenset[str] = frozenset(
     "的了是我你他她它们在不这那就都也和着吗呢吧啊呀一个有没说要会把被给让对到上下来去又还很得地之与而么哦嗯")
+
+# The payoff built in three steps (issue 17), as a keyword proxy read off the script: a public commitment by
+# the antagonist (a conditional or a vow), the turn by proof or a third party, the price the antagonist pays.
+# Regular expressions over the text lowercased with ’ folded to ' (`text_stats.payoff_build` applies them and
+# decides who may say what). A proxy: it sees the words, not whether the scene lands.
+PAYOFF_BUILD: dict[str, dict[str, tuple[str, ...]]] = {
+    "commitment": {
+        "zh": (r"(如果|要是|若是|假如|只要).{0,24}(就|我)", r"我当场", r"我(就|当众)?跪下", r"我发誓", r"敢不敢",
+               r"我(就|当场|立刻)?(辞职|滚出|磕头)", r"赌上"),
+        "en": (r"\bif (she|he|you|they|this|that) (can|could|does|is|really)\b", r"\bi'?ll (resign|quit|kneel|leave|walk "
+               r"away|eat|pay|apologi[sz]e)\b", r"\bi swear\b", r"\bi bet\b", r"\byou have my word\b"),
+    },
+    "turn": {
+        "zh": (r"证据", r"录音", r"文件", r"视频", r"合同", r"dna", r"鉴定", r"监控", r"记录", r"委托书", r"原件",
+               r"原稿", r"报告"),
+        "en": (r"\bevidence\b", r"\brecordings?\b", r"\bdocuments?\b", r"\bcontracts?\b", r"\bfootage\b", r"\bdna\b",
+               r"\bproof\b", r"\breceipts?\b", r"\boriginal\b", r"\bsurveillance\b", r"\bpaternity\b", r"\bvideo\b"),
+    },
+    "price": {
+        "zh": (r"辞退", r"解除婚约", r"退婚", r"赔", r"跪", r"开除", r"滚出", r"撤职", r"带走", r"逮捕", r"净身出户"),
+        "en": (r"\bfired\b", r"\byou'?re fired\b", r"\bengagement('s| is)? off\b", r"\bcall(s|ed)? off the "
+               r"(engagement|wedding)\b", r"\bresign(s|ed|ation)?\b", r"\bpa(y|ys|id|ying)\b", r"\bkn(eel|eels|elt|eeling)\b",
+               r"\barrest(ed)?\b", r"\bexpelled\b", r"\bdisinherit(ed)?\b", r"\bget out\b"),
+    },
+}
+PAYOFF_STEPS: tuple[str, ...] = ("commitment", "turn", "price")

@@ -27,7 +27,9 @@ from cliffhanger.agents.season.artifacts import Bible, EpisodeScript, SeasonSpec
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S, TIMING_EPSILON_S, ShotList
 from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.evals import text_stats as ts
-from cliffhanger.evals.lexicons import SLOP_PHRASES
+from cliffhanger.evals.lexicons import PAYOFF_STEPS, SLOP_PHRASES
+from cliffhanger.evals.suites import judged_episodes
+from cliffhanger.genres import cringe
 from cliffhanger.genres.pack import GenrePack
 from cliffhanger.memory.facts import Entity, Fact, FactFileError, read_jsonl
 from cliffhanger.memory.ledger import Ledger, LedgerError
@@ -45,10 +47,10 @@ TOP_REPEATED = 10
 
 HIGHER_IS_BETTER = frozenset({
     "opening_hook", "cliffhanger_present", "payoff_score", "payoff_present", "distinct_1", "distinct_2",
-    "format_pass_rate", "paywall_cliffhanger_rate",
+    "format_pass_rate", "paywall_cliffhanger_rate", "payoff_built", "payoff_build_rate",
 })
 LOWER_IS_BETTER = frozenset({
-    "runtime_abs_error_pct", "seconds_to_hook", "slop_hits", "slop_per_1000", "shot_off_grid",
+    "runtime_abs_error_pct", "seconds_to_hook", "slop_hits", "slop_per_1000", "tic_hits", "slop_rate", "shot_off_grid",
     "repeated_ngram_share", "repeated_ngram_rate", "continuity_violations", "continuity_per_10k_units",
 })
 CLOSER_TO_ZERO = frozenset({"runtime_error_pct", "shot_runtime_error_pct"})
@@ -92,6 +94,11 @@ class EpisodeMetrics:
     slop_hits: int
     slop_per_1000: float
     slop_found: tuple[str, ...]   # distinct phrases found, at most five
+    tic_hits: int                 # AI-prose tics (genres.cringe families + the pack's own tics)
+    slop_rate: float              # tic_hits per 1,000 units (CJK characters / latin words)
+    tics_found: tuple[str, ...]   # distinct tics found, at most five
+    payoff_steps: tuple[str, ...]  # text_stats.payoff_build: the steps of a built payoff found, in order
+    payoff_built: bool            # all three (commitment, turn, price): a keyword proxy, see payoff_build
     format_checks: int
     format_pass_rate: float
     format_problems: tuple[str, ...]
@@ -129,7 +136,10 @@ def episode_metrics(script: EpisodeScript, spec: SeasonSpec, pack: GenrePack, *,
         d.parenthetical for d in script.dialogue() if d.parenthetical]
     slop = [hit for text in scanned
             for hit in ts.lexicon_hits(text, SLOP_PHRASES[lang] + tuple(pack.avoid_list(lang)), lang)]
+    extra = pack.tic_families()
+    tics = [tic.text for text in scanned for tic in cringe.find_tics(text, lang, extra)]
     checks, failed, problems = ts.format_problems(script, spec, bible)
+    steps = ts.payoff_build(script, lang, bible)
     shot_total = shot_error = off_grid = None
     if shots is not None:
         shot_total = shots.total_duration_s
@@ -150,6 +160,9 @@ def episode_metrics(script: EpisodeScript, spec: SeasonSpec, pack: GenrePack, *,
         distinct_1=round(ts.distinct_n(segments, 1), 3), distinct_2=round(ts.distinct_n(segments, 2), 3),
         slop_hits=len(slop), slop_per_1000=round(len(slop) / units * 1000, 2) if units else 0.0,
         slop_found=tuple(dict.fromkeys(slop))[:5],
+        tic_hits=len(tics), slop_rate=round(len(tics) / units * 1000, 2) if units else 0.0,
+        tics_found=tuple(dict.fromkeys(tics))[:5],
+        payoff_steps=steps, payoff_built=len(steps) == len(PAYOFF_STEPS),
         format_checks=checks, format_pass_rate=round((checks - failed) / checks, 3), format_problems=tuple(problems),
         shot_total_s=shot_total, shot_runtime_error_pct=shot_error, shot_off_grid=off_grid,
     )
@@ -188,6 +201,8 @@ class SeasonMetrics:
       (n-gram, episodes it occurs in), most widespread first.
     - Continuity counts only episodes with a facts file (`continuity_measured`); the others are listed
       in `continuity_not_measured`, and the density is None when nothing was measured.
+    - `payoff_build_rate`: share of the judged episodes (`suites.judged_episodes`) that are accepted and
+      whose payoff is built in three steps (`payoff_built`, a keyword proxy); None when none is accepted.
     - `by_position`: "first", "last", "paywall_N" for each paywall episode and "before_paywall_N" for the
       episode whose ending sells it (when those episodes are accepted).
     """
@@ -198,6 +213,7 @@ class SeasonMetrics:
     episodes: tuple[EpisodeMetrics, ...]
     means: dict[str, float]
     paywall_cliffhanger_rate: float | None  # share of paywall-selling endings with a cliffhanger
+    payoff_build_rate: float | None  # share of judged episodes with all three payoff steps (keyword proxy)
     repeated_ngram_rate: float | None
     top_repeated_ngrams: tuple[tuple[str, int], ...]
     characters: tuple[CharacterPresence, ...]
@@ -346,12 +362,14 @@ def season_metrics(store: SeasonStore, pack: GenrePack, target: str | None = Non
         if f.name not in _NOT_AVERAGED and (mean := _mean(values)) is not None:
             means[f.name] = mean
     selling = [m.cliffhanger_present for m in episodes if m.paywall_cliffhanger]
+    judged = {j.episode for j in judged_episodes(spec)}
+    built = [float(m.payoff_built) for m in episodes if m.episode in judged]
     characters = character_presence(scripts, bible)
     measured_units = sum(m.units for m in episodes if m.continuity_violations is not None)
     violations = sum(counts.values())
     return SeasonMetrics(
         title=spec.title, language=spec.language, episodes_planned=spec.episodes, episodes=tuple(episodes),
-        means=means, paywall_cliffhanger_rate=_mean([float(x) for x in selling]),
+        means=means, paywall_cliffhanger_rate=_mean([float(x) for x in selling]), payoff_build_rate=_mean(built),
         repeated_ngram_rate=_mean([x for x in shares if x is not None]), top_repeated_ngrams=tuple(top),
         characters=tuple(characters), absent_leads=tuple(c.id for c in characters if c.flagged),
         continuity_violations=violations, continuity_units=measured_units,

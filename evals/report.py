@@ -20,6 +20,8 @@ from typing import Any
 
 from cliffhanger.evals import stats
 from cliffhanger.evals.judge import CRITERIA
+from cliffhanger.evals.lexicons import PAYOFF_BUILD, PAYOFF_STEPS
+from cliffhanger.evals.suites import JUDGED_ROLES, JUDGED_RULE, ROLE_LABELS, roles_of
 
 RUN_COLUMNS = (("cost_usd", "Cost (USD)"), ("wall_s", "Wall (s)"), ("calls", "Calls"), ("tokens_in", "Tokens in"),
                ("tokens_out", "Tokens out"), ("seasons", "Seasons"), ("episodes", "Episodes"))
@@ -105,6 +107,41 @@ def _verdict(order: list[str], strengths: dict[str, float], ci: dict[str, tuple[
     return head + "the intervals overlap: the lead is not established; judge more premises to separate them."
 
 
+def _by_role(records: list[dict], configs: list[str]) -> list[Block]:
+    """Where seasons win and sag: per config and judged role (`suites.judged_episodes`), the mean pointwise
+    score and the pairwise overall win rate of the episodes judged in that role."""
+    rows = []
+    for c in configs:
+        for role in JUDGED_ROLES:
+            mine = [r for r in records if role in roles_of(str(r.get("position", "")))]
+            points = [sum(r["scores"].values()) / len(r["scores"]) for r in mine
+                      if r.get("type") == "point" and r.get("config") == c and r.get("scores")]
+            wins = stats.win_rates(mine, configs)[c]["overall"]
+            if points or not math.isnan(wins):
+                rows.append((c, ROLE_LABELS[role], str(len(points)),
+                             _num(sum(points) / len(points) if points else None), _num(wins, "{:.0%}")))
+    if not rows:
+        return [Para("No judged episode carries a known position.")]
+    return [Para("Mean pointwise score (0-10, all criteria) and pairwise overall win rate of the episodes judged "
+                 "in each position; an episode in two positions counts in both."),
+            Table(("Config", "Position", "Scored", "Mean score", "Pairwise win rate"), tuple(rows))]
+
+
+def _craft(configs: list[str], metrics: Mapping[str, Mapping[str, float]]) -> list[Block]:
+    """Slop rate and payoff build per config, with what the payoff-build proxy looks for."""
+    rows = tuple((c, _num(metrics.get(c, {}).get("mean_slop_rate")),
+                  _num(metrics.get(c, {}).get("payoff_build_rate"), "{:.0%}")) for c in configs)
+    patterns = tuple((step, lang, "  ".join(PAYOFF_BUILD[step][lang])) for step in PAYOFF_STEPS for lang in ("zh", "en"))
+    return [
+        Para("Slop rate: AI-prose tics (genres.cringe families and the pack's own) per 1,000 units (CJK characters "
+             "or words), mean over all episodes; lower is better. Payoff build: the share of judged episodes whose "
+             "script holds, in order, a public commitment by the antagonist, a turn by proof, and a price paid. "
+             "Payoff build is a keyword proxy: it finds the words below in order, not whether the scene lands."),
+        Table(("Config", "Slop rate (per 1,000)", "Payoff build (judged episodes)"), rows),
+        Table(("Step", "Language", "Patterns"), patterns),
+    ]
+
+
 def _blocks(out: Path, records: list[dict], configs: list[str], runs: Mapping[str, Mapping[str, Any]],
             metrics: Mapping[str, Mapping[str, float]], meta: Mapping[str, Any]) -> list[Block]:
     n_boot, seed = int(meta.get("bootstrap") or 1000), int(meta.get("seed") or 0)
@@ -155,6 +192,9 @@ def _blocks(out: Path, records: list[dict], configs: list[str], runs: Mapping[st
     else:
         blocks += [Para("No pointwise scores were recorded.")]
 
+    blocks += [Heading(2, "Where seasons win and sag"), *_by_role(records, configs)]
+    blocks += [Heading(2, "Slop rate and payoff build"), *_craft(configs, metrics)]
+
     blocks += [Heading(2, "Cost and wall time"), Table(
         ("Config", *(label for _, label in RUN_COLUMNS)),
         tuple((c, *(_num(runs.get(c, {}).get(k), "{:.4f}" if k == "cost_usd" else "{:,.0f}" if k != "wall_s"
@@ -185,6 +225,8 @@ def _blocks(out: Path, records: list[dict], configs: list[str], runs: Mapping[st
         f"95% intervals: percentile bootstrap over premises ({n_boot} resamples, seed {seed}, {n_premises} "
         "premises); a drawn premise brings all of its pairs. Non-overlapping intervals mean a clear lead.",
         "Pointwise 0-10 scores are diagnostics (degradation), not part of the ranking.",
+        JUDGED_RULE + " The judge sees the premise, the previous episode's ending in the same season and the "
+        "series notes.",
     ))]
     return blocks
 

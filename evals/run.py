@@ -185,18 +185,39 @@ def current_records(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]
     return out
 
 
+def series_notes(suite: Suite, premise: Premise) -> str:
+    """The judge's series notes: the suite's and the premise's `notes`, or, when neither has any, the genre
+    pack's: its name and description, tone, payoff rhythm and the criteria its critic weighs most.
+    """
+    own = "\n".join(n.strip() for n in (suite.notes, premise.notes) if n.strip())
+    if own:
+        return own
+    pack = load_catalog().get(premise.genre)
+    top = sorted(pack.rubric_weights, key=lambda c: -pack.rubric_weights[c])[:3]
+    lo, hi = pack.payoff_every_s
+    return (f"Genre: {pack.names.en} ({pack.description}). Tone: {pack.tone.strip()} A payoff lands every {lo}-{hi} "
+            f"seconds. The genre's critic weighs most: {', '.join(c.replace('_', ' ') for c in top)}.")
+
+
 def _candidates(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]) -> dict[tuple[str, str, int], Any]:
-    from cliffhanger.evals.judge import Candidate
+    from cliffhanger.evals.judge import Candidate, previous_ending
 
     out = {}
     for premise in req.suite.premises:
-        for ep, label in judged_episodes(premise.spec()):
+        notes = series_notes(req.suite, premise)
+        for judged in judged_episodes(premise.spec()):
+            ep = judged.episode
             for cfg in req.configs:
-                script = stores[(cfg.name, premise.id)].script(ep)
+                store = stores[(cfg.name, premise.id)]
+                script = store.script(ep)
                 if script is not None:
+                    bible = store.bible()
+                    before = store.script(ep - 1) if ep > 1 else None
                     out[(cfg.name, premise.id, ep)] = Candidate(
-                        config=cfg.name, premise=premise.id, episode=ep, position=label, text=script_text(script),
-                        language=premise.language, episodes=premise.episodes)
+                        config=cfg.name, premise=premise.id, episode=ep, position=judged.label,
+                        text=script_text(script), language=premise.language, episodes=premise.episodes,
+                        logline=premise.logline, bible_premise=bible.premise if bible is not None else "",
+                        previous_ending=previous_ending(before) if before is not None else "", notes=notes)
     return out
 
 
@@ -221,7 +242,7 @@ async def _judge(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore], b
             crew.attach(budget=budget, limiter=crew.limiter, on_tokens=None)
             judge = crew[JUDGE]
         for premise in req.suite.premises:
-            for ep, _label in judged_episodes(premise.spec()):
+            for ep, _roles in judged_episodes(premise.spec()):
                 try:
                     for i, a in enumerate(names):
                         ca = cands.get((a, premise.id, ep))

@@ -1,15 +1,17 @@
 """Eval suites: premises to draft with every configuration, and which episodes get judged.
 
-A suite is a YAML file (`evals/suites/smoke.yaml`, `standard.yaml`, or any path). Every premise
-becomes one season per configuration; the judged episodes are the first, every paywall episode and
-the last, where the drama is made or lost.
+A suite is a YAML file (`evals/suites/smoke.yaml`, `standard.yaml`, `long.yaml`, or any path). Every
+premise becomes one season per configuration; the judged episodes (`judged_episodes`) are where a season
+is won or lost: the opening, every 卡点集 and first paid episode, the episode at 75% where long seasons
+sag, and the finale.
 """
 
 from __future__ import annotations
 
+import math
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -20,7 +22,7 @@ from cliffhanger.genres.errors import GenreError
 from cliffhanger.genres.ids import Id
 from cliffhanger.genres.loader import load_catalog
 
-BUILTIN = ("smoke", "standard")
+BUILTIN = ("smoke", "standard", "long")
 
 
 class SuiteError(UserError):
@@ -38,6 +40,7 @@ class Premise(BaseModel):
     episodes: int = Field(ge=2, le=120)
     free: int = Field(ge=0)
     runtime_s: int = Field(90, ge=30, le=300)
+    notes: str = Field("", max_length=2000, description="Series notes for the judge (added to the suite's).")
 
     @model_validator(mode="after")
     def _free_before_the_end(self) -> Premise:
@@ -55,6 +58,7 @@ class Suite(BaseModel):
 
     name: Id
     description: str = ""
+    notes: str = Field("", max_length=2000, description="Series notes for the judge, for every premise.")
     premises: tuple[Premise, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -67,13 +71,65 @@ class Suite(BaseModel):
         return self
 
 
-def judged_episodes(spec: SeasonSpec) -> list[tuple[int, str]]:
-    """(episode, position label): the first, every paywall episode, the last."""
-    out = {1: "first"}
-    for ep in spec.paywall.paywall_episodes:
-        out.setdefault(ep, f"paywall {ep}")
-    out.setdefault(spec.episodes, "last")
-    return sorted(out.items())
+JudgedRole = Literal["opening", "cut", "first_paid", "three_quarters", "finale"]
+JUDGED_ROLES: tuple[JudgedRole, ...] = ("opening", "cut", "first_paid", "three_quarters", "finale")
+ROLE_LABELS: dict[JudgedRole, str] = {
+    "opening": "the opening", "cut": "the 卡点集, the last episode before a paywall point",
+    "first_paid": "the first paid episode behind a paywall point", "three_quarters": "75% through the season",
+    "finale": "the finale",
+}
+THREE_QUARTERS = 0.75
+JUDGED_RULE = ("Judged episodes: episode 1 (the opening), every 卡点集 (the episode before a paywall point) and "
+               "every first paid episode, the episode at 75% of the season (ceil(0.75 x episodes)) and the last; "
+               "each once, in order.")
+
+
+class JudgedEpisode(NamedTuple):
+    """One judged episode: its number and why it is judged (one or more roles, in JUDGED_ROLES order)."""
+
+    episode: int
+    roles: tuple[JudgedRole, ...]
+
+    @property
+    def label(self) -> str:
+        """The position as the judge reads it, e.g. "the 卡点集, the last episode before a paywall point"."""
+        return "; ".join(ROLE_LABELS[r] for r in self.roles)
+
+
+def roles_of(label: str) -> tuple[JudgedRole, ...]:
+    """The roles a `JudgedEpisode.label` names (a record's `position`); () for a label of another version."""
+    by_label = {text: role for role, text in ROLE_LABELS.items()}
+    parts = [by_label.get(part) for part in label.split("; ")]
+    return tuple(r for r in JUDGED_ROLES if r in parts) if all(parts) else ()
+
+
+def three_quarter_episode(episodes: int) -> int:
+    """The episode in which 75% of the season is reached: ceil(0.75 * episodes) (45 of 60, 8 of 10)."""
+    return max(1, math.ceil(THREE_QUARTERS * episodes))
+
+
+def judged_episodes(spec: SeasonSpec) -> list[JudgedEpisode]:
+    """The episodes an eval judges, sorted, each once with every reason it is judged:
+
+    - "opening": episode 1, where the viewer decides to stay;
+    - "cut": every 卡点集, the episode before a paywall point (`spec.episode_kind(ep) == "cut"`), whose last
+      frame must make the viewer pay;
+    - "first_paid": every first paid episode (`== "first_paid"`), which must pay the cut off (a paywall
+      episode that is also the one before the next point is a "cut", and judged as one);
+    - "three_quarters": the episode at 75% of the season (`three_quarter_episode`), where long seasons sag;
+    - "finale": the last episode.
+    An ad-supported season has no cut or first paid episodes: opening, 75% and finale only. A 60-episode
+    season with paywall points [11, 29, 47] gives 1, 10, 11, 28, 29, 45, 46, 47, 60.
+    """
+    roles: dict[int, set[JudgedRole]] = {}
+    roles.setdefault(1, set()).add("opening")
+    for ep in range(1, spec.episodes + 1):
+        kind = spec.episode_kind(ep)
+        if kind in ("cut", "first_paid"):
+            roles.setdefault(ep, set()).add(kind)
+    roles.setdefault(three_quarter_episode(spec.episodes), set()).add("three_quarters")
+    roles.setdefault(spec.episodes, set()).add("finale")
+    return [JudgedEpisode(ep, tuple(r for r in JUDGED_ROLES if r in found)) for ep, found in sorted(roles.items())]
 
 
 def load_suite(name_or_path: str, genres_dirs: list[Path] | None = None) -> Suite:

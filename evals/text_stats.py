@@ -15,24 +15,23 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Literal
 
-from cliffhanger.agents.roles.writer import scene_guide
 from cliffhanger.agents.season.artifacts import (
-    ACTION_UNITS_PER_S,
-    DIALOGUE_UNITS_PER_S,
-    MIN_ACTION_S,
-    TURN_PAUSE_S,
     Action,
     Bible,
     DialogueLine,
     EpisodeScript,
+    Scene,
     SeasonSpec,
     count_units,
 )
+from cliffhanger.agents.season.runtime import scene_guide, timeline
 from cliffhanger.evals.lexicons import (
     COMMAND_STARTS_EN,
     CUT_OFF_ENDINGS,
     ENDING_TERMS,
     HOOK_TERMS,
+    PAYOFF_BUILD,
+    PAYOFF_STEPS,
     QUESTION_PARTICLES_ZH,
     STOP_CHARS_ZH,
     STOP_WORDS_EN,
@@ -215,11 +214,12 @@ def segments(script: EpisodeScript) -> list[list[str]]:
     return [tokens(element_text(el)) for scene in script.scenes for el in scene.elements]
 
 
-def _seconds(el: Action | DialogueLine, language: str) -> float:
-    # The rates of EpisodeScript.estimate_runtime_s, element by element.
-    if isinstance(el, DialogueLine):
-        return count_units(el.line) / DIALOGUE_UNITS_PER_S[language] + TURN_PAUSE_S
-    return max(MIN_ACTION_S, count_units(el.text) / ACTION_UNITS_PER_S[language])
+def scene_seconds(scene: Scene, language: str) -> list[float]:
+    """Seconds each element of `scene` adds to the runtime, by the room's own estimator
+    (`agents.season.runtime.timeline`: calibrated rates, quoted speech in action, reaction overlap), so the
+    clock here and `EpisodeScript.estimate_runtime_s` agree element by element.
+    """
+    return timeline([(el.type, element_text(el)) for el in scene.elements], language)  # type: ignore[arg-type]
 
 
 def seconds_to_hook(script: EpisodeScript, language: str) -> float | None:
@@ -228,12 +228,12 @@ def seconds_to_hook(script: EpisodeScript, language: str) -> float | None:
     """
     clock = 0.0
     for scene in script.scenes:
-        for el in scene.elements:
+        for el, added in zip(scene.elements, scene_seconds(scene, language), strict=True):
             spoken = isinstance(el, DialogueLine)
             if is_hook(element_text(el), language, spoken=spoken) or (
                     spoken and el.parenthetical and is_hook(el.parenthetical, language, spoken=False)):
                 return round(clock, 1)
-            clock += _seconds(el, language)
+            clock += added
     return None
 
 
@@ -246,13 +246,48 @@ def payoff_score(previous: EpisodeScript, script: EpisodeScript, language: str) 
     return round(overlap_share(before, content_keys(first, language)), 3)
 
 
+@lru_cache(maxsize=8)
+def _step_pattern(step: str, language: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in PAYOFF_BUILD[step][language]))
+
+
+def payoff_build(script: EpisodeScript, language: str, bible: Bible | None = None) -> tuple[str, ...]:
+    """The steps of a built payoff found in order in the script, a KEYWORD PROXY (no model reads the scene):
+
+    1. "commitment": a dialogue line with a conditional or a vow (`lexicons.PAYOFF_BUILD`: zh 如果/要是…就,
+       我当场, 我跪下; en "if she can", "I'll resign", "I swear") not spoken by a protagonist of the bible
+       (without a bible, by anyone);
+    2. "turn": a later element with evidence words (证据/录音/文件/视频/合同/DNA; evidence, recording,
+       document, contract, footage): an action line, or a line not spoken by an antagonist of the bible;
+    3. "price": a later element with words of loss (辞退/解除婚约/赔/跪/开除/滚出; fired, engagement off, resign,
+       pay, kneel).
+    Returns the chain found, earliest first: ("commitment", "turn", "price") when the payoff is built, a
+    shorter prefix when it stops early, () when there is no commitment.
+    """
+    leads = {c.id: c.role for c in bible.characters if c.role in ("protagonist", "antagonist")} if bible else {}
+    found: list[str] = []
+    for scene in script.scenes:
+        for el in scene.elements:
+            if len(found) == len(PAYOFF_STEPS):
+                return tuple(found)
+            step = PAYOFF_STEPS[len(found)]
+            speaker = leads.get(el.speaker) if isinstance(el, DialogueLine) else None
+            if step == "commitment" and (not isinstance(el, DialogueLine) or speaker == "protagonist"):
+                continue
+            if step == "turn" and speaker == "antagonist":
+                continue
+            if _step_pattern(step, language).search(_fold(element_text(el))):
+                found.append(step)
+    return tuple(found)
+
+
 def format_problems(script: EpisodeScript, spec: SeasonSpec, bible: Bible | None) -> tuple[int, int, list[str]]:
     """(checks run, checks failed, problems) against the writer's contract: scenes numbered 1..n, on-screen
     speakers in the scene's cast, cast and speakers known to the bible (only with a bible), no line
     without words, the last element matching ending_hook (`same_line`), and the scene and element
-    counts of `agents.writer.scene_guide` for the runtime. Works on unvalidated scripts (model_construct).
+    counts of `agents.season.runtime.scene_guide` for the runtime and language. Works on unvalidated scripts (model_construct).
     """
-    lo, hi, per_lo, per_hi = scene_guide(spec.runtime_s)
+    lo, hi, per_lo, per_hi = scene_guide(spec.runtime_s, spec.language)
     checks: dict[str, list[str]] = {"numbering": [], "cast": [], "empty": [], "ending": [], "scenes": [],
                                     "elements": []}
     known = set(bible.character_ids) if bible is not None else set()

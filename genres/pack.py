@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from cliffhanger.genres.cringe import TicFamily, check_pattern, moves_text
 from cliffhanger.genres.ids import check_id
 
 Language = Literal["zh", "en"]
@@ -19,8 +28,11 @@ Language = Literal["zh", "en"]
 # (genres is the bottom layer and imports nothing from the others).
 RUBRIC_CRITERIA: tuple[str, ...] = (
     "hook", "cliffhanger_pull", "payoff", "pacing", "escalation",
-    "character_consistency", "dialogue", "earned_emotion", "freshness",
+    "character_consistency", "dialogue", "earned_emotion", "freshness", "surprise", "logic",
 )
+# Criteria added after the packs were written: a pack that does not weight them gets these weights, so
+# every pack written before them stays valid (the others a pack must weight itself).
+DEFAULT_RUBRIC_WEIGHTS: dict[str, float] = {"surprise": 1.0, "logic": 1.0}
 
 # Pack ids keep their own rule on purpose: the one id rule (`genres.ids.Id`) narrowed to at most
 # PACK_ID_MAX_LENGTH (48) characters. Pack ids are typed by people (`--genre`, `extends:`) and shown in
@@ -122,6 +134,20 @@ class Avoid(Part):
     en: tuple[Short, ...] = Field(min_length=5, description="stale phrasings and LLM-isms to avoid, English")
 
 
+class PackTic(Part):
+    """A pack's own AI-prose tic, added to its language's families (`genres.cringe`)."""
+
+    id: PackId = Field(description="tic id, named in the critic's notes")
+    pattern: Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(check_pattern)] = Field(
+        description="a Python regular expression, matched case-insensitively in action lines and dialogue")
+    why: Short = Field(description="why it reads as machine-written, or what to write instead")
+
+
+class Moves(Part):
+    zh: tuple[Short, ...] = Field((), description="banned habits written as rules for the writer, Chinese")
+    en: tuple[Short, ...] = Field((), description="banned habits written as rules for the writer, English")
+
+
 class VisualDefaults(Part):
     grading: Short = Field(description="colour grading")
     lighting: Short = Field(description="lighting style")
@@ -155,9 +181,17 @@ class GenrePack(Part):
     cliffhanger_kinds: tuple[CliffhangerKind, ...] = Field(min_length=4)
     paywall: PaywallConventions
     avoid: Avoid
-    rubric_weights: dict[str, float] = Field(description="critic weight per rubric criterion")
+    tics: tuple[PackTic, ...] = Field((), description="the genre's own tic patterns, on top of the language's")
+    moves: Moves = Field(Moves(), description="the genre's banned habits as rules (on top of the common ones)")
+    rubric_weights: dict[str, float] = Field(description="critic weight per rubric criterion (surprise and logic "
+                                             "default to DEFAULT_RUBRIC_WEIGHTS)")
     visual: VisualDefaults
     examples: Examples
+
+    @field_validator("rubric_weights")
+    @classmethod
+    def _default_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        return {**DEFAULT_RUBRIC_WEIGHTS, **v}
 
     @model_validator(mode="after")
     def _consistent(self) -> GenrePack:
@@ -190,11 +224,16 @@ class GenrePack(Part):
         missing = [c for c in RUBRIC_CRITERIA if c not in self.rubric_weights]
         unknown = [c for c in self.rubric_weights if c not in RUBRIC_CRITERIA]
         if missing or unknown:
-            problems.append(f"rubric_weights: needs exactly {', '.join(RUBRIC_CRITERIA)}"
+            own = [c for c in RUBRIC_CRITERIA if c not in DEFAULT_RUBRIC_WEIGHTS]
+            problems.append(f"rubric_weights: needs exactly {', '.join(own)} (and may weight "
+                            f"{', '.join(DEFAULT_RUBRIC_WEIGHTS)}, which default to 1)"
                             + (f"; missing {', '.join(missing)}" if missing else "")
                             + (f"; unknown {', '.join(unknown)}" if unknown else ""))
         if any(w < 0 for w in self.rubric_weights.values()) or not any(self.rubric_weights.values()):
             problems.append("rubric_weights: weights must be >= 0 and not all zero")
+        tic_ids = [t.id for t in self.tics]
+        if dupes := sorted({i for i in tic_ids if tic_ids.count(i) > 1}):
+            problems.append(f"tics: duplicate ids {', '.join(dupes)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -253,3 +292,11 @@ class GenrePack(Part):
 
     def avoid_list(self, language: Language) -> tuple[str, ...]:
         return self.avoid.zh if language == "zh" else self.avoid.en
+
+    def tic_families(self) -> tuple[TicFamily, ...]:
+        """The pack's own tics as families, for `cringe.find_tics(..., extra=...)`."""
+        return tuple(TicFamily(t.id, t.why, (t.pattern,)) for t in self.tics)
+
+    def writer_rules(self, language: Language) -> str:
+        """The banned moves (the common ones, then the pack's) as the writer's rules text."""
+        return moves_text(language, self.moves.zh if language == "zh" else self.moves.en)

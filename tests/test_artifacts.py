@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from cliffhanger.agents.errors import format_validation_error
 from cliffhanger.agents.llm.strict_schema import strict_json_schema
 from cliffhanger.agents.season.artifacts import (
+    MIN_ACTION_S,
     ArcPlan,
     ArtifactMismatch,
     Bible,
@@ -496,7 +497,7 @@ def _speech_script(lines: list[str], actions: list[str]) -> EpisodeScript:
 
 
 def test_runtime_estimate_zh() -> None:
-    line = "你以为我还是三年前那个任你欺负的林晚吗"  # 18 characters: 4.5 s at 4 chars/s
+    line = "你以为我还是三年前那个任你欺负的林晚吗"  # 18 characters: 4.3 s at 4.5 chars/s with the turn pause
     ninety = _speech_script([line] * 18, ["林晚推门而入，看见满地碎片。"] * 2)
     estimate = ninety.estimate_runtime_s("zh")
     assert 80 <= estimate <= 100
@@ -509,8 +510,8 @@ def test_runtime_estimate_zh() -> None:
 
 
 def test_runtime_estimate_en() -> None:
-    line = "You think I am still the girl you pushed around three years ago"  # 13 words
-    ninety = _speech_script([line] * 15, ["Ava pushes the door open and sees broken glass everywhere."] * 2)
+    line = "You think I am still the girl you pushed around three years ago"  # 13 words: 4.8 s at 2.9 words/s
+    ninety = _speech_script([line] * 17, ["Ava pushes the door open and sees broken glass everywhere."] * 2)
     estimate = ninety.estimate_runtime_s("en")
     assert 80 <= estimate <= 100
     assert ninety.fits_runtime(90, "en")
@@ -522,7 +523,7 @@ def test_runtime_estimate_en() -> None:
 
 
 def test_a_short_action_line_still_takes_screen_time() -> None:
-    assert _speech_script([], ["Silence."]).estimate_runtime_s("en") == 1.0
+    assert _speech_script([], ["Silence."]).estimate_runtime_s("en") == MIN_ACTION_S
 
 
 # ---- shot lists -------------------------------------------------------------------------------

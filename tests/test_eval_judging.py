@@ -55,8 +55,9 @@ def cand(config: str, text: str, *, episode: int = 5, episodes: int = 9, languag
 def shown(messages: list) -> tuple[str, str]:
     """The two episode texts as the judge saw them, in prompt order."""
     text = messages[0][1]
-    return (re.search(r"## Episode 1\n<<<\n(.*?)\n>>>", text, re.S).group(1),
-            re.search(r"## Episode 2\n<<<\n(.*?)\n>>>", text, re.S).group(1))
+    # Each draft is preceded by what it follows (the previous episode's ending), then the markers.
+    return (re.search(r"## Episode 1\n.*?<<<\n(.*?)\n>>>", text, re.S).group(1),
+            re.search(r"## Episode 2\n.*?<<<\n(.*?)\n>>>", text, re.S).group(1))
 
 
 def verdict(choose: Callable[[str], str], overall: str) -> dict:

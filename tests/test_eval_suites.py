@@ -12,6 +12,11 @@ from cliffhanger.genres.loader import builtin_catalog
 
 
 def test_builtin_suites_cover_the_packs_and_both_languages() -> None:
+    long = load_suite("long")
+    assert len(long.premises) == 3 and all(p.episodes == 60 for p in long.premises)
+    assert sorted(p.language for p in long.premises) == ["en", "zh", "zh"]
+    assert {p.genre for p in long.premises} == {"revenge", "ceo_romance", "revenge_us"}
+    assert long.notes  # the judge's series notes for every premise
     smoke = load_suite("smoke")
     assert len(smoke.premises) == 2 and all(p.episodes == 4 for p in smoke.premises)
     std = load_suite("standard")
@@ -23,10 +28,12 @@ def test_builtin_suites_cover_the_packs_and_both_languages() -> None:
         assert any(ep <= p.episodes for ep in p.spec().paywall.paywall_episodes), p.id  # a paywall inside
 
 
-def test_judged_episodes_are_first_paywall_and_last() -> None:
+def test_judged_episodes_are_opening_cuts_first_paid_three_quarters_and_last() -> None:
     spec = SeasonSpec.create(title="t", logline="a logline", genre="revenge", language="zh", episodes=10,
                              runtime_s=90, free_episodes=4, paywall_episodes=[5, 8])
-    assert judged_episodes(spec) == [(1, "first"), (5, "paywall 5"), (8, "paywall 8"), (10, "last")]
+    # 4 and 7 sell the paywalls at 5 and 8; ceil(0.75 x 10) = 8 is also the second first-paid episode.
+    assert judged_episodes(spec) == [(1, ("opening",)), (4, ("cut",)), (5, ("first_paid",)), (7, ("cut",)),
+                                     (8, ("first_paid", "three_quarters")), (10, ("finale",))]
 
 
 @pytest.mark.parametrize(("text", "says"), [

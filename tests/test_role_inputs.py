@@ -20,16 +20,18 @@ from season_kit import make_season, prompt_values, recorded_requests, run, sim_m
 from cliffhanger.agents.llm.client import ModelClient
 from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.usage import UsageLog
-from cliffhanger.agents.roles import writer
+from cliffhanger.agents.roles import review_context, writer, writer_context
 from cliffhanger.agents.roles.continuity import review_continuity, script_text, seed_canon
 from cliffhanger.agents.roles.showrunner import Decision
 from cliffhanger.agents.roles.showrunner_chat import parse_slash
+from cliffhanger.agents.roles.writer_context import empty, row_text
 from cliffhanger.agents.season.artifacts import Bible, ContinuityReport, Critique, EpisodeScript
 from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.sim.config import SimConfig
 from cliffhanger.agents.sim.runner import run_in_thread
 from cliffhanger.app.room import Room
 from cliffhanger.genres.loader import builtin_catalog
+from cliffhanger.memory.context import VALUES_ZH
 from cliffhanger.memory.embeddings import HashEmbedding
 from cliffhanger.memory.facts import Fact
 from cliffhanger.memory.ledger import Ledger
@@ -92,7 +94,7 @@ def writer_prompts(store: SeasonStore, log: Path) -> list[tuple[str, int, dict[s
     out = []
     for req in recorded_requests(log, "EpisodeScript"):
         name, got = values(req.prompt, f"writer.draft_episode.{lang}", f"writer.revise_episode.{lang}")
-        out.append(("draft" if ".draft_" in name else "revise", json.loads(got["arc_row"])["episode"], got))
+        out.append(("draft" if ".draft_" in name else "revise", int(got["episode"]), got))
     return out
 
 
@@ -102,7 +104,7 @@ def lines(text: str) -> list[str]:
 
 def assert_canon(canon: str, store: SeasonStore, ep: int) -> None:
     """The canon as of the end of episode ep-1: where it ended, the cast's status, the secrets it reveals."""
-    assert canon not in ("(nothing yet)", "(nothing recorded yet)"), f"episode {ep}: no canon"
+    assert canon not in ("(nothing yet)", "(nothing recorded yet)", "（暂无）"), f"episode {ep}: no canon"
     if ep > 1:
         assert store.script(ep - 1).ending_hook in canon, f"episode {ep}: the canon lacks where {ep - 1} ended"
     with Ledger(store.ledger_path) as ledger:
@@ -111,21 +113,21 @@ def assert_canon(canon: str, store: SeasonStore, ep: int) -> None:
         for c in store.bible().characters[:8]:
             status = state.status(c.id)
             assert status is not None
-            assert [ln for ln in lines(canon) if c.name in ln and "status" in ln and str(status.value) in ln], \
+            said = {str(status.value), VALUES_ZH.get(str(status.value), str(status.value))}  # a zh season's canon is zh
+            assert [ln for ln in lines(canon) if c.name in ln and "status" in ln and any(v in ln for v in said)], \
                 f"episode {ep}: the canon lacks {c.name}'s status ({status.value})"
         for secret in store.arc().row(ep).revealed:  # the secrets this episode reveals, and who knows them
-            assert [ln for ln in lines(canon) if names.get(secret, secret) in ln and "known by" in ln], \
+            assert [ln for ln in lines(canon) if names.get(secret, secret) in ln and ("known by" in ln or "知情者" in ln)], \
                 f"episode {ep}: the canon lacks the secret {secret} it reveals"
 
 
 def showrunner_notes(store: SeasonStore, ep: int, rev: int) -> list[str]:
-    """The notes a revision of draft `rev` is owed: the critic's must-fix items, the showrunner's notes and
-    the rules' reasons, as decided on disk."""
-    critique = store.read_model(store.revision_path(ep, rev, "critique"), Critique)
+    """The notes a revision of draft `rev` is owed: the rules' reasons and the showrunner's notes (the
+    critic's must-fix items it kept), as decided on disk."""
     decision_path = store.revision_path(ep, rev, "decision")
     decision = store.read_model(decision_path, Decision)
-    assert decision.decision == "revise"
-    return [*critique.must_fix, *decision.notes, *store.meta(decision_path).get("rule_reasons", [])]
+    assert decision.decision == "revise" and decision.dropped is not None
+    return list(dict.fromkeys([*store.meta(decision_path).get("rule_reasons", []), *decision.notes]))[:10]
 
 
 def pack_of(store: SeasonStore):  # noqa: ANN201
@@ -142,18 +144,18 @@ def test_the_writer_gets_its_row_the_bible_the_canon_the_last_ending_and_every_n
     revised = [(ep, got) for kind, ep, got in prompts if kind == "revise"]
     assert revised, "the season had no revision: the notes path went untested"
     for kind, ep, got in prompts:
-        assert got["arc_row"] == arc.row(ep).model_dump_json()
+        assert got["arc_row"] == row_text(arc.row(ep), pack, bible, spec.language)
         assert got["position"] == writer.position(spec, pack, ep)
         assert got["title"] == spec.title and got["episode"] == str(ep)
         assert got["avoid"] == " / ".join(pack.avoid_list(spec.language))
         assert_canon(got["canon"], store, ep)
         if kind == "draft":
-            assert got["bible_essentials"] == writer.bible_essentials(bible)
+            assert got["bible_essentials"] == writer.bible_essentials(bible, language=spec.language)
             assert bible.premise in got["bible_essentials"]
             assert got["cast"] == ", ".join(sorted(c.id for c in bible.characters))
-            expected_ending = store.script(ep - 1).ending_hook if ep > 1 else "(the season opens here)"
+            expected_ending = store.script(ep - 1).ending_hook if ep > 1 else empty(spec.language, "opening")
             assert got["previous_ending"] == expected_ending
-            assert got["writer_notes"] == "(none)"
+            assert got["writer_notes"] == empty(spec.language, "notes")
     for ep, got in revised:
         before = revision_of(store, ep, got["draft"])  # the draft it revises is on disk, word for word
         owed = showrunner_notes(store, ep, before)
@@ -167,13 +169,15 @@ def test_without_canon_memory_the_writer_prompt_holds_no_canon(tmp_path: Path) -
     prompts = writer_prompts(store, log)
     assert {kind for kind, _, _ in prompts} == {"draft", "revise"}
     with Ledger(store.ledger_path) as ledger:
-        status_lines = [f"status = {f.value}" for f in ledger.state_as_of(3).states.values()]
+        status_lines = [f"status = {v}" for f in ledger.state_as_of(3).states.values()
+                        for v in (f.value, VALUES_ZH.get(str(f.value), f.value))]
     for kind, ep, got in prompts:
-        assert got["canon"] == "(nothing yet)", (kind, ep, got["canon"][:300])
+        assert got["canon"] == empty(store.spec().language, "canon"), (kind, ep, got["canon"][:300])
         prompt = "\n".join(got.values())
         assert not [s for s in status_lines if s in prompt]
         if kind == "draft":  # the last ending is not canon memory: it still reaches the writer
-            assert got["previous_ending"] == (store.script(ep - 1).ending_hook if ep > 1 else "(the season opens here)")
+            assert got["previous_ending"] == (store.script(ep - 1).ending_hook if ep > 1
+                                              else empty(store.spec().language, "opening"))
     assert not recorded_requests(log, "ModelFindings")  # and no canon review
 
 
@@ -230,11 +234,15 @@ def test_the_critic_gets_the_draft_its_row_and_the_last_cliffhanger(tmp_path: Pa
     seen = set()
     for req in recorded_requests(log, "Critique"):
         _, got = values(req.prompt, "critic.review")
-        ep = json.loads(got["arc_row"])["episode"]
+        ep = int(got["episode"])
         rev = revision_of(store, ep, got["script"])
         seen.add((ep, rev))
         draft = revisions(store, ep)[rev]
-        assert got["arc_row"] == arc.row(ep).model_dump_json() and got["episode"] == str(ep)
+        bible = store.bible()
+        assert got["arc_row"] == writer_context.row_text(arc.row(ep), pack, bible, spec.language)
+        assert got["bible"] == review_context.review_bible(bible, arc.row(ep), draft, spec.language)
+        assert got["previous_scene"] == writer_context.previous_scene_text(store.script(ep - 1) if ep > 1 else None,
+                                                                           bible, spec.language)
         assert got["previous_cliffhanger"] == (store.script(ep - 1).ending_hook if ep > 1 else "(first episode)")
         assert got["position"] == writer.position(spec, pack, ep)
         assert got["genre_name"] == pack.names.en
@@ -325,6 +333,7 @@ def test_the_showrunner_decides_on_the_critique_and_the_continuity_report_on_dis
         report = store.read_model(store.revision_path(ep, rev, "continuity"), ContinuityReport)
         assert got["continuity"] == report.model_dump_json()
         assert got["runtime_note"] == ("; ".join(store.meta(path).get("rule_reasons", [])) or "on target")
+        assert got["script"] == script_text(revisions(store, ep)[rev])  # a short script is read whole
     on_disk = {(ep, k) for ep in (1, 2, 3) for k in range(3) if store.revision_path(ep, k, "decision").exists()}
     assert decided == on_disk and decided
 

@@ -20,7 +20,13 @@ from cliffhanger.agents.roles.shot_planner import (
     shot_plan_schema,
     split_speech,
 )
-from cliffhanger.agents.season.artifacts import Bible, DialogueLine, EpisodeScript, SeasonSpec
+from cliffhanger.agents.season.artifacts import (
+    DIALOGUE_UNITS_PER_S,
+    Bible,
+    DialogueLine,
+    EpisodeScript,
+    SeasonSpec,
+)
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S, ShotList
 from cliffhanger.genres.loader import builtin_catalog
 
@@ -214,13 +220,13 @@ def test_long_speech_splits_across_shots_at_word_boundaries(world, pack) -> None
 
 def test_dialogue_lengthens_its_shot(world, pack) -> None:
     bible, script, spec = world("en")
-    line = "Every cent you stole from my mother, you pay back today, in front of all of them."  # 17 words ~ 6.8 s
+    line = "Every cent you stole from my mother, you pay back today, in front of all of them."  # 17 words ~ 5.9 s
     plan = ShotPlan.model_validate({"shots": [shot(1, hint=5)] * 3 + [shot(1, ["ava_reed"], [("ava_reed", line)], hint=5)]
                                     + [shot(2, hint=10)] * 6})
     shots = build(plan, bible, script, spec, pack, "kling")
     spoken = next(s for s in shots.shots if s.dialogue)
     assert spoken.duration_s == 10
-    assert spoken.dialogue[0].duration_s == pytest.approx(17 / 2.5)
+    assert spoken.dialogue[0].duration_s == pytest.approx(17 / DIALOGUE_UNITS_PER_S["en"], abs=0.01)
 
 
 def test_split_speech() -> None:

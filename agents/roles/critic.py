@@ -5,8 +5,10 @@ from __future__ import annotations
 from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import render
 from cliffhanger.agents.roles.continuity import script_text
+from cliffhanger.agents.roles.review_context import floors_text, review_bible, score_floors
 from cliffhanger.agents.roles.writer import position
-from cliffhanger.agents.season.artifacts import ArcRow, Critique, EpisodeScript, SeasonSpec
+from cliffhanger.agents.roles.writer_context import previous_scene_text, row_text
+from cliffhanger.agents.season.artifacts import ArcRow, Bible, Critique, EpisodeScript, SeasonSpec
 from cliffhanger.genres.pack import GenrePack
 
 
@@ -17,11 +19,17 @@ def stale_phrases(script: EpisodeScript, pack: GenrePack, language: str) -> list
 
 
 async def critique(model: StructuredModel, *, spec: SeasonSpec, pack: GenrePack, row: ArcRow, script: EpisodeScript,
-                   previous_cliffhanger: str) -> tuple[Critique, str]:
+                   previous_cliffhanger: str, bible: Bible | None = None,
+                   previous: EpisodeScript | None = None) -> tuple[Critique, str]:
+    """The critic's review of `script`, seeing the bible essentials for this episode, the previous
+    episode's last scene (`previous`) and the row as text, in the season's language."""
     weights = ", ".join(f"{c} {w:.0%}" for c, w in pack.normalised_weights().items())
     p = render(
         "critic.review", episode=row.episode, genre_name=pack.names.en, position=position(spec, pack, row.episode),
-        arc_row=row.model_dump_json(), previous_cliffhanger=previous_cliffhanger or "(first episode)",
+        bible=review_bible(bible, row, script, spec.language),
+        previous_scene=previous_scene_text(previous, bible, spec.language),
+        arc_row=row_text(row, pack, bible, spec.language), previous_cliffhanger=previous_cliffhanger or "(first episode)",
+        floors=floors_text(score_floors(spec, row)),
         weights=weights, avoid=" / ".join(pack.avoid_list(spec.language)), script=script_text(script),
         runtime_estimate=f"{script.estimate_runtime_s(spec.language):.0f}", runtime_s=spec.runtime_s,
     )

@@ -8,6 +8,7 @@ with the spec whatever the model wrote; the assembled arc is then audited and re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,14 +19,19 @@ from cliffhanger.agents.roles import arc_digest
 from cliffhanger.agents.roles.arc_rows import ActRows as ActRows  # the schema of plan/act_N.json, re-exported
 from cliffhanger.agents.roles.arc_rows import repair_rows, rows_schema
 from cliffhanger.agents.roles.bible_plan import bible_size, repair_bible
+from cliffhanger.agents.roles.review_context import Floor, script_for_decision
+from cliffhanger.agents.roles.tics import tic_note
 from cliffhanger.agents.season.artifacts import (
     ArcPlan,
     ArcRow,
     Bible,
     ContinuityReport,
     Critique,
+    EpisodeScript,
     SeasonSpec,
+    asked_for,
 )
+from cliffhanger.agents.season.runtime import RUNTIME_TOLERANCE, scene_guide
 from cliffhanger.genres.pack import GenrePack
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -52,12 +58,20 @@ class SeasonOutline(BaseModel):
 
 
 class Decision(BaseModel):
-    """The showrunner's call on a reviewed draft."""
+    """The showrunner's call on a reviewed draft: the notes passed on to the writer, and the critic's
+    must-fix items dropped."""
 
-    model_config = ConfigDict(extra="forbid")
+    # `notes` are the only notes of the critic's and the showrunner's that reach the writer (with the rules'
+    # reasons). `dropped` is None only in a decision written before the showrunner chose among the critic's
+    # notes; such a decision relays every must-fix item, as it did when it was made.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=asked_for("dropped"))
 
     decision: Literal["accept", "revise"] = Field(description="accept the draft, or send it back")
-    notes: list[str] = Field(description="concrete notes for the writer (empty when accepting)", max_length=8)
+    notes: list[str] = Field(description="the notes the writer gets: the critic's must-fix items you agree with "
+                                         "(sharpened if need be) and your own; empty when accepting", max_length=8)
+    dropped: list[str] | None = Field(None, description="the critic's must-fix items you do not pass on, each with "
+                                                        "why in a few words; empty when you pass them all on",
+                                      max_length=10)
 
 
 # ---- act ranges ---------------------------------------------------------------------------------
@@ -195,6 +209,7 @@ async def plan_act_rows(model: StructuredModel, spec: SeasonSpec, pack: GenrePac
                                     f"{k.description}" for k in pack.cliffhanger_kinds),
         payoff_kinds="\n".join(f"- {k.id} ({k.name}): {k.description}" for k in pack.payoff_kinds),
         beats="\n".join(f"- {b.role} {b.start_s:g}-{b.end_s:g} s: {b.description}" for b in pack.beats_for(spec.runtime_s)),
+        scenes=_scene_range(spec),
         characters=_characters(bible), ladder=arc_digest.ladder(bible, act), cards=arc_digest.cards_text(bible),
         due=arc_digest.due_in_act(bible, first, last),
         digest=arc_digest.earlier_rows_digest(previous_rows, act, bible),
@@ -212,24 +227,46 @@ def assemble_arc(spec: SeasonSpec, pack: GenrePack, rows: list[ArcRow]) -> ArcPl
 
 # ---- decisions ---------------------------------------------------------------------------------
 
+def _scene_range(spec: SeasonSpec) -> str:
+    guide = scene_guide(spec.runtime_s, spec.language)
+    return f"{guide.scenes_lo}-{guide.scenes_hi}"
+
+
 def decision_rules(critique: Critique | None, continuity: ContinuityReport, runtime_s: float, target_s: float,
-                   pack: GenrePack, threshold: float) -> list[str]:
-    """Reasons a draft cannot be accepted yet, from rules alone (empty: it may be accepted)."""
+                   pack: GenrePack, threshold: float, *, script: EpisodeScript | None = None,
+                   language: Literal["zh", "en"] = "zh", floors: Sequence[Floor] = ()) -> list[str]:
+    """Reasons a draft cannot be accepted yet, from rules alone (empty: it may be accepted). With the
+    `script`, its AI-prose tics are counted too (`tics.tic_note`); each of the `floors`
+    (`review_context.score_floors`) the critic's score falls under is a reason whatever the mean."""
     reasons = [f"continuity: {f.explanation} (script: {f.script_quote})" for f in continuity.errors()]
-    if abs(runtime_s - target_s) > 0.15 * target_s:
+    if script is not None and (note := tic_note(script, pack, language)):
+        reasons.append(note)
+    if abs(runtime_s - target_s) > RUNTIME_TOLERANCE * target_s:
         reasons.append(f"runtime: estimated {runtime_s:.0f} s against a target of {target_s:.0f} s "
                        f"({'cut' if runtime_s > target_s else 'add'} material)")
     score = critique.overall(pack.rubric_weights) if critique is not None else threshold
     if score < threshold:
         reasons.append(f"critic: overall {score:.1f} is below {threshold:.1f}")
+    scores = critique.scores() if critique is not None else {}
+    for f in floors:
+        if f.criterion in scores and scores[f.criterion] < f.minimum:
+            reason = getattr(critique, f.criterion).reason
+            reasons.append(f"critic: {f.criterion} {scores[f.criterion]} is below its floor of {f.minimum} on {f.why} "
+                           f"({reason})")
     return reasons
 
 
 async def decide(model: StructuredModel, *, episode: int, revision: int, max_revisions: int, row: ArcRow,
-                 critique: Critique | None, continuity: ContinuityReport, reasons: list[str]) -> tuple[Decision, str]:
+                 critique: Critique | None, continuity: ContinuityReport, reasons: list[str],
+                 script: EpisodeScript) -> tuple[Decision, str]:
+    """Accept or revise, reading the script (or, over budget, the scenes the notes cite and the ending);
+    the notes it keeps are the critic's it agrees with and its own (`Decision.notes`)."""
+    must_fix = list(critique.must_fix) if critique else []
     p = render("showrunner.decide", episode=episode, revision=revision, max_revisions=max_revisions,
                arc_row=row.model_dump_json(),
                critique=critique.model_dump_json() if critique else "(no critic in this run: judge the draft yourself)",
-               continuity=continuity.model_dump_json(), runtime_note="; ".join(reasons) or "on target")
+               must_fix="\n".join(f"{n}. {m}" for n, m in enumerate(must_fix, start=1)) or "(none)",
+               continuity=continuity.model_dump_json(), runtime_note="; ".join(reasons) or "on target",
+               script=script_for_decision(script, [*must_fix, *reasons]))
     decision = await model.structured(Decision, [("user", p.text)], episode=episode, prompt=p.ref)
     return decision, p.ref

@@ -13,36 +13,22 @@ from pydantic import Field, create_model
 
 from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import render
+from cliffhanger.agents.roles import writer_context as wc
 from cliffhanger.agents.roles.continuity import script_text
 from cliffhanger.agents.roles.showrunner import act_ranges
-from cliffhanger.agents.season.artifacts import ArcRow, Bible, EpisodeScript, Scene, SeasonSpec
+from cliffhanger.agents.roles.writer_context import WriterContext, bible_essentials, walk_ons_text
+from cliffhanger.agents.season.artifacts import ArcRow, Bible, EpisodeScript, Language, Scene, SeasonSpec
+from cliffhanger.agents.season.runtime import guide_text as guide_text  # re-exported for evals/baseline.py
+from cliffhanger.agents.season.runtime import (
+    scene_guide as scene_guide,  # re-exported for evals/text_stats.py
+)
 from cliffhanger.genres.ids import is_id
 from cliffhanger.genres.pack import GenrePack
 
 
-def scene_guide(runtime_s: float) -> tuple[int, int, int, int]:
-    """(min scenes, max scenes, min elements per scene, max elements per scene) for a runtime.
-
-    A vertical episode runs about 20-30 s per scene and 3-4 s per action or line.
-    """
-    scenes_lo = max(1, round(runtime_s / 35))
-    scenes_hi = max(scenes_lo, round(runtime_s / 18))
-    total = runtime_s / 3.6
-    per_lo = max(3, round(total / scenes_lo * 0.8))
-    per_hi = max(per_lo + 2, round(total / scenes_lo * 1.3))
-    return scenes_lo, scenes_hi, per_lo, per_hi
-
-
-def guide_text(runtime_s: float, language: str) -> str:
-    lo, hi, per_lo, per_hi = scene_guide(runtime_s)
-    if language == "zh":
-        return f"{lo}-{hi} 场，每场 {per_lo}-{per_hi} 条（△动作或台词），总时长约 {runtime_s:.0f} 秒"
-    return f"{lo}-{hi} scenes of {per_lo}-{per_hi} elements (action lines or speeches) each, about {runtime_s:.0f} s"
-
-
-def episode_schema(runtime_s: float) -> type[EpisodeScript]:
-    """EpisodeScript with scene and element counts bounded for `runtime_s`."""
-    lo, hi, per_lo, per_hi = scene_guide(runtime_s)
+def episode_schema(runtime_s: float, language: Language = "zh") -> type[EpisodeScript]:
+    """EpisodeScript with scene and element counts bounded by `scene_guide(runtime_s, language)`."""
+    lo, hi, per_lo, per_hi = scene_guide(runtime_s, language)
     element = Scene.model_fields["elements"].annotation
     sized_scene = create_model(
         "Scene", __base__=Scene,
@@ -83,24 +69,12 @@ def repair_script(data: Any, episode: int) -> Any:
     return data
 
 
-def bible_essentials(bible: Bible, cast: set[str] | None = None) -> str:
-    people = [c for c in bible.characters if cast is None or c.id in cast] or list(bible.characters)
-    lines = [f"Premise: {bible.premise}"]
-    lines += [f"World rule: {r}" for r in bible.world_rules[:6]]
-    lines += [f"{c.id} {c.name} ({c.role}, {c.age if c.age is not None else '?'}): wants {c.want}; voice: {c.voice}"
-              for c in people[:8]]
-    shown = {c.id for c in people[:8]}
-    lines += [f"{a.speaker} calls {a.listener}: {a.form}" for a in bible.address
-              if a.speaker in shown and a.listener in shown][:12]
-    return "\n".join(lines)
-
-
 # What each place in the money plan asks of an episode (kinds of SeasonSpec.episode_kind), in both languages.
 _MONEY: dict[str, dict[str, str]] = {
     "zh": {
         "ad": "每一集的结尾都要留钩子",
         "free": "快速立住主角的委屈和底牌，每集都要让人想看下一集",
-        "cut": "结尾卡在观众必须付费才能看下去的那一帧（paywall 强类型，strength 5），是全季到此最狠的结尾，不要自己解开",
+        "cut": "结尾卡在观众必须付费才能看下去的那一帧（用能卡付费的强悬念类型，强度5），是全季到此最狠的结尾，不要自己解开",
         "first_paid": "开头三秒兑现上一集卡点集的悬念，中段给到此最大的爽点，结尾再狠一步，让下一次解锁也卖得动",
         "paid": "单独的一次解锁：用爽点和有拉力的结尾挣到它",
     },
@@ -128,49 +102,55 @@ def position(spec: SeasonSpec, pack: GenrePack, episode: int) -> str:
     money = _MONEY[spec.language][kind]
     points = spec.paywall.paywall_episodes
     if kind == "cut" and points and episode == points[0] - 1:
-        money += f" ({pack.paywall.first_paywall})"
+        money += f"（{pack.paywall.first_paywall}）" if spec.language == "zh" else f" ({pack.paywall.first_paywall})"
     if spec.language == "zh":
         return f"第{episode}集，共{spec.episodes}集；第{number}幕“{act.name}”（{act.job}）；{label}：{money}"
     return f"episode {episode} of {spec.episodes}; act {number} '{act.name}' ({act.job}); {label}: {money}"
 
 
-def walk_ons_text(row: ArcRow) -> str:
-    """The row's walk-on parts with their looks (their ids may stand in a scene's cast)."""
-    return "\n".join(f"- {w.id} {w.name}: {w.look}" for w in row.walk_ons) or "(none)"
-
-
-def _beats(pack: GenrePack, runtime_s: float) -> str:
-    return "\n".join(f"- {b.role} {b.start_s:g}-{b.end_s:g} s: {b.description}" for b in pack.beats_for(runtime_s))
+def _common(spec: SeasonSpec, pack: GenrePack, bible: Bible | None, row: ArcRow, canon: str) -> dict[str, object]:
+    """The variables the draft and revise prompts share, in the season's language."""
+    lang = spec.language
+    return dict(
+        title=spec.title, genre_name=pack.names.zh if lang == "zh" else pack.names.en, episode=row.episode,
+        position=position(spec, pack, row.episode), arc_row=wc.row_text(row, pack, bible, lang),
+        runtime_s=spec.runtime_s, scene_guide=guide_text(spec.runtime_s, lang), canon=canon or wc.empty(lang, "canon"),
+        avoid=" / ".join(pack.avoid_list(lang)), moves=pack.writer_rules(lang), walk_ons=walk_ons_text(row, lang),
+        lift_by=wc.push_down_text(pack, spec.runtime_s, lang), inner_voice_max=wc.inner_voice_max(pack),
+    )
 
 
 async def draft_episode(model: StructuredModel, *, spec: SeasonSpec, pack: GenrePack, bible: Bible, row: ArcRow,
-                        canon: str, previous_ending: str, writer_notes: str = "") -> tuple[EpisodeScript, str]:
+                        canon: str, previous_ending: str, writer_notes: str = "",
+                        context: WriterContext | None = None) -> tuple[EpisodeScript, str]:
+    """Draft an episode from its row, the bible, canon and the season around it (`context`: the previous
+    episode's last scene, the last loglines, the next opening, wardrobe as of now)."""
+    lang, around = spec.language, context or WriterContext()
     cast = sorted({c.id for c in bible.characters})
     p = render(
-        f"writer.draft_episode.{spec.language}", title=spec.title,
-        genre_name=pack.names.zh if spec.language == "zh" else pack.names.en, episode=row.episode,
-        episodes=spec.episodes, position=position(spec, pack, row.episode), arc_row=row.model_dump_json(),
-        beats_timed=_beats(pack, spec.runtime_s), runtime_s=spec.runtime_s,
-        scene_guide=guide_text(spec.runtime_s, spec.language), bible_essentials=bible_essentials(bible),
-        canon=canon or "(nothing yet)", previous_ending=previous_ending or "(the season opens here)",
-        writer_notes=writer_notes.strip() or "(none)",
-        avoid=" / ".join(pack.avoid_list(spec.language)), cast=", ".join(cast), walk_ons=walk_ons_text(row),
+        f"writer.draft_episode.{lang}", **_common(spec, pack, bible, row, canon), episodes=spec.episodes,
+        beats_timed=wc.beats_text(pack, spec.runtime_s, lang), bible_essentials=bible_essentials(bible, language=lang),
+        previous_ending=previous_ending or wc.empty(lang, "opening"),
+        previous_scene=wc.previous_scene_text(around.previous, bible, lang),
+        recent_loglines=wc.loglines_text(around.recent_rows, lang),
+        next_opening=wc.next_opening_text(around.next_row, lang), tone=wc.tone_text(spec, pack),
+        example=wc.example_text(spec, pack, row.episode), locations=wc.locations_text(bible, lang),
+        wardrobe=wc.wardrobe_text(bible, around.state, lang), address=wc.address_text(bible, lang),
+        writer_notes=writer_notes.strip() or wc.empty(lang, "notes"), cast=", ".join(cast),
     )
-    script = await model.structured(episode_schema(spec.runtime_s), [("user", p.text)], episode=row.episode,
+    script = await model.structured(episode_schema(spec.runtime_s, spec.language), [("user", p.text)], episode=row.episode,
                                     prompt=p.ref, repair=lambda d: repair_script(d, row.episode))
     return EpisodeScript.model_validate(script.model_dump()), p.ref
 
 
 async def revise_episode(model: StructuredModel, *, spec: SeasonSpec, pack: GenrePack, row: ArcRow,
-                         canon: str, draft: EpisodeScript, notes: list[str]) -> tuple[EpisodeScript, str]:
+                         canon: str, draft: EpisodeScript, notes: list[str],
+                         bible: Bible | None = None) -> tuple[EpisodeScript, str]:
     p = render(
-        f"writer.revise_episode.{spec.language}", title=spec.title,
-        genre_name=pack.names.zh if spec.language == "zh" else pack.names.en, episode=row.episode,
-        position=position(spec, pack, row.episode), arc_row=row.model_dump_json(), runtime_s=spec.runtime_s,
-        scene_guide=guide_text(spec.runtime_s, spec.language), canon=canon or "(nothing yet)",
-        notes="\n".join(f"- {n}" for n in notes) or "- tighten and sharpen", draft=script_text(draft),
-        avoid=" / ".join(pack.avoid_list(spec.language)), walk_ons=walk_ons_text(row),
+        f"writer.revise_episode.{spec.language}", **_common(spec, pack, bible, row, canon),
+        notes="\n".join(f"- {n}" for n in notes) or ("- 收紧、改狠" if spec.language == "zh" else "- tighten and sharpen"),
+        draft=script_text(draft),
     )
-    script = await model.structured(episode_schema(spec.runtime_s), [("user", p.text)], episode=row.episode,
+    script = await model.structured(episode_schema(spec.runtime_s, spec.language), [("user", p.text)], episode=row.episode,
                                     prompt=p.ref, repair=lambda d: repair_script(d, row.episode))
     return EpisodeScript.model_validate(script.model_dump()), p.ref

@@ -29,8 +29,8 @@ every property becomes required, nullable where optional) and is the schema to s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Annotated, Literal, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -45,6 +45,14 @@ from pydantic import (
     model_validator,
 )
 
+from cliffhanger.agents.season.runtime import (  # re-exported: callers import the rates from here
+    ACTION_OVERLAP_S as ACTION_OVERLAP_S,
+)
+from cliffhanger.agents.season.runtime import ACTION_UNITS_PER_S as ACTION_UNITS_PER_S
+from cliffhanger.agents.season.runtime import DIALOGUE_UNITS_PER_S as DIALOGUE_UNITS_PER_S
+from cliffhanger.agents.season.runtime import MIN_ACTION_S as MIN_ACTION_S
+from cliffhanger.agents.season.runtime import RUNTIME_TOLERANCE, count_units, estimate_s
+from cliffhanger.agents.season.runtime import TURN_PAUSE_S as TURN_PAUSE_S
 from cliffhanger.genres.ids import Id
 from cliffhanger.genres.pack import RUBRIC_CRITERIA
 
@@ -795,27 +803,8 @@ class ArcPlan(Artifact):
 
 # ---- episode script ---------------------------------------------------------------------------
 
-# Speech and screen-time rates for runtime estimates, in units per second. A unit is one CJK
-# character or one latin word (see `count_units`).
-# - zh dialogue 4.0 chars/s (240/min): Mandarin drama dialogue sits below newsreader pace (~280/min)
-#   once pauses between phrases are counted.
-# - en dialogue 2.5 words/s (150 wpm): the usual screen/voice-over rate.
-# - action lines are screen time, not reading time: a beat has to register before the cut, so they
-#   run at about three quarters of the dialogue rate (zh 3.0 chars/s, en 2.0 words/s; "林晚推门而入，
-#   看见满地碎片" ≈ 4 s), and never under MIN_ACTION_S.
-# - TURN_PAUSE_S per dialogue line covers the reaction beat between speeches.
-DIALOGUE_UNITS_PER_S: dict[str, float] = {"zh": 4.0, "en": 2.5}
-ACTION_UNITS_PER_S: dict[str, float] = {"zh": 3.0, "en": 2.0}
-MIN_ACTION_S = 1.0
-TURN_PAUSE_S = 0.3
-RUNTIME_TOLERANCE = 0.15
-
-_UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+(?:['’][A-Za-z]+)*")
-
-
-def count_units(text: str) -> int:
-    """CJK characters plus latin words and numbers; punctuation and spaces do not count."""
-    return len(_UNIT_RE.findall(text))
+# Runtime rates, the estimator and `count_units` live in runtime.py (with their calibration); they are
+# re-exported here for the modules that import them from the artifacts.
 
 
 class Action(Artifact):
@@ -907,10 +896,8 @@ class EpisodeScript(Artifact):
         return sum(count_units(d.line) for d in self.dialogue()) + sum(count_units(a.text) for a in self.actions())
 
     def estimate_runtime_s(self, language: Language) -> float:
-        """Screen time in seconds from the rates above; parentheticals and ending_hook are not timed."""
-        speech = sum(count_units(d.line) / DIALOGUE_UNITS_PER_S[language] + TURN_PAUSE_S for d in self.dialogue())
-        action = sum(max(MIN_ACTION_S, count_units(a.text) / ACTION_UNITS_PER_S[language]) for a in self.actions())
-        return round(speech + action, 1)
+        """Screen time in seconds by `runtime.estimate_s`; parentheticals and ending_hook are not timed."""
+        return estimate_s(([(el.type, el.line if isinstance(el, DialogueLine) else el.text) for el in s.elements] for s in self.scenes), language)
 
     def fits_runtime(self, target_s: float, language: Language, tolerance: float = RUNTIME_TOLERANCE) -> bool:
         """True when the estimate is within `tolerance` (a fraction) of `target_s`."""
@@ -924,34 +911,67 @@ CRITERIA: tuple[str, ...] = RUBRIC_CRITERIA
 
 
 class CriterionScore(Artifact):
-    """One rubric score with the reason for it."""
+    """One rubric score with the reason for it. The reason comes first: a model writes keys in schema
+    order, so it argues before it scores."""
 
-    score: int = Field(description="Score from 1 (fails) to 10 (exceptional).", ge=1, le=10)
-    reason: Line = Field(description="Why this score, citing the script.")
+    reason: Line = Field(description="Why this score, citing the script by scene and a short quote.")
+    score: int = Field(description="Score from 1 (fails) to 10 (exceptional), following from the reason.", ge=1, le=10)
+
+
+# Criteria added after critiques were first written: a stored critique may lack them (read as None), a
+# model is always asked for them.
+LATER_CRITERIA: tuple[str, ...] = ("surprise", "logic")
+
+
+def asked_for(*names: str) -> Callable[[dict[str, Any]], None]:
+    """A `json_schema_extra` that lists `names` as required and not null in the schema a model sees, for
+    fields that default to None only so that files written before them still read."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        props = schema.get("properties", {})
+        for name in names:
+            prop = props[name]
+            options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+            prop.pop("default", None)
+            if len(options) == 1:
+                prop.update(options[0])
+        required = set(schema.get("required", ())) | set(names)
+        schema["required"] = [p for p in props if p in required]
+
+    return extra
 
 
 class Critique(Artifact):
     """The critic's review of one draft against the rubric."""
 
+    # surprise and logic are None only in a critique written before they were criteria (LATER_CRITERIA).
+
+    model_config = ConfigDict(json_schema_extra=asked_for(*LATER_CRITERIA))
+
     hook: CriterionScore = Field(description="Do the first 3-5 seconds grab the viewer?")
     cliffhanger_pull: CriterionScore = Field(description="How hard does the ending pull into the next episode?")
-    payoff: CriterionScore = Field(description="Does the episode deliver its payoff (爽点) and pay off the last cliffhanger?")
+    payoff: CriterionScore = Field(description="Does the episode deliver its payoff (爽点), built in three steps, and "
+                                               "pay off the last cliffhanger?")
     pacing: CriterionScore = Field(description="Is there a payoff or turn every 30-60 seconds, with no dead air?")
     escalation: CriterionScore = Field(description="Do the stakes rise within the episode and against the last one?")
     character_consistency: CriterionScore = Field(description="Do characters act and sound like their bible entries?")
     dialogue: CriterionScore = Field(description="Is the dialogue sharp, speakable and in each character's voice?")
     earned_emotion: CriterionScore = Field(description="Are the emotional beats set up rather than asserted?")
     freshness: CriterionScore = Field(description="Does it avoid stock beats or give them a new turn?")
+    surprise: CriterionScore | None = Field(None, description="Does a turn surprise and still fit: set up earlier, "
+                                                              "not random?")
+    logic: CriterionScore | None = Field(None, description="Does everyone act with sense, nobody made stupid to move "
+                                                           "the plot (降智)?")
     must_fix: tuple[Line, ...] = Field(description="Changes required before acceptance; empty when none.", max_length=10)
     notes: Annotated[str, StringConstraints(max_length=2000)] = Field(description="Other notes for the writer; may be empty.")
 
     def scores(self) -> dict[str, int]:
-        """Criterion name -> score, in rubric order."""
-        return {c: getattr(self, c).score for c in CRITERIA}
+        """Criterion name -> score, in rubric order; a criterion an old critique lacks is left out."""
+        return {c: v.score for c in CRITERIA if (v := getattr(self, c)) is not None}
 
     def overall(self, weights: dict[str, float] | None = None) -> float:
-        """Weighted mean score (1-10). Criteria missing from `weights` weigh 1.0; unknown names,
-        negative weights or all-zero weights raise ValueError.
+        """Weighted mean score (1-10) over the criteria scored. Criteria missing from `weights` weigh 1.0;
+        unknown names, negative weights or all-zero weights raise ValueError.
         """
         weights = weights or {}
         unknown = sorted(set(weights) - set(CRITERIA))
@@ -961,7 +981,10 @@ class Critique(Artifact):
         if any(v < 0 for v in w.values()) or sum(w.values()) == 0:
             raise ValueError("rubric weights must be 0 or more and not all 0")
         scores = self.scores()
-        return sum(scores[c] * w[c] for c in CRITERIA) / sum(w.values())
+        total = sum(w[c] for c in scores)
+        if total == 0:
+            raise ValueError("rubric weights must not all be 0 on the criteria scored")
+        return sum(scores[c] * w[c] for c in scores) / total
 
 
 class ContinuityFinding(Artifact):

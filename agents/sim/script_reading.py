@@ -37,7 +37,8 @@ _ZH_SPEECH = re.compile(r"^\s*([\u4e00-\u9fff]{2,4})(?:（[^）\n]{0,30}）)?(?:
 _CANON_HEAD = re.compile(r"canon|正典", re.IGNORECASE)
 _BULLET = re.compile(r"^- (.*\S)\s*$")
 _ID_LIST = re.compile(rf"^\s*{_ID}(?:\s*,\s*{_ID})*\s*$")
-_BIBLE_LINE = re.compile(rf"^({_ID}) ([^()\n]{{1,40}}?) \([^()\n]*\): ")
+# `id name (role, age): ...`, or a Chinese prompt's `id 名字（角色，年龄）：...`
+_BIBLE_LINE = re.compile(rf"^({_ID}) ([^()（）\n]{{1,40}}?)(?: \([^()\n]*\): |（[^（）\n]*）：)")
 _LOOK_LINE = re.compile(rf"^- ({_ID}) \(([^()\n]*)\): ")
 _ENTITY_LINE = re.compile(rf"^({_ID}): (.*\S)\s*$")
 _SENTENCE = re.compile(r"[。，,.!?！？；;：:]")
@@ -48,9 +49,9 @@ _DEATH = re.compile(
     r"|\b(?:dies|died|is dead|lies dead|falls dead|drops dead|never wakes|stops breathing|breathes (?:his|her) last)\b",
     re.IGNORECASE,
 )
-# Canon that a character is dead: a state line (`林晚: status = dead`, `... status is now dead`) or the
-# checker's note (`lin_wan died in ep 2 but acts in ep 4`).
-_DEAD_STATE = re.compile(r"\bstatus(?: is now| =|:)\s*dead\b", re.IGNORECASE)
+# Canon that a character is dead: a state line (`林晚: status = dead`, `... status is now dead`, a Chinese
+# season's `林晚：status = 已死`, `林晚：status 变为 已死`) or the checker's note (`lin_wan died in ep 2 but acts in ep 4`).
+_DEAD_STATE = re.compile(r"\bstatus(?: is now| =|:| 变为)\s*(?:dead\b|已死)", re.IGNORECASE)
 _DIED_NOTE = re.compile(rf"(?<![a-z0-9_])({_ID}) died in ep\b")
 _NOT_DEATH = re.compile(r"死亡证明|假死|没死|装死|death certificate|faked (?:his|her) death|not dead", re.IGNORECASE)
 

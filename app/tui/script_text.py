@@ -99,7 +99,8 @@ def review_text(critique: Critique | None, continuity: ContinuityReport | None, 
         out.append("No critique yet.\n", style="dim")
     else:
         for name in CRITERIA:
-            c = getattr(critique, name)
+            if (c := getattr(critique, name)) is None:  # a critique from before the criterion
+                continue
             out.append(f"{name.replace('_', ' '):22} {c.score:>2}/10  ", style="bold")
             out.append_text(untrusted(c.reason))
             out.append("\n")
