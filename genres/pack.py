@@ -183,6 +183,10 @@ class GenrePack(Part):
     avoid: Avoid
     tics: tuple[PackTic, ...] = Field((), description="the genre's own tic patterns, on top of the language's")
     moves: Moves = Field(Moves(), description="the genre's banned habits as rules (on top of the common ones)")
+    push_down_until: float = Field(0.5, ge=0.2, le=0.9, description="share of an episode's runtime by which the "
+                                   "lead strikes back after being pushed down (压/扬)")
+    inner_voice_max_lines: int = Field(2, ge=0, le=20, description="inner-voice (内心OS / V.O.) lines an episode may "
+                                       "carry; rebirth and mind-reading genres run on the inner voice")
     rubric_weights: dict[str, float] = Field(description="critic weight per rubric criterion (surprise and logic "
                                              "default to DEFAULT_RUBRIC_WEIGHTS)")
     visual: VisualDefaults

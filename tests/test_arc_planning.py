@@ -201,7 +201,7 @@ def test_the_cut_and_the_first_paid_episode_are_named_alike_for_planner_writer_a
     planner = "\n".join(v["episode_list"] for v in act_requests(log, language))
     assert re.search(rf"^- 1: {re.escape(cut)}", planner, re.M) and re.search(rf"^- 2: {re.escape(first_paid)}",
                                                                               planner, re.M)
-    for schema, template in (("EpisodeScript", f"writer.draft_episode.{language}"), ("Critique", "critic.review")):
+    for schema, template in (("EpisodeScript", f"writer.draft_episode.{language}"), ("Critique", f"critic.review.{language}")):
         seen = set()
         for req in recorded_requests(log, schema):
             got = prompt_values(req.prompt, template)

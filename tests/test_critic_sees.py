@@ -61,7 +61,7 @@ def test_the_critic_gets_the_bible_essentials_the_previous_last_scene_and_the_ro
     bible, arc = store.bible(), store.arc()
     seen = set()
     for req in recorded_requests(log, "Critique"):
-        got = prompt_values(req.prompt, "critic.review")
+        got = prompt_values(req.prompt, f"critic.review.{store.spec().language}")
         assert got is not None
         ep = int(got["episode"])
         seen.add(ep)

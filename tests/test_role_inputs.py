@@ -233,7 +233,7 @@ def test_the_critic_gets_the_draft_its_row_and_the_last_cliffhanger(tmp_path: Pa
     spec, pack, arc = store.spec(), pack_of(store), store.arc()
     seen = set()
     for req in recorded_requests(log, "Critique"):
-        _, got = values(req.prompt, "critic.review")
+        _, got = values(req.prompt, f"critic.review.{store.spec().language}")
         ep = int(got["episode"])
         rev = revision_of(store, ep, got["script"])
         seen.add((ep, rev))
@@ -243,7 +243,7 @@ def test_the_critic_gets_the_draft_its_row_and_the_last_cliffhanger(tmp_path: Pa
         assert got["bible"] == review_context.review_bible(bible, arc.row(ep), draft, spec.language)
         assert got["previous_scene"] == writer_context.previous_scene_text(store.script(ep - 1) if ep > 1 else None,
                                                                            bible, spec.language)
-        assert got["previous_cliffhanger"] == (store.script(ep - 1).ending_hook if ep > 1 else "(first episode)")
+        assert got["previous_cliffhanger"] == (store.script(ep - 1).ending_hook if ep > 1 else ("（第一集）" if store.spec().language == "zh" else "(first episode)"))
         assert got["position"] == writer.position(spec, pack, ep)
         assert got["genre_name"] == pack.names.en
         assert all(criterion in got["weights"] for criterion in pack.normalised_weights())

@@ -245,7 +245,7 @@ def test_zh_script_layout(sample):
     speeches = [ln for ln in lines if "：" in ln and not ln.startswith(("人物：", "△", "【"))]
     assert len(speeches) == want["dialogue"]
     assert "林雪柔（捂着脖子）：我的项链不见了！刚才只有姐姐靠近过我。" in lines
-    assert "顾言深（画外音）：把人放开。" in lines
+    assert "顾言深（OS）：把人放开。" in lines
     assert lines.count(f"【卡点】{script.ending_hook}") == 2
     assert "lin_wan" not in text and "lin_mansion_hall" not in text
 
@@ -257,5 +257,5 @@ def test_zh_script_voice_over_and_brackets(sample):
              DialogueLine(speaker="stranger", line="谁？", delivery="OS")]
     lines = zh_script([_with_elements(script, extra)], bible, _spec("zh")).splitlines()
     assert "林晚（旁白）：那一年，我死了。" in lines
-    assert "顾言深（画外音，冷笑）：是吗？" in lines
-    assert "stranger（画外音）：谁？" in lines
+    assert "顾言深（OS，冷笑）：是吗？" in lines
+    assert "stranger（OS）：谁？" in lines

@@ -188,3 +188,11 @@ def test_os_and_vo_follow_each_languages_trade(kind: str) -> None:
     assert "内心独白标 VO" not in zh and "VO 一集最多一句" not in zh  # the reverse of trade usage, gone
     assert "O.S." in en and "V.O." in en and "inner voice" in en and f"At most {cap} V.O.".lower() in en.lower()
     assert "at most one VO line" not in en
+
+
+def test_the_inner_voice_cap_and_the_push_down_limit_come_from_the_pack() -> None:
+    catalog = builtin_catalog()
+    rebirth, revenge = catalog.get("rebirth"), catalog.get("revenge")
+    assert wc.inner_voice_max(rebirth) > wc.inner_voice_max(revenge) >= 1  # rebirth runs on the inner voice
+    late = revenge.model_copy(update={"push_down_until": 0.7})
+    assert wc.push_down_text(late, 90, "zh") != wc.push_down_text(revenge, 90, "zh")

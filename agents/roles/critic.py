@@ -25,10 +25,11 @@ async def critique(model: StructuredModel, *, spec: SeasonSpec, pack: GenrePack,
     episode's last scene (`previous`) and the row as text, in the season's language."""
     weights = ", ".join(f"{c} {w:.0%}" for c, w in pack.normalised_weights().items())
     p = render(
-        "critic.review", episode=row.episode, genre_name=pack.names.en, position=position(spec, pack, row.episode),
+        f"critic.review.{spec.language}", episode=row.episode,
+        genre_name=pack.names.zh if spec.language == "zh" else pack.names.en, position=position(spec, pack, row.episode),
         bible=review_bible(bible, row, script, spec.language),
         previous_scene=previous_scene_text(previous, bible, spec.language),
-        arc_row=row_text(row, pack, bible, spec.language), previous_cliffhanger=previous_cliffhanger or "(first episode)",
+        arc_row=row_text(row, pack, bible, spec.language), previous_cliffhanger=previous_cliffhanger or ("（第一集）" if spec.language == "zh" else "(first episode)"),
         floors=floors_text(score_floors(spec, row)),
         weights=weights, avoid=" / ".join(pack.avoid_list(spec.language)), script=script_text(script),
         runtime_estimate=f"{script.estimate_runtime_s(spec.language):.0f}", runtime_s=spec.runtime_s,

@@ -25,11 +25,6 @@ ADDRESS_FORMS = 16
 LINE_CHARS = 160  # one quoted line of model-written text
 EXAMPLE_CHARS = 700
 
-# Until when the lead may be pushed down before she strikes back, as a fraction of the runtime, when the
-# pack does not say (`GenrePack.push_down_until`); and how many inner-voice lines an episode may carry
-# (`GenrePack.inner_voice_max_lines`): rebirth and mind-reading packs allow more.
-PUSH_DOWN_UNTIL = 0.5
-INNER_VOICE_MAX_LINES = 2
 
 EMPTY: dict[str, dict[str, str]] = {
     "zh": {"none": "（无）", "canon": "（暂无）", "opening": "（本季从这里开始）", "first": "（这是第一集，前面没有剧集）",
@@ -224,8 +219,8 @@ def tone_text(spec: SeasonSpec, pack: GenrePack) -> str:
 
 
 def push_down_text(pack: GenrePack, runtime_s: float, language: str) -> str:
-    """By when the lead strikes back: the pack's `push_down_until` (a fraction of the runtime), else half."""
-    share = float(getattr(pack, "push_down_until", PUSH_DOWN_UNTIL) or PUSH_DOWN_UNTIL)
+    """By when the lead strikes back: the pack's `push_down_until`, a fraction of the runtime (default half)."""
+    share = pack.push_down_until
     at = round(runtime_s * share)
     if language == "zh":
         return f"第{at}秒（全集的{round(share * 100)}%）"
@@ -233,7 +228,7 @@ def push_down_text(pack: GenrePack, runtime_s: float, language: str) -> str:
 
 
 def inner_voice_max(pack: GenrePack) -> int:
-    return int(getattr(pack, "inner_voice_max_lines", INNER_VOICE_MAX_LINES) or INNER_VOICE_MAX_LINES)
+    return pack.inner_voice_max_lines
 
 
 def beats_text(pack: GenrePack, runtime_s: float, language: str) -> str:

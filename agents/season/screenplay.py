@@ -24,7 +24,7 @@ from cliffhanger.agents.season.artifacts import Action, Bible, DialogueLine, Epi
 
 _TIME_EN = {"day": "DAY", "night": "NIGHT", "dawn": "DAWN", "dusk": "DUSK"}
 _DELIVERY_EN = {"OS": "O.S.", "VO": "V.O."}
-_DELIVERY_ZH = {"OS": "画外音", "VO": "旁白"}
+_DELIVERY_ZH = {"OS": "OS", "VO": "旁白"}  # the trade writes OS for the inner voice and off-screen
 CUT = "CUT TO:"
 SMASH_CUT = "SMASH CUT TO BLACK."
 FDX_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="no" ?>'
@@ -244,7 +244,7 @@ def _zh_speech(line: DialogueLine, names: _Names) -> str:
 
 def zh_script(scripts: Sequence[EpisodeScript], bible: Bible | None, spec: SeasonSpec) -> str:
     """The Chinese industry layout: `第N集 标题`, scene headings `集-场 内/外 地点 日/夜`, a `人物：`
-    cast line, `△` action lines, `角色（动作）：台词` speeches (OS as 画外音, VO as 旁白) and the
+    cast line, `△` action lines, `角色（动作）：台词` speeches (OS as OS, the trade's inner voice and off-screen, VO as 旁白) and the
     episode's hook as `【卡点】` after its last scene. The 卡点集 and the 付费首集 of each paywall point say so
     after their title (`SeasonSpec.episode_label`).
     """
