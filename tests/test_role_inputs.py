@@ -245,7 +245,7 @@ def test_the_critic_gets_the_draft_its_row_and_the_last_cliffhanger(tmp_path: Pa
                                                                            bible, spec.language)
         assert got["previous_cliffhanger"] == (store.script(ep - 1).ending_hook if ep > 1 else ("（第一集）" if store.spec().language == "zh" else "(first episode)"))
         assert got["position"] == writer.position(spec, pack, ep)
-        assert got["genre_name"] == pack.names.en
+        assert got["genre_name"] == (pack.names.zh if store.spec().language == "zh" else pack.names.en)
         assert all(criterion in got["weights"] for criterion in pack.normalised_weights())
         assert got["avoid"] == " / ".join(pack.avoid_list(spec.language))
         assert got["runtime_estimate"] == f"{draft.estimate_runtime_s(spec.language):.0f}"
