@@ -46,6 +46,7 @@ from cliffhanger.app.import_parse import (
     split_episodes,
     to_elements,
 )
+from cliffhanger.app.seasons import parse_paywall
 from cliffhanger.genres.loader import load_catalog
 from cliffhanger.memory.facts import Entity, Fact
 from cliffhanger.memory.ledger import Doc, Ledger
@@ -235,12 +236,7 @@ def import_script(path: Path, directory: Path, *, genre: str, language: str | No
         raise UserError(f"{path.name} makes {len(parts)} episodes of about {runtime} s but the season has {episodes}: "
                         f"use --episodes {len(parts) + 1} or more (the room needs room to continue), or a longer "
                         "--runtime, or import a shorter opening")
-    points = None
-    if paywall:
-        try:
-            points = [int(p) for p in paywall.replace(" ", "").split(",") if p]
-        except ValueError:
-            raise UserError(f"--paywall {paywall!r} is not a list of episode numbers: use e.g. 11,30,50") from None
+    points = parse_paywall(paywall)
     actions = [i.text for i in parsed.items if i.kind == "action"]
     premise = parsed.description or clip(" ".join(actions[:3]), 4000) or f"Imported from {path.name}."
     try:

@@ -40,18 +40,23 @@ from cliffhanger.genres.loader import load_catalog
 EXIT_STOPPED = 130
 
 
+def parse_paywall(paywall: str | None) -> list[int] | None:
+    """`--paywall 11,30,50` as episode numbers; None when not given (the genre pack's points then)."""
+    if not paywall:
+        return None
+    try:
+        return [int(p) for p in paywall.replace(" ", "").split(",") if p]
+    except ValueError:
+        raise UserError(f"--paywall {paywall!r} is not a list of episode numbers: use e.g. 11,30,50") from None
+
+
 def create_season(directory: Path, *, logline: str, genre: str, episodes: int, free: int | None, paywall: str | None,
                   runtime: int, language: str | None, title: str | None, mode: str | None,
                   genres_dirs: list[Path] | None = None) -> SeasonStore:
     """A new season folder. What is not given (None) comes from the genre pack: its script language, and
     its paywall conventions (mode, free episodes, the spacing of later paywall points)."""
     pack = load_catalog(genres_dirs or []).get(genre)
-    points = None
-    if paywall:
-        try:
-            points = [int(p) for p in paywall.replace(" ", "").split(",") if p]
-        except ValueError:
-            raise UserError(f"--paywall {paywall!r} is not a list of episode numbers: use e.g. 11,30,50") from None
+    points = parse_paywall(paywall)
     if language not in (None, "zh", "en"):
         raise UserError(f"--language {language!r}: use zh or en")
     if mode not in (None, "paywall", "ad"):

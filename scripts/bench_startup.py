@@ -38,7 +38,9 @@ def main() -> None:
             t0 = time.perf_counter()
             out = subprocess.run([sys.executable, "-c", PROBE, *cmd], capture_output=True, text=True)
             times.append((time.perf_counter() - t0) * 1000)
-            heavy = next((ln[6:] for ln in out.stderr.splitlines() if ln.startswith("HEAVY=")), "?")
+            heavy = next((ln[6:] for ln in out.stderr.splitlines() if ln.startswith("HEAVY=")), None)
+            if heavy is None:  # the probe failed (cliffhanger not importable by this python): no figure at all
+                sys.exit(f"cliffhanger {' '.join(cmd)} did not run under {sys.executable}: {out.stderr.strip()[-300:]}")
         print(f"{'cliffhanger ' + ' '.join(cmd):32} {statistics.median(times):10.0f} {max(times):8.0f}  {heavy or '-'}")
 
 
