@@ -125,7 +125,8 @@ def sim(
 @app.command()
 def new(
     directory: Annotated[Path, typer.Argument(help="season folder to create")],
-    genre: Annotated[str, typer.Option(help="genre pack id (cliffhanger genres list)")],
+    genre: Annotated[str | None, typer.Option(help="genre pack id (cliffhanger genres list; without it, new lists "
+                                                   "them by audience)")] = None,
     logline: Annotated[str | None, typer.Option(help="one-sentence premise")] = None,
     from_file: Annotated[Path | None, typer.Option("--from", help="start from an existing script (Fountain or plain text): its opening becomes the first episodes")] = None,
     episodes: Annotated[int, typer.Option(help="episode count")] = 60,
@@ -142,6 +143,14 @@ def new(
     """Create a season folder with its season.toml (refuses to overwrite an existing season)."""
     from cliffhanger.app.seasons import create_season
 
+    if genre is None:
+        from cliffhanger.app.genre_view import print_catalog_by_audience
+        from cliffhanger.genres.loader import load_catalog
+
+        catalog = load_catalog(genres_dir or [])
+        _warn_broken(catalog.problems)
+        print_catalog_by_audience(catalog)
+        raise UserError("choose a genre: cliffhanger new DIR --genre ID (the genres above, by audience)")
     if from_file is not None and logline is not None:
         raise UserError("give --logline or --from, not both: an imported season takes its premise from the script "
                         "(edit bible.json afterwards to change it)")
@@ -345,12 +354,11 @@ def genres_list(fmt: FormatOpt = OutputFormat.text, genres_dir: GenresDirOpt = N
 
     catalog = load_catalog(genres_dir or [])
     _warn_broken(catalog.problems)
+    from cliffhanger.app.genre_view import catalog_rows, print_catalog
+
     if fmt is OutputFormat.json:
-        rows = [{"id": p.id, "names": {"zh": p.names.zh, "en": p.names.en}, "language": p.language,
-                 "description": p.description} for _, p in sorted(catalog.packs.items())]
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(catalog_rows(catalog), ensure_ascii=False, indent=2))
         return
-    from cliffhanger.app.genre_view import print_catalog
 
     print_catalog(catalog)
 

@@ -53,6 +53,8 @@ Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1500)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 BeatRole = Literal["hook", "setup", "escalation", "payoff", "reversal", "cliffhanger"]
+AudienceGroup = Literal["female", "male", "overseas"]
+AUDIENCE_GROUPS: tuple[str, ...] = ("female", "male", "overseas")
 
 
 class Part(BaseModel):
@@ -158,8 +160,42 @@ class VisualDefaults(Part):
 
 
 class Examples(Part):
-    opening_hook: Text = Field(description="an opening hook (first 3-5 s), written for this project")
-    paywall_cliffhanger: Text = Field(description="a paywall cliffhanger, written for this project")
+    opening_hook: Text = Field(description="the opening of episode 1 (its first 30 s or so: the hook and what "
+                               "follows it), written for this project")
+    paywall_cliffhanger: Text = Field(description="the ending of a 卡点集 (the last free episode), written for this "
+                                      "project")
+    opening_hook_s: float | None = Field(None, gt=0, le=120, description="how long the opening plays on screen, "
+                                         "timed shot by shot, in seconds")
+    paywall_cliffhanger_s: float | None = Field(None, gt=0, le=120, description="how long the 卡点集 ending plays "
+                                                "on screen, timed shot by shot, in seconds")
+
+    def duration_s(self, name: str) -> float | None:
+        """The stated screen time of example `name` ("opening_hook" or "paywall_cliffhanger")."""
+        return self.opening_hook_s if name == "opening_hook" else self.paywall_cliffhanger_s
+
+
+class LadderRung(Part):
+    """One rung of the antagonist ladder typical of the genre: who the lead beats, in order, and how each falls."""
+
+    archetype: PackId = Field(description="id of one of the pack's archetypes (an antagonist, rival or family)")
+    holds: Short = Field(description="the power this rung holds over the lead")
+    falls_by: Short = Field(description="the typical downfall: the concrete price this rung pays")
+
+
+class CardIdea(Part):
+    """A card the lead typically holds in this genre (a hidden identity, a recording, a skill, a backer)."""
+
+    name: Short = Field(description="the card")
+    how_it_plays: Text = Field(description="how it is hinted to the audience and how it is played")
+
+
+class ComplianceNote(Part):
+    """A content-review note of the genre's market: checked by the critic as a must-fix."""
+
+    id: PackId = Field(description="note id, named in the critic's notes")
+    rule: Text = Field(description="what a script must not do (or must do), in the pack's language")
+    pattern: Annotated[str, StringConstraints(max_length=300), AfterValidator(check_pattern)] | None = Field(
+        None, description="optional regular expression: a hit in an action line or dialogue is a must-fix by rule")
 
 
 class GenrePack(Part):
@@ -172,6 +208,8 @@ class GenrePack(Part):
     sample_loglines: tuple[Text, ...] = Field(min_length=3, description="example premises")
     tone: Text
     audience: Text
+    audience_group: AudienceGroup | None = Field(None, description="whose app the genre sells on: female, male "
+                                                 "(Chinese female- and male-audience apps) or overseas")
     tropes: tuple[Trope, ...] = Field(min_length=4)
     archetypes: tuple[Archetype, ...] = Field(min_length=4)
     acts: tuple[Act, ...] = Field(min_length=3, description="the season's acts, covering 0..1 in order")
@@ -191,6 +229,10 @@ class GenrePack(Part):
                                              "default to DEFAULT_RUBRIC_WEIGHTS)")
     visual: VisualDefaults
     examples: Examples
+    ladder: tuple[LadderRung, ...] = Field((), description="the antagonist ladder typical of the genre, lowest first")
+    cards: tuple[CardIdea, ...] = Field((), description="cards the lead typically holds")
+    compliance: tuple[ComplianceNote, ...] = Field((), description="content-review notes of the genre's market "
+                                                   "(superstition, flaunting wealth, violence, minors ...)")
 
     @field_validator("rubric_weights")
     @classmethod
@@ -235,6 +277,14 @@ class GenrePack(Part):
                             + (f"; unknown {', '.join(unknown)}" if unknown else ""))
         if any(w < 0 for w in self.rubric_weights.values()) or not any(self.rubric_weights.values()):
             problems.append("rubric_weights: weights must be >= 0 and not all zero")
+        archetypes = {a.id: a.role for a in self.archetypes}
+        for rung in self.ladder:
+            if archetypes.get(rung.archetype) not in ("antagonist", "rival", "family"):
+                problems.append(f"ladder: {rung.archetype!r} is not an antagonist, rival or family archetype of this "
+                                f"pack (archetypes: {', '.join(archetypes)})")
+        note_ids = [c.id for c in self.compliance]
+        if dupes := sorted({i for i in note_ids if note_ids.count(i) > 1}):
+            problems.append(f"compliance: duplicate ids {', '.join(dupes)}")
         tic_ids = [t.id for t in self.tics]
         if dupes := sorted({i for i in tic_ids if tic_ids.count(i) > 1}):
             problems.append(f"tics: duplicate ids {', '.join(dupes)}")

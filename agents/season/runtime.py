@@ -6,10 +6,11 @@ planner's wording and the eval metrics all read these two, so a script written t
 its target runtime.
 
 Calibration (scripts/bench_runtime.py prints the error per example):
-- Timed examples: the 28 worked examples of the genre packs (genres/packs/*.yaml `examples`), each timed
-  shot by shot as it would cut on screen (`TIMED_EXAMPLES`; issue 17's reading of the revenge 卡点
-  example, about 15 s, is one of them). The packs state no durations themselves, so these readings are
-  the ground truth; every example estimates within 20% of its reading (tests/test_runtime_estimate.py).
+- Timed examples: the worked examples of the built-in genre packs (two per pack) (genres/packs/*.yaml `examples`), each timed
+  shot by shot as it would cut on screen and stated in the pack (`examples.opening_hook_s`,
+  `paywall_cliffhanger_s`; issue 17's reading of the revenge 卡点 example, about 15 s, is one of them). These
+  readings are the ground truth (`timed_examples`); every example estimates within 20% of its reading
+  (tests/test_runtime_estimate.py).
 - Published rate, as a cross-check: a 90 s Chinese vertical episode holds about 500-650 characters of
   script. At the guide's 28 elements, half of them speeches, 575 characters with a third in dialogue
   estimate at 89 s (500-650 characters: 75-100 s; half in dialogue: 85-110 s).
@@ -137,25 +138,20 @@ def guide_text(runtime_s: float, language: Language) -> str:
 
 # ---- calibration set -----------------------------------------------------------------------------------
 
-# The packs' worked examples, timed shot by shot as they would cut on screen (seconds), keyed by pack id and
-# example name. Readings, not measurements: beats of 1.5-2 s per picture, zh speech at 4-5 chars/s, en at
-# 2.5-3 words/s; the revenge 卡点 (15 s) is issue 17's own reading.
-TIMED_EXAMPLES: dict[tuple[str, str], float] = {
-    ("billionaire_romance", "opening_hook"): 8.5, ("billionaire_romance", "paywall_cliffhanger"): 8.0,
-    ("ceo_romance", "opening_hook"): 11.0, ("ceo_romance", "paywall_cliffhanger"): 15.0,
-    ("cute_baby", "opening_hook"): 10.5, ("cute_baby", "paywall_cliffhanger"): 15.0,
-    ("family_drama", "opening_hook"): 12.0, ("family_drama", "paywall_cliffhanger"): 13.5,
-    ("folklore_adventure", "opening_hook"): 11.5, ("folklore_adventure", "paywall_cliffhanger"): 12.0,
-    ("mafia_romance", "opening_hook"): 10.0, ("mafia_romance", "paywall_cliffhanger"): 8.0,
-    ("palace", "opening_hook"): 12.5, ("palace", "paywall_cliffhanger"): 13.0,
-    ("rebirth", "opening_hook"): 17.0, ("rebirth", "paywall_cliffhanger"): 17.5,
-    ("revenge", "opening_hook"): 11.0, ("revenge", "paywall_cliffhanger"): 15.0,
-    ("revenge_us", "opening_hook"): 10.0, ("revenge_us", "paywall_cliffhanger"): 9.5,
-    ("time_travel", "opening_hook"): 12.0, ("time_travel", "paywall_cliffhanger"): 11.0,
-    ("urban_suspense", "opening_hook"): 8.0, ("urban_suspense", "paywall_cliffhanger"): 11.5,
-    ("war_god", "opening_hook"): 14.5, ("war_god", "paywall_cliffhanger"): 13.0,
-    ("werewolf_romance", "opening_hook"): 11.0, ("werewolf_romance", "paywall_cliffhanger"): 9.0,
-}
+EXAMPLE_NAMES = ("opening_hook", "paywall_cliffhanger")
+
+
+def timed_examples(packs: Iterable[object]) -> dict[tuple[str, str], float]:
+    """The calibration set: every worked example whose pack states how long it plays on screen
+    (`examples.opening_hook_s` / `paywall_cliffhanger_s`: timed shot by shot as it would cut, beats of
+    1.5-2 s per picture, zh speech at 4-5 chars/s, en at 2.5-3 words/s), keyed by (pack id, example name)."""
+    out: dict[tuple[str, str], float] = {}
+    for pack in packs:
+        for name in EXAMPLE_NAMES:
+            stated = pack.examples.duration_s(name)  # type: ignore[attr-defined]
+            if stated is not None:
+                out[pack.id, name] = stated  # type: ignore[attr-defined]
+    return out
 
 _HEADING_RE = re.compile(r"^(?:\d+-\d+\s|INT[./]|EXT\.|I/E\b)")
 _CAST_RE = re.compile(r"^人物[：:]")
