@@ -19,7 +19,8 @@ def script_tics(script: EpisodeScript, pack: GenrePack, language: Language) -> l
     for scene in script.scenes:
         for n, el in enumerate(scene.elements, start=1):
             texts = [el.parenthetical or "", el.line] if isinstance(el, DialogueLine) else [el.text]
-            where = f"{scene.label(script.episode)} {'第%d行' % n if language == 'zh' else 'line %d' % n}"
+            place = f"第{n}行" if language == "zh" else f"line {n}"
+            where = f"{scene.label(script.episode)} {place}"
             found += [(where, tic) for text in texts for tic in cringe.find_tics(text, language, extra)]
     return found
 
