@@ -166,7 +166,7 @@ async def gate(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     update: dict[str, Any] = {"stop": stop, "shots_pending": pending, "accepted": sorted(accepted),
                               "shots_done": sorted(done_shots)}
     if not stop and (nxt != state.get("episode") or state.get("decision") == "accept"):
-        update |= {"episode": nxt, "revision": 0, "notes": [], "decision": ""}
+        update |= {"episode": nxt, "revision": 0, "decision": ""}
     return update
 
 
@@ -224,7 +224,7 @@ async def draft_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         notes = [brief.note] if brief else []
         script, ref = await writer.revise_episode(ctx.model("writer"), spec=ctx.spec, pack=ctx.pack, row=row,
                                                   canon=canon, draft=before, bible=ctx.store.bible(),
-                                                  notes=[*notes, *state.get("notes", [])])
+                                                  notes=[*notes, *(relayed_notes(ctx, ep, rev - 1) if rev else [])])
     ctx.store.write_revision(ep, rev, "draft", script, {"prompt": ref, "revision": rev})
     return {}
 
@@ -296,19 +296,38 @@ def _overall(ctx: RunContext, review: Critique | None) -> float | None:
     return review.overall(ctx.pack.rubric_weights) if review is not None else None
 
 
+def _rule_reasons(ctx: RunContext, ep: int, rev: int) -> list[str]:
+    script, review, report = _reviews(ctx, ep, rev)
+    return showrunner.decision_rules(review, report, script.estimate_runtime_s(ctx.spec.language),
+                                     ctx.spec.runtime_s, ctx.pack, ctx.settings.accept_threshold,
+                                     script=script, language=ctx.spec.language,
+                                     floors=score_floors(ctx.spec, _row(ctx, ep)))
+
+
+def relayed_notes(ctx: RunContext, ep: int, rev: int) -> list[str]:
+    """The notes revision `rev`'s decision sends to the writer, read back from the season folder (the graph
+    state holds no text): the rules' reasons always; of the critic's must-fix items only those the showrunner
+    kept in its notes (a decision from before `dropped` relays them all, as it did then)."""
+    made = ctx.store.revision(ep, rev, "decision", showrunner.Decision)
+    if made is None:
+        return []
+    review = ctx.store.revision(ep, rev, "critique", Critique)
+    reasons = _rule_reasons(ctx, ep, rev)
+    relayed = list(review.must_fix) if review is not None and made.dropped is None else []
+    notes = list(dict.fromkeys([*reasons, *made.notes, *relayed]))
+    return notes[:max(10, len(reasons))]
+
+
 async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     """Accept, or send back with notes; rules first, so a model cannot wave a continuity error through."""
     ctx = runtime.context
     ep, rev = state["episode"], state.get("revision", 0)
-    script, review, report = _reviews(ctx, ep, rev)
-    reasons = showrunner.decision_rules(review, report, script.estimate_runtime_s(ctx.spec.language),
-                                        ctx.spec.runtime_s, ctx.pack, ctx.settings.accept_threshold,
-                                        script=script, language=ctx.spec.language,
-                                        floors=score_floors(ctx.spec, _row(ctx, ep)))
     if rev >= ctx.settings.max_revisions:
         return {"decision": "accept"}
     made = ctx.store.revision(ep, rev, "decision", showrunner.Decision)
     if made is None:
+        script, review, report = _reviews(ctx, ep, rev)
+        reasons = _rule_reasons(ctx, ep, rev)
         ctx.emit("step", ep, "showrunner: decision")
         made, ref = await showrunner.decide(ctx.model("showrunner"), episode=ep, revision=rev,
                                             max_revisions=ctx.settings.max_revisions, row=_row(ctx, ep), critique=review,
@@ -318,11 +337,7 @@ async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         ctx.store.write_revision(ep, rev, "decision", made, {"prompt": ref, "rule_reasons": reasons})
     if made.decision == "accept":
         return {"decision": "accept"}
-    # The rules' reasons always reach the writer; of the critic's must-fix items only those the showrunner
-    # kept in its notes (a decision from before `dropped` relays them all, as it did then).
-    relayed = list(review.must_fix) if review is not None and made.dropped is None else []
-    notes = list(dict.fromkeys([*reasons, *made.notes, *relayed]))
-    return {"decision": "revise", "revision": rev + 1, "notes": notes[:max(10, len(reasons))]}
+    return {"decision": "revise", "revision": rev + 1}
 
 
 def _strings(value: object) -> list[str]:

@@ -36,7 +36,8 @@ class SeasonState(TypedDict, total=False):
     arc_approved: bool
     episode: int                # the episode being drafted; 0 before drafting starts
     revision: int               # current revision of `episode`, from 0
-    notes: list[str]            # the showrunner's notes for the next revision
+    notes: list[str]            # unused: a revision's notes are read from the season folder (nodes.relayed_notes),
+                                # so no text travels in checkpoints; kept so older checkpoints still load
     decision: str               # "accept" or "revise" for the current revision
     accepted: Annotated[list[int], union]
     shots_done: Annotated[list[int], union]

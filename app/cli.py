@@ -408,7 +408,7 @@ def _warn_broken(problems: tuple[str, ...]) -> None:
 
 @app.command("eval")
 def eval_(
-    suite: Annotated[str, typer.Argument(help="suite name (smoke, standard) or YAML path")],
+    suite: Annotated[str, typer.Argument(help="suite name (smoke, standard, long) or YAML path")],
     config: Annotated[list[Path], typer.Option("--config", help="a configuration TOML; give two or more")],
     judge: Annotated[str | None, typer.Option(help="judge model (default: the judge role of your settings)")] = None,
     judge_provider: Annotated[str | None, typer.Option(help="the judge's provider profile")] = None,

@@ -95,18 +95,20 @@ def test_acts_are_planned_in_order_each_seeing_every_earlier_row(tmp_path: Path)
     acts = act_requests(log, "zh")
     assert [int(v["act_number"]) for v in acts] == [1, 2, 3, 4]  # one request per act, in order
     rows = {n: store.act_rows(n, showrunner.ActRows).rows for n in range(1, 5)}
-    assert acts[0]["digest"].startswith("(none")
+    assert acts[0]["digest"].startswith("（无")  # the digest speaks the season's language (zh here)
     for n in (1, 2, 3):  # act n+1 was asked after act n's answer: its prompt holds that answer's last hook
         assert flat(rows[n][-1].cliffhanger.hook_line) in flat(acts[n]["digest"])
     for row in rows[1]:  # act 2 holds every hook line of act 1
         assert flat(row.cliffhanger.hook_line)[:60] in flat(acts[1]["digest"]), row.episode
     digest3 = acts[2]["digest"]
-    assert "- act 1 (episodes 1-10)" in digest3  # act 1 in brief ...
+    assert "- 第1幕（第1-10集）" in digest3  # act 1 in brief ...
+    size = {"small": "小", "medium": "中", "big": "大"}
     for row in rows[2]:  # ... and act 2 row by row, each with its payoff kind, antagonist and ending
-        assert re.search(rf"^- {row.episode} \| payoff {row.payoff_kind}/{row.intensity} \| antagonist ", digest3, re.M)
+        assert re.search(rf"^- 第{row.episode}集 \| 爽点 {row.payoff_kind}（{size[row.intensity]}） \| 施压反派 ",
+                         digest3, re.M)
         assert flat(row.cliffhanger.hook_line)[:60] in flat(digest3)
-    assert "act 3" in acts[1]["acts_to_come"] and "act 4" in acts[1]["acts_to_come"]
-    assert "act 3" not in acts[2]["acts_to_come"] and acts[3]["acts_to_come"].startswith("(none")
+    assert "第3幕" in acts[1]["acts_to_come"] and "第4幕" in acts[1]["acts_to_come"]
+    assert "第3幕" not in acts[2]["acts_to_come"] and acts[3]["acts_to_come"].startswith("（无")
 
 
 @pytest.mark.parametrize(("genre", "language"), [("revenge", "zh"), ("revenge_us", "en")])

@@ -117,7 +117,7 @@ def test_a_dead_character_planted_in_a_sim_season_is_caught_by_the_checker_in_th
         [("dead_character_active", "error", who, planted["death"], 1)]
     decision = json.loads(store.revision_path(4, 0, "decision").read_text(encoding="utf-8"))
     assert decision["decision"] == "revise"  # rules first: the error's note goes to the writer whatever the model says
-    assert [r for r in decision["_meta"]["rule_reasons"] if r.startswith("continuity: ") and GHOST in r]
+    assert [r for r in decision["_meta"]["rule_reasons"] if r.startswith("连续性：") and GHOST in r]
     # fixed by the first revision: the writer read the note and left the dead out; the draft of episode 3
     # (no plant) had already kept away from them, reading canon
     dead_active = [[f for f in r["continuity"]["findings"] if f["rule"] == "dead_character_active"]

@@ -162,6 +162,8 @@ def test_a_weak_cliffhanger_on_the_cut_is_sent_back_whatever_the_mean() -> None:
 
     (reason,) = reasons(10)
     assert "cliffhanger_pull 4 is below its floor of 8" in reason and "卡点集" in reason
+    (zh,) = decision_rules(review, clean, 90, 90, pack, 7.0, floors=score_floors(spec, _row(10)), language="zh")
+    assert "cliffhanger_pull 4 分，低于卡点集" in zh and "底线 8" in zh
     assert reasons(20) == []
     weak_hook = Critique.model_validate(critique(hook=6))
     assert decision_rules(weak_hook, clean, 90, 90, pack, 7.0, floors=score_floors(spec, _row(2)))
@@ -230,7 +232,7 @@ def test_a_dropped_note_never_reaches_the_writer_and_a_continuity_error_always_d
     assert len(revise_prompts) == 2
     for text in revise_prompts:
         assert KEEP in text and DROP not in text
-    assert "continuity:" in revise_prompts[1]  # the ghost in episode 2: a rule reason, always relayed
+    assert "连续性：" in revise_prompts[1]  # the ghost in episode 2: a rule reason, always relayed
     decision = json.loads(store.revision_path(2, 0, "decision").read_text(encoding="utf-8"))
     assert decision["dropped"] == [f"{DROP} (taste)"]
 

@@ -223,7 +223,7 @@ def test_planted_contradiction_is_caught_and_fixed_by_a_revision(tmp_path: Path,
     assert finding["rule"] == "dead_character_active" and finding["canon_fact"] == FALL
     assert finding["script_quote"] == GHOST
     decision = json.loads(store.revision_path(2, 0, "decision").read_text(encoding="utf-8"))
-    assert decision["decision"] == "revise" and any("continuity" in n for n in decision["notes"])
+    assert decision["decision"] == "revise" and any(n.startswith("连续性：") for n in decision["notes"])
     review = json.loads((store.episode_dir(2) / "review.json").read_text(encoding="utf-8"))
     assert review["accepted_revision"] == 1 and review["open_findings"] == []
     assert "管家" in (store.episode_dir(2) / "script.fountain").read_text(encoding="utf-8")

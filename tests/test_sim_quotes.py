@@ -214,3 +214,24 @@ def test_the_writer_draft_uses_only_the_cast_ids_of_its_prompt(sample, sim_url: 
         cast = [c for s in script.scenes for c in s.cast]
         assert speakers <= ids and set(cast) <= ids
         assert all(len(set(s.cast)) == len(s.cast) >= 2 for s in script.scenes)  # two or more people, none twice
+
+
+def test_the_sim_reads_the_script_in_either_language_the_room_renders_it() -> None:
+    from cliffhanger.agents.sim.script_reading import read_material
+
+    script = EpisodeScript.model_validate({
+        "episode": 5, "title": "订婚宴", "ending_hook": "门外有人敲门。",
+        "scenes": [{"number": 1, "int_ext": "INT", "location": "banquet_hall", "time": "night",
+                    "cast": ["lin_wan", "gu_chen"], "elements": [
+                        {"type": "action", "text": "水晶灯忽然闪了一下。"},
+                        {"type": "dialogue", "speaker": "lin_wan", "parenthetical": "冷笑", "line": "你确定，是我拿的？"},
+                        {"type": "dialogue", "speaker": "xu_jia", "delivery": "OS", "line": "保安，搜她的包。"}]}],
+    })
+    zh, en = script_text(script, "zh"), script_text(script, "en")
+    assert zh.startswith("第1场（5-1）内 banquet_hall，夜；出场：lin_wan, gu_chen") and "结尾钩子：门外有人敲门。" in zh
+    for text in (zh, en):
+        lines = read_material("剧本如下：\n" + text).script
+        assert [(x.speaker, x.delivery, x.text) for x in lines] == [
+            (None, None, "水晶灯忽然闪了一下。"), ("lin_wan", None, "你确定，是我拿的？"),
+            ("xu_jia", "OS", "保安，搜她的包。"), (None, None, "门外有人敲门。")]
+        assert all(x.cast == ("lin_wan", "gu_chen") and x.location == "banquet_hall" for x in lines)

@@ -166,10 +166,10 @@ CLEAN = script(Action(text="林晚推门进来，全场安静。"), DialogueLine
 
 def test_the_rule_note_names_the_tics_and_where() -> None:
     pack = builtin_catalog().packs["revenge"]
-    assert [w for w, _ in script_tics(TICCY, pack, "zh")] == ["3-1 line 3", "3-1 line 4", "3-1 line 5", "3-1 line 5"]
+    assert [w for w, _ in script_tics(TICCY, pack, "zh")] == ["3-1 第3行", "3-1 第4行", "3-1 第5行", "3-1 第5行"]
     note = tic_note(TICCY, pack, "zh")
-    assert note is not None and note.startswith("cut the tics: 嘴角勾起一抹冷笑 (3-1 line 3), 眼底闪过一丝寒意 (3-1 line 4)")
-    assert "不禁 (3-1 line 5), 缓缓 (3-1 line 5)" in note
+    assert note is not None and note.startswith("删掉AI腔：嘴角勾起一抹冷笑（3-1 第3行），眼底闪过一丝寒意（3-1 第4行）")
+    assert "不禁（3-1 第5行），缓缓（3-1 第5行）" in note
     reasons = decision_rules(None, ContinuityReport(findings=()), 60, 60, pack, 7.0, script=TICCY, language="zh")
     assert reasons == [note]
     assert decision_rules(None, ContinuityReport(findings=()), 60, 60, pack, 7.0, script=CLEAN, language="zh") == []
@@ -180,7 +180,7 @@ def test_the_note_names_at_most_five() -> None:
     pack = builtin_catalog().packs["revenge"]
     many = script(*(Action(text=f"第{i}个人缓缓点头。") for i in range(8)))
     note = tic_note(many, pack, "zh")
-    assert note is not None and note.count("缓缓 (") == 5 and "and 3 more" in note
+    assert note is not None and note.count("缓缓（") == 5 and "等 8 处" in note
 
 
 def test_eval_metrics_report_the_slop_rate() -> None:

@@ -19,7 +19,7 @@ from season_kit import make_season, prompt_values, recorded_requests, run, sim_m
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.prompts import render
 from cliffhanger.agents.roles import writer_context as wc
-from cliffhanger.agents.season.artifacts import Action, DialogueLine, EpisodeScript, Scene
+from cliffhanger.agents.season.artifacts import Action, Critique, DialogueLine, EpisodeScript, Scene
 from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.sim.config import SimConfig
 from cliffhanger.agents.sim.runner import run_in_thread
@@ -196,3 +196,22 @@ def test_the_inner_voice_cap_and_the_push_down_limit_come_from_the_pack() -> Non
     assert wc.inner_voice_max(rebirth) > wc.inner_voice_max(revenge) >= 1  # rebirth runs on the inner voice
     late = revenge.model_copy(update={"push_down_until": 0.7})
     assert wc.push_down_text(late, 90, "zh") != wc.push_down_text(revenge, 90, "zh")
+
+
+def test_a_chinese_seasons_critic_prompt_holds_no_english(season: tuple[SeasonStore, Path]) -> None:
+    """The critic reads the script, its floors and the rule notes in Chinese too (ids and score keys aside)."""
+    store, log = season
+    ids = _ids(store) | set(Critique.model_fields) | {"cliffhanger_pull"}
+    ids |= {c for c in builtin_catalog().get("revenge").rubric_weights}
+    prompts = {}
+    for req in recorded_requests(log, "Critique"):
+        got = prompt_values(req.prompt, "critic.review.zh")
+        if got is not None:
+            prompts.setdefault(int(got["episode"]), (req.prompt, got))
+    assert {1, CUT, UNTIL} <= set(prompts)
+    for ep in (1, CUT, UNTIL):
+        prompt, got = prompts[ep]
+        assert got["script"].startswith("第1场（") and "结尾钩子：" in got["script"]
+        left = english_left(prompt, ids)
+        assert not left, (ep, sorted(set(left))[:30])
+    assert "cliffhanger_pull 不低于 8（卡点集" in prompts[CUT][1]["floors"]

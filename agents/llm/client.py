@@ -158,7 +158,7 @@ class ModelClient:
         held: list[float] = []  # this call's reservations against the budget, released when it ends
         try:
             for attempt in range(1, self.policy.max_attempts + 1):
-                held.append(await self._reserve_budget(history))
+                held.append(await self._reserve_budget(history, schema))
                 try:
                     if self.endpoint.profile.stream_structured:
                         answer, n_retries = await self._send(
@@ -339,14 +339,20 @@ class ModelClient:
         expected_out = self.endpoint.max_tokens or self.endpoint.profile.default_max_tokens or 2000
         return self._price.cost(prompt_tokens, expected_out)
 
-    async def _reserve_budget(self, history: list[Any]) -> float:
+    async def _reserve_budget(self, history: list[Any], schema: type[BaseModel] | None = None) -> float:
         """Hold the call's estimated cost against the budget until it is charged (`_log`) and released, so
-        calls in flight together cannot each fit alone and together pass the limit (see Budget.acquire)."""
+        calls in flight together cannot each fit alone and together pass the limit (see Budget.acquire).
+        The schema sent beside the messages (json_schema and tool modes) is prompt tokens too: providers
+        count it, so the estimate does (in json mode it is already in the messages)."""
         if self.budget is None or self._price is None:
             return 0.0
         pairs = [(_role_of(m), _content_of(m)) for m in history]
+        tokens = count_message_tokens(pairs, self.endpoint.model)
+        if schema is not None and self._method != "json_mode":
+            tokens += count_tokens(json.dumps(self._output_schema(schema) if self._method == "json_schema"
+                                              else schema.model_json_schema(), ensure_ascii=False))
         expected_out = self.endpoint.max_tokens or self.endpoint.profile.default_max_tokens or 2000
-        return await self.budget.acquire(self._price.cost(count_message_tokens(pairs, self.endpoint.model), expected_out))
+        return await self.budget.acquire(self._price.cost(tokens, expected_out))
 
     def _release_budget(self, held: list[float]) -> None:
         if self.budget is not None:

@@ -126,19 +126,32 @@ def script_lines(script: EpisodeScript) -> list[tuple[int, str]]:
     return out
 
 
-def script_text(script: EpisodeScript) -> str:
-    """The script as models read it: scene headings, △ action, `speaker (direction) [VO]: line`, the ending hook."""
+def script_text(script: EpisodeScript, language: str = "en") -> str:
+    """The script as models read it: scene headings, △ action, `speaker (direction) [VO]: line`, the ending hook.
+
+    A Chinese season's prompts read it in Chinese (`第2场（5-2）内 宴会厅，夜；出场：lin_wan`, `lin_wan（冷笑）[OS]：台词`,
+    `结尾钩子：...`); ids stay ids. The sim reads both forms (`agents/sim/script_reading.py`)."""
+    zh = language == "zh"
     out = []
     for scene in script.scenes:
-        out.append(f"Scene {scene.number} ({scene.label(script.episode)}) {scene.int_ext} {scene.location}, {scene.time}; "
-                   f"cast: {', '.join(scene.cast) or 'none'}")
+        if zh:
+            out.append(f"第{scene.number}场（{scene.label(script.episode)}）{scene.int_ext_zh} {scene.location}，"
+                       f"{scene.time_zh}；出场：{', '.join(scene.cast) or '无'}")
+        else:
+            out.append(f"Scene {scene.number} ({scene.label(script.episode)}) {scene.int_ext} {scene.location}, {scene.time}; "
+                       f"cast: {', '.join(scene.cast) or 'none'}")
         for el in scene.elements:
             if isinstance(el, DialogueLine):
-                paren = f" ({el.parenthetical})" if el.parenthetical else ""
-                out.append(f"  {el.speaker}{paren}{f' [{el.delivery}]' if el.delivery else ''}: {el.line}")
+                delivery = f"[{el.delivery}]" if el.delivery else ""
+                if zh:
+                    paren = f"（{el.parenthetical}）" if el.parenthetical else ""
+                    out.append(f"  {el.speaker}{paren}{delivery}：{el.line}")
+                else:
+                    paren = f" ({el.parenthetical})" if el.parenthetical else ""
+                    out.append(f"  {el.speaker}{paren}{' ' + delivery if delivery else ''}: {el.line}")
             else:
                 out.append(f"  △ {el.text}")
-    out.append(f"Ending hook: {script.ending_hook}")
+    out.append(f"结尾钩子：{script.ending_hook}" if zh else f"Ending hook: {script.ending_hook}")
     return "\n".join(out)
 
 

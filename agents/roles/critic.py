@@ -30,13 +30,13 @@ async def critique(model: StructuredModel, *, spec: SeasonSpec, pack: GenrePack,
         bible=review_bible(bible, row, script, spec.language),
         previous_scene=previous_scene_text(previous, bible, spec.language),
         arc_row=row_text(row, pack, bible, spec.language), previous_cliffhanger=previous_cliffhanger or ("（第一集）" if spec.language == "zh" else "(first episode)"),
-        floors=floors_text(score_floors(spec, row)),
-        weights=weights, avoid=" / ".join(pack.avoid_list(spec.language)), script=script_text(script),
+        floors=floors_text(score_floors(spec, row), spec.language),
+        weights=weights, avoid=" / ".join(pack.avoid_list(spec.language)), script=script_text(script, spec.language),
         runtime_estimate=f"{script.estimate_runtime_s(spec.language):.0f}", runtime_s=spec.runtime_s,
     )
     review = await model.structured(Critique, [("user", p.text)], episode=row.episode, prompt=p.ref)
     used = stale_phrases(script, pack, spec.language)
     if used:
         # The avoid list is checked by rule as well: a model that misses a stale phrase is corrected.
-        review = review.model_copy(update={"must_fix": (*review.must_fix, *[f"stale phrasing: {u}" for u in used])[:10]})
+        review = review.model_copy(update={"must_fix": (*review.must_fix, *[(f"陈词滥调：{u}" if spec.language == "zh" else f"stale phrasing: {u}") for u in used])[:10]})
     return review, p.ref

@@ -76,6 +76,7 @@ class Floor:
     criterion: str
     minimum: int
     why: str
+    why_zh: str = ""
 
 
 def score_floors(spec: SeasonSpec, row: ArcRow) -> tuple[Floor, ...]:
@@ -91,18 +92,20 @@ def score_floors(spec: SeasonSpec, row: ArcRow) -> tuple[Floor, ...]:
     ep, kind = row.episode, spec.episode_kind(row.episode)
     floors = []
     if ep <= 3:
-        floors.append(Floor("hook", 7, f"episode {ep} is one of the first three"))
+        floors.append(Floor("hook", 7, f"episode {ep} is one of the first three", f"第{ep}集是前三集之一"))
     if kind == "cut":
-        floors.append(Floor("cliffhanger_pull", 8, "the cut (卡点集)"))
+        floors.append(Floor("cliffhanger_pull", 8, "the cut (卡点集)", "卡点集：结尾决定观众付不付费"))
     elif kind == "first_paid":
-        floors.append(Floor("cliffhanger_pull", 7, "a first paid episode"))
+        floors.append(Floor("cliffhanger_pull", 7, "a first paid episode", "付费首集：结尾还要卖下一次解锁"))
     if row.intensity == "big":
-        floors.append(Floor("payoff", 6, "a big payoff row"))
-    floors.append(Floor("logic", 5, "every episode"))
+        floors.append(Floor("payoff", 6, "a big payoff row", "本集是大爽点"))
+    floors.append(Floor("logic", 5, "every episode", "每一集都要"))
     return tuple(floors)
 
 
-def floors_text(floors: Iterable[Floor]) -> str:
+def floors_text(floors: Iterable[Floor], language: str = "en") -> str:
+    if language == "zh":
+        return "\n".join(f"- {f.criterion} 不低于 {f.minimum}（{f.why_zh or f.why}）" for f in floors) or "（无）"
     return "\n".join(f"- {f.criterion} >= {f.minimum} ({f.why})" for f in floors) or "(none)"
 
 

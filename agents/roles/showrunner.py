@@ -15,10 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import Prompt, render
-from cliffhanger.agents.roles import arc_digest
+from cliffhanger.agents.roles import arc_digest, plan_text
 from cliffhanger.agents.roles.arc_rows import ActRows as ActRows  # the schema of plan/act_N.json, re-exported
 from cliffhanger.agents.roles.arc_rows import repair_rows, rows_schema
 from cliffhanger.agents.roles.bible_plan import bible_size, repair_bible
+from cliffhanger.agents.roles.plan_text import genre_brief as genre_brief  # re-exported
 from cliffhanger.agents.roles.review_context import Floor, script_for_decision
 from cliffhanger.agents.roles.tics import tic_note
 from cliffhanger.agents.season.artifacts import (
@@ -119,12 +120,6 @@ def paywall_summary(spec: SeasonSpec) -> str:
             + (f"; later unlock points at episodes {eps(later)}" if later else ""))
 
 
-def genre_brief(pack: GenrePack) -> str:
-    tropes = "; ".join(f"{t.name}: {t.how_it_plays}" for t in pack.tropes[:6])
-    people = "; ".join(f"{a.name} ({a.role}): {a.description}" for a in pack.archetypes[:6])
-    return f"{pack.description}\nTone: {pack.tone}\nAudience: {pack.audience}\nTropes: {tropes}\nArchetypes: {people}"
-
-
 def _prompt(name: str, language: str, **values: object) -> Prompt:
     return render(f"{name}.{language}", **values)
 
@@ -134,8 +129,9 @@ def _prompt(name: str, language: str, **values: object) -> Prompt:
 async def plan_bible(model: StructuredModel, spec: SeasonSpec, pack: GenrePack) -> tuple[Bible, str]:
     acts = len(act_ranges(pack, spec))
     size = bible_size(spec.episodes, acts)
-    p = _prompt("showrunner.plan_bible", spec.language, title=spec.title, logline=spec.logline,
-                genre_name=pack.names.zh if spec.language == "zh" else pack.names.en, genre_brief=genre_brief(pack),
+    lang = spec.language
+    p = _prompt("showrunner.plan_bible", lang, title=spec.title, logline=spec.logline,
+                genre_name=pack.names.zh if lang == "zh" else pack.names.en, genre_brief=genre_brief(pack, lang),
                 episodes=spec.episodes, runtime_s=spec.runtime_s, paywall_summary=paywall_summary(spec),
                 characters_range="{}-{}".format(*size.characters), secrets_range="{}-{}".format(*size.secrets),
                 locations_range="{}-{}".format(*size.locations), antagonists_count=size.antagonists,
@@ -145,21 +141,12 @@ async def plan_bible(model: StructuredModel, spec: SeasonSpec, pack: GenrePack) 
     return bible, p.ref
 
 
-def _characters(bible: Bible) -> str:
-    return "\n".join(f"- {c.id} {c.name} ({c.role}): {c.want}" for c in bible.characters)
-
-
-def _secrets(bible: Bible) -> str:
-    return "\n".join(f"- {s.id}: {s.description} (known by {', '.join(s.known_by) or 'no one'}; "
-                     f"reveal ep {s.planned_reveal_episode or '-'})" for s in bible.secrets) or "(none)"
-
-
 async def plan_acts(model: StructuredModel, spec: SeasonSpec, pack: GenrePack, bible: Bible) -> tuple[SeasonOutline, str]:
     ranges = act_ranges(pack, spec)
-    acts = "\n".join(f"- act {i}: episodes {a}-{b}: {pack.acts[i - 1].name}: {pack.acts[i - 1].job}"
-                     for i, (a, b) in enumerate(ranges, start=1))
-    p = _prompt("showrunner.plan_acts", spec.language, title=spec.title, logline=spec.logline, premise=bible.premise,
-                characters=_characters(bible), secrets=_secrets(bible), acts=acts, episodes=spec.episodes,
+    lang = spec.language
+    p = _prompt("showrunner.plan_acts", lang, title=spec.title, logline=spec.logline, premise=bible.premise,
+                characters=plan_text.characters(bible, lang), secrets=plan_text.secrets(bible, lang),
+                acts=plan_text.acts_list(pack, ranges, lang), episodes=spec.episodes,
                 paywall_summary=paywall_summary(spec))
 
     def repair(data: Any) -> Any:
@@ -184,35 +171,23 @@ def _marker(spec: SeasonSpec, ep: int) -> str:
     return spec.episode_label(ep, spec.language)
 
 
-def _acts_to_come(pack: GenrePack, outline: SeasonOutline, ranges: list[tuple[int, int]], act: int) -> str:
-    lines = [f"- act {n} (episodes {a}-{b}), {pack.acts[n - 1].name}: {outline.acts[n - 1].goal} "
-             f"Ends: {outline.acts[n - 1].ending}"
-             for n, (a, b) in enumerate(ranges, start=1) if n > act and n <= len(outline.acts)]
-    return "\n".join(lines) or "(none: this act closes the season)"
-
-
 async def plan_act_rows(model: StructuredModel, spec: SeasonSpec, pack: GenrePack, bible: Bible,
                         outline: SeasonOutline, act: int, previous_rows: list[ArcRow]) -> tuple[list[ArcRow], str]:
     """Act `act`'s rows, planned with the digest of every earlier row (`previous_rows`, acts 1..act-1)."""
     ranges = act_ranges(pack, spec)
     first, last = ranges[act - 1]
-    plan = outline.acts[act - 1]
-    first_cut = next((e - 1 for e in spec.paywall.paywall_episodes if e > 1), None)
+    lang = spec.language
     p = _prompt(
-        "showrunner.plan_act_rows", spec.language, title=spec.title, act_number=act, act_name=pack.acts[act - 1].name,
-        act_goal=f"{plan.goal} Turning points: {'; '.join(plan.turning_points)}. Ends: {plan.ending}",
-        first=first, last=last, acts_to_come=_acts_to_come(pack, outline, ranges, act),
+        "showrunner.plan_act_rows", lang, title=spec.title, act_number=act, act_name=pack.acts[act - 1].name,
+        act_goal=plan_text.act_goal(outline.acts[act - 1], lang), first=first, last=last,
+        acts_to_come=plan_text.acts_to_come(pack, outline.acts, ranges, act, lang),
         episode_list="\n".join(f"- {ep}: {_marker(spec, ep)}" for ep in range(first, last + 1)),
-        first_cut=(f"{first_cut}: {pack.paywall.first_paywall}" if first_cut and first <= first_cut <= last
-                   else "(not in this act)"),
-        cliffhanger_kinds="\n".join(f"- {k.id} ({'paywall' if k.paywall else 'ordinary'}, strength {k.strength}): "
-                                    f"{k.description}" for k in pack.cliffhanger_kinds),
-        payoff_kinds="\n".join(f"- {k.id} ({k.name}): {k.description}" for k in pack.payoff_kinds),
-        beats="\n".join(f"- {b.role} {b.start_s:g}-{b.end_s:g} s: {b.description}" for b in pack.beats_for(spec.runtime_s)),
-        scenes=_scene_range(spec),
-        characters=_characters(bible), ladder=arc_digest.ladder(bible, act), cards=arc_digest.cards_text(bible),
-        due=arc_digest.due_in_act(bible, first, last),
-        digest=arc_digest.earlier_rows_digest(previous_rows, act, bible),
+        first_cut=plan_text.first_cut(spec, pack, first, last, lang),
+        cliffhanger_kinds=plan_text.cliffhanger_kinds(pack, lang), payoff_kinds=plan_text.payoff_kinds(pack, lang),
+        beats=plan_text.beats(pack, spec.runtime_s, lang), scenes=_scene_range(spec),
+        characters=plan_text.characters(bible, lang), ladder=arc_digest.ladder(bible, act, lang),
+        cards=arc_digest.cards_text(bible, lang), due=arc_digest.due_in_act(bible, first, last, lang),
+        digest=arc_digest.earlier_rows_digest(previous_rows, act, bible, lang),
     )
     out = await model.structured(rows_schema(last - first + 1, pack, bible), [("user", p.text)], prompt=p.ref,
                                  repair=lambda d: repair_rows(d, spec, pack, bible, act, first, last, previous_rows))
@@ -234,25 +209,31 @@ def _scene_range(spec: SeasonSpec) -> str:
 
 def decision_rules(critique: Critique | None, continuity: ContinuityReport, runtime_s: float, target_s: float,
                    pack: GenrePack, threshold: float, *, script: EpisodeScript | None = None,
-                   language: Literal["zh", "en"] = "zh", floors: Sequence[Floor] = ()) -> list[str]:
+                   language: Literal["zh", "en"] = "en", floors: Sequence[Floor] = ()) -> list[str]:
     """Reasons a draft cannot be accepted yet, from rules alone (empty: it may be accepted). With the
     `script`, its AI-prose tics are counted too (`tics.tic_note`); each of the `floors`
     (`review_context.score_floors`) the critic's score falls under is a reason whatever the mean."""
-    reasons = [f"continuity: {f.explanation} (script: {f.script_quote})" for f in continuity.errors()]
+    zh = language == "zh"
+    reasons = [(f"连续性：{f.explanation}（剧本原文：{f.script_quote}）" if zh else
+                f"continuity: {f.explanation} (script: {f.script_quote})") for f in continuity.errors()]
     if script is not None and (note := tic_note(script, pack, language)):
         reasons.append(note)
     if abs(runtime_s - target_s) > RUNTIME_TOLERANCE * target_s:
-        reasons.append(f"runtime: estimated {runtime_s:.0f} s against a target of {target_s:.0f} s "
-                       f"({'cut' if runtime_s > target_s else 'add'} material)")
+        over = runtime_s > target_s
+        reasons.append(f"时长：估算 {runtime_s:.0f} 秒，目标 {target_s:.0f} 秒（{'删减' if over else '补充'}内容）" if zh else
+                       f"runtime: estimated {runtime_s:.0f} s against a target of {target_s:.0f} s "
+                       f"({'cut' if over else 'add'} material)")
     score = critique.overall(pack.rubric_weights) if critique is not None else threshold
     if score < threshold:
-        reasons.append(f"critic: overall {score:.1f} is below {threshold:.1f}")
+        reasons.append(f"评审：总分 {score:.1f} 低于 {threshold:.1f}" if zh else
+                       f"critic: overall {score:.1f} is below {threshold:.1f}")
     scores = critique.scores() if critique is not None else {}
     for f in floors:
         if f.criterion in scores and scores[f.criterion] < f.minimum:
             reason = getattr(critique, f.criterion).reason
-            reasons.append(f"critic: {f.criterion} {scores[f.criterion]} is below its floor of {f.minimum} on {f.why} "
-                           f"({reason})")
+            reasons.append(f"评审：{f.criterion} {scores[f.criterion]} 分，低于{f.why_zh or f.why}的底线 {f.minimum}（{reason}）"
+                           if zh else f"critic: {f.criterion} {scores[f.criterion]} is below its floor of {f.minimum} "
+                           f"on {f.why} ({reason})")
     return reasons
 
 

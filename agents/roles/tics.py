@@ -13,13 +13,14 @@ MAX_TICS_NAMED = 5
 
 def script_tics(script: EpisodeScript, pack: GenrePack, language: Language) -> list[tuple[str, cringe.Tic]]:
     """The AI-prose tics in the script's action lines, dialogue and parentheticals, each with where it is
-    ("1-2 line 3": scene label, then the element's 1-based place in the scene)."""
+    ("1-2 line 3", in a Chinese season "1-2 第3行": scene label, then the element's 1-based place in the scene)."""
     extra = pack.tic_families()
     found = []
     for scene in script.scenes:
         for n, el in enumerate(scene.elements, start=1):
             texts = [el.parenthetical or "", el.line] if isinstance(el, DialogueLine) else [el.text]
-            where = f"{scene.label(script.episode)} line {n}"
+            place = f"第{n}行" if language == "zh" else f"line {n}"
+            where = f"{scene.label(script.episode)} {place}"
             found += [(where, tic) for text in texts for tic in cringe.find_tics(text, language, extra)]
     return found
 
@@ -34,9 +35,12 @@ def tic_note(script: EpisodeScript, pack: GenrePack, language: Language) -> str 
     limit = cringe.TIC_LIMIT_PER_1000[language]
     if rate <= limit:
         return None
+    if language == "zh":
+        named = "，".join(f"{tic.text}（{where}）" for where, tic in found[:MAX_TICS_NAMED])
+        more = f"等 {len(found)} 处" if len(found) > MAX_TICS_NAMED else ""
+        return (f"删掉AI腔：{named}{more}（{units} 字里 {len(found)} 处，每千字 {rate:.1f} 处，上限 {limit:g}）："
+                f"改写成镜头拍得到的东西")
     named = ", ".join(f"{tic.text} ({where})" for where, tic in found[:MAX_TICS_NAMED])
     more = f" and {len(found) - MAX_TICS_NAMED} more" if len(found) > MAX_TICS_NAMED else ""
     return (f"cut the tics: {named}{more} ({len(found)} in {units} units, {rate:.1f} per 1,000 against at most "
             f"{limit:g}): write what the camera sees instead")
-
-

@@ -149,7 +149,7 @@ async def revise_episode(model: StructuredModel, *, spec: SeasonSpec, pack: Genr
     p = render(
         f"writer.revise_episode.{spec.language}", **_common(spec, pack, bible, row, canon),
         notes="\n".join(f"- {n}" for n in notes) or ("- 收紧、改狠" if spec.language == "zh" else "- tighten and sharpen"),
-        draft=script_text(draft),
+        draft=script_text(draft, spec.language),
     )
     script = await model.structured(episode_schema(spec.runtime_s, spec.language), [("user", p.text)], episode=row.episode,
                                     prompt=p.ref, repair=lambda d: repair_script(d, row.episode))

@@ -8,7 +8,8 @@ A script is read in the form the room renders it for models (`agents/continuity.
       lin_wan (冷笑) [OS]: 你确定，是我拿的？
     Ending hook: 门外有人敲门。
 
-and, failing that, in the Chinese script form (`1-2 内 宴会厅 夜`, `△动作`, `林晚（冷笑）：台词`). Canon lines
+or its Chinese rendering for a Chinese season (`第2场（5-2）内 订婚宴会厅，夜；出场：lin_wan, gu_chen`,
+`lin_wan（冷笑）[OS]：你确定，是我拿的？`, `结尾钩子：门外有人敲门。`), and, failing that, in the Chinese script form (`1-2 内 宴会厅 夜`, `△动作`, `林晚（冷笑）：台词`). Canon lines
 are the `- ` bullets that follow a line naming the canon (`Canon as of ...`, `## 正典`); those that say a
 character is dead (`林晚: status = dead`), like the checker's notes (`lin_wan died in ep 2`), mark who may
 no longer act. Characters come from
@@ -30,6 +31,10 @@ _SCENE = re.compile(rf"^Scene (\d+) \([^)\n]*\) (?:INT/EXT|INT|EXT) (.*), ([^,;\
 _ACTION = re.compile(r"^\s+△ ?(.*\S)\s*$")
 _SPEECH = re.compile(rf"^\s+({_ID})(?: \((.*?)\))?(?: \[(OS|VO)\])?: (.*\S)\s*$")
 _HOOK = re.compile(r"^Ending hook: (.*\S)\s*$")
+# The same rendering for a Chinese season: 第2场（5-2）内 宴会厅，夜；出场：lin_wan / lin_wan（冷笑）[OS]：台词 / 结尾钩子：...
+_SCENE_ZH = re.compile(rf"^第(\d+)场（[^）\n]*）(?:内/外|内|外) (.*)，([^，；\n]*)；出场：((?:{_ID}(?:, )?)*|无)\s*$")
+_SPEECH_ZH = re.compile(rf"^\s+({_ID})(?:（(.*?)）)?(?:\[(OS|VO)\])?：(.*\S)\s*$")
+_HOOK_ZH = re.compile(r"^结尾钩子：(.*\S)\s*$")
 # The Chinese script form: 1-2 内 宴会厅 夜 / △动作 / 林晚（冷笑）：台词
 _ZH_SCENE = re.compile(r"^\s*(\d{1,3})-(\d{1,2})\s+(?:内|外|内外)\s+(\S+)")
 _ZH_ACTION = re.compile(r"^\s*△\s*(.*\S)\s*$")
@@ -166,16 +171,16 @@ def _rendered_script(lines: list[str]) -> list[ScriptLine]:
     out: list[ScriptLine] = []
     scene: tuple[int, tuple[str, ...], str] | None = None
     for line in lines:
-        if m := _SCENE.match(line):
-            cast = () if m.group(4) == "none" else tuple(c.strip() for c in m.group(4).split(",") if c.strip())
+        if m := _SCENE.match(line) or _SCENE_ZH.match(line):
+            cast = () if m.group(4) in ("none", "无") else tuple(c.strip() for c in m.group(4).split(",") if c.strip())
             scene = (int(m.group(1)), cast, m.group(2).strip())
         elif scene is None:
             continue
         elif m := _ACTION.match(line):
             out.append(ScriptLine(scene[0], m.group(1), None, None, scene[1], scene[2]))
-        elif m := _SPEECH.match(line):
+        elif m := _SPEECH.match(line) or _SPEECH_ZH.match(line):
             out.append(ScriptLine(scene[0], m.group(4), m.group(1), m.group(3), scene[1], scene[2]))
-        elif m := _HOOK.match(line):
+        elif m := _HOOK.match(line) or _HOOK_ZH.match(line):
             out.append(ScriptLine(scene[0], m.group(1), None, None, scene[1], scene[2]))
             scene = None
         elif line.strip():
