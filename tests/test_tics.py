@@ -137,7 +137,9 @@ def test_moves_are_rules_for_the_writer() -> None:
     assert not any("\u4e00" <= c <= "\u9fff" for c in en)
     # rules moved out of the phrase lists, where a substring could never match them
     assert "靠主角降智或警察无能推进剧情" not in packs["urban_suspense"].avoid.zh
-    assert packs["revenge"].writer_rules("zh") == cringe.moves_text("zh")  # no moves of its own: the common ones
+    common, own = cringe.moves_text("zh"), packs["revenge"].moves.zh  # the common moves, then the pack's own
+    assert own and packs["revenge"].writer_rules("zh") == cringe.moves_text("zh", own)
+    assert packs["revenge"].writer_rules("zh").startswith(common) and all(m in packs["revenge"].writer_rules("zh") for m in own)
 
 
 @pytest.mark.parametrize("pid", sorted(builtin_catalog().packs))

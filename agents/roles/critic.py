@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cliffhanger.agents.llm.client import StructuredModel
 from cliffhanger.agents.prompts import render
+from cliffhanger.agents.roles.compliance import compliance_text
 from cliffhanger.agents.roles.continuity import script_text
 from cliffhanger.agents.roles.review_context import floors_text, review_bible, score_floors
 from cliffhanger.agents.roles.writer import position
@@ -31,6 +32,7 @@ async def critique(model: StructuredModel, *, spec: SeasonSpec, pack: GenrePack,
         previous_scene=previous_scene_text(previous, bible, spec.language),
         arc_row=row_text(row, pack, bible, spec.language), previous_cliffhanger=previous_cliffhanger or ("（第一集）" if spec.language == "zh" else "(first episode)"),
         floors=floors_text(score_floors(spec, row), spec.language),
+        compliance=compliance_text(pack, spec.language),
         weights=weights, avoid=" / ".join(pack.avoid_list(spec.language)), script=script_text(script, spec.language),
         runtime_estimate=f"{script.estimate_runtime_s(spec.language):.0f}", runtime_s=spec.runtime_s,
     )

@@ -33,14 +33,30 @@ def _role(role: str, language: str) -> str:
 
 
 def genre_brief(pack: GenrePack, language: str = "en") -> str:
-    """The pack in a few lines: what it is, its tone and audience, its tropes and archetypes."""
+    """The pack in a few lines: what it is, its tone and audience, its tropes and archetypes, the antagonist
+    ladder and the cards typical of the genre, and its market's content-review rules."""
+    names = {a.id: a.name for a in pack.archetypes}
     if language == "zh":
         tropes = "".join(f"\n- {t.name}：{t.how_it_plays}" for t in pack.tropes[:6])
         people = "".join(f"\n- {a.name}（{_role(a.role, language)}）：{a.description}" for a in pack.archetypes[:6])
-        return f"{pack.description}\n调性：{pack.tone}\n受众：{pack.audience}\n常用套路：{tropes}\n人设原型：{people}"
+        ladder = "".join(f"\n{n}. {names.get(r.archetype, r.archetype)}：拿捏主角的是{r.holds}；倒台：{r.falls_by}"
+                         for n, r in enumerate(pack.ladder, start=1))
+        cards = "".join(f"\n- {c.name}：{c.how_it_plays}" for c in pack.cards)
+        review = "".join(f"\n- {c.rule}" for c in pack.compliance)
+        return (f"{pack.description}\n调性：{pack.tone}\n受众：{pack.audience}\n常用套路：{tropes}\n人设原型：{people}"
+                + (f"\n本类型常见的反派阶梯（从低到高）：{ladder}" if ladder else "")
+                + (f"\n主角常见的底牌：{cards}" if cards else "")
+                + (f"\n审核红线：{review}" if review else ""))
     tropes = "; ".join(f"{t.name}: {t.how_it_plays}" for t in pack.tropes[:6])
     people = "; ".join(f"{a.name} ({a.role}): {a.description}" for a in pack.archetypes[:6])
-    return f"{pack.description}\nTone: {pack.tone}\nAudience: {pack.audience}\nTropes: {tropes}\nArchetypes: {people}"
+    ladder = "; ".join(f"{n}. {names.get(r.archetype, r.archetype)}, holding {r.holds}, falls by {r.falls_by}"
+                       for n, r in enumerate(pack.ladder, start=1))
+    cards = "; ".join(f"{c.name}: {c.how_it_plays}" for c in pack.cards)
+    review = "; ".join(c.rule for c in pack.compliance)
+    return (f"{pack.description}\nTone: {pack.tone}\nAudience: {pack.audience}\nTropes: {tropes}\nArchetypes: {people}"
+            + (f"\nThe genre's usual antagonist ladder (lowest first): {ladder}" if ladder else "")
+            + (f"\nCards the lead usually holds: {cards}" if cards else "")
+            + (f"\nContent review: {review}" if review else ""))
 
 
 def characters(bible: Bible, language: str = "en") -> str:

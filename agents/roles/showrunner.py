@@ -19,6 +19,7 @@ from cliffhanger.agents.roles import arc_digest, plan_text
 from cliffhanger.agents.roles.arc_rows import ActRows as ActRows  # the schema of plan/act_N.json, re-exported
 from cliffhanger.agents.roles.arc_rows import repair_rows, rows_schema
 from cliffhanger.agents.roles.bible_plan import bible_size, repair_bible
+from cliffhanger.agents.roles.compliance import compliance_reasons
 from cliffhanger.agents.roles.plan_text import genre_brief as genre_brief  # re-exported
 from cliffhanger.agents.roles.review_context import Floor, script_for_decision
 from cliffhanger.agents.roles.tics import tic_note
@@ -211,13 +212,16 @@ def decision_rules(critique: Critique | None, continuity: ContinuityReport, runt
                    pack: GenrePack, threshold: float, *, script: EpisodeScript | None = None,
                    language: Literal["zh", "en"] = "en", floors: Sequence[Floor] = ()) -> list[str]:
     """Reasons a draft cannot be accepted yet, from rules alone (empty: it may be accepted). With the
-    `script`, its AI-prose tics are counted too (`tics.tic_note`); each of the `floors`
+    `script`, the genre's content-review patterns are checked (`compliance.compliance_reasons`) and its AI-prose
+    tics counted (`tics.tic_note`); each of the `floors`
     (`review_context.score_floors`) the critic's score falls under is a reason whatever the mean."""
     zh = language == "zh"
     reasons = [(f"连续性：{f.explanation}（剧本原文：{f.script_quote}）" if zh else
                 f"continuity: {f.explanation} (script: {f.script_quote})") for f in continuity.errors()]
-    if script is not None and (note := tic_note(script, pack, language)):
-        reasons.append(note)
+    if script is not None:
+        reasons += compliance_reasons(script, pack, language)
+        if note := tic_note(script, pack, language):
+            reasons.append(note)
     if abs(runtime_s - target_s) > RUNTIME_TOLERANCE * target_s:
         over = runtime_s > target_s
         reasons.append(f"时长：估算 {runtime_s:.0f} 秒，目标 {target_s:.0f} 秒（{'删减' if over else '补充'}内容）" if zh else
