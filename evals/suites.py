@@ -141,7 +141,8 @@ def load_suite(name_or_path: str, genres_dirs: list[Path] | None = None) -> Suit
         path = Path(name_or_path)
         where = str(path)
         if not path.is_file():
-            raise SuiteError(f"no suite {name_or_path!r}: use {' or '.join(BUILTIN)}, or the path of a suite YAML file")
+            raise SuiteError(f"no suite {name_or_path!r}: use {', '.join(BUILTIN[:-1])} or {BUILTIN[-1]}, or the path "
+                             "of a suite YAML file")
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

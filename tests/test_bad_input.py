@@ -713,7 +713,7 @@ def _suite(k: Kit, text: str) -> Path:
 
 @case("eval-unknown-suite")
 def _(k: Kit) -> Call:
-    return Call(_eval(k, "nonesuch"), "no suite 'nonesuch': use smoke or standard")
+    return Call(_eval(k, "nonesuch"), "no suite 'nonesuch': use smoke, standard or long")
 
 
 @case("eval-suite-unknown-genre")
