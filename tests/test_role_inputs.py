@@ -73,9 +73,11 @@ def revisions(store: SeasonStore, ep: int, folder: Path | None = None) -> list[E
         k += 1
 
 
-def revision_of(store: SeasonStore, ep: int, text: str) -> int:
-    """Which revision of `ep` on disk reads as `text` (script_text), or fail."""
-    found = [k for k, s in enumerate(revisions(store, ep)) if script_text(s) == text]
+def revision_of(store: SeasonStore, ep: int, text: str, language: str | None = None) -> int:
+    """Which revision of `ep` on disk reads as `text` (script_text in `language`, by default the season's:
+    the creative roles read the script in it, the continuity checker in English), or fail."""
+    language = language or store.spec().language
+    found = [k for k, s in enumerate(revisions(store, ep)) if script_text(s, language) == text]
     assert found, f"episode {ep}: the script in the request is no revision on disk"
     return found[-1]
 
@@ -262,7 +264,7 @@ def test_continuity_gets_the_draft_the_entities_the_canon_and_the_planned_change
     for req in recorded_requests(log, "ExtractedFacts"):
         _, got = values(req.prompt, "continuity.extract_facts")
         ep = int(got["episode"])
-        extracted.add((ep, revision_of(store, ep, got["script"])))
+        extracted.add((ep, revision_of(store, ep, got["script"], "en")))
         entity_lines = lines(got["entities"])
         for c in bible.characters:
             assert [ln for ln in entity_lines if ln.startswith(f"{c.id}:") and c.name in ln], c.id
@@ -275,7 +277,7 @@ def test_continuity_gets_the_draft_the_entities_the_canon_and_the_planned_change
     for req in recorded_requests(log, "ModelFindings"):
         _, got = values(req.prompt, "continuity.review")
         ep = int(got["episode"])
-        rev = revision_of(store, ep, got["script"])
+        rev = revision_of(store, ep, got["script"], "en")
         reviewed.add((ep, rev))
         assert got["previous"] == str(ep - 1)
         assert got["planned"] == ("; ".join(f"secret {r.secret} is revealed" + (f" to {r.to}" if r.to else "")

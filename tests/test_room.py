@@ -163,7 +163,7 @@ def test_redraft_of_an_accepted_episode_keeps_the_old_one_and_leaves_the_others(
     sent = prompt_values(first.prompt, f"writer.revise_episode.{store.spec().language}")
     assert sent is not None and sent["notes"] == "- make the villain colder"
     old_script = EpisodeScript.model_validate({k: v for k, v in old_two.items() if k != "_meta"})
-    assert sent["draft"] == script_text(old_script) and sent["episode"] == "2"
+    assert sent["draft"] == script_text(old_script, "zh") and sent["episode"] == "2"
 
 
 def test_draft_next_through_the_room_and_its_stop(tmp_path: Path, sim_url: str) -> None:
