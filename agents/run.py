@@ -34,6 +34,9 @@ class RunResult:
     message: str
 
 
+RECENT_CALLS = 20
+
+
 def _recursion_limit(episodes: int, max_revisions: int) -> int:
     return 100 + episodes * 8 * (max_revisions + 2)
 
@@ -83,9 +86,12 @@ async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], option
     if options.budget_usd is not None:
         records = read_usage(store.usage_path)
         budget = Budget(options.budget_usd, usage_summary(records).cost_usd)
-        # "One call" as this season's calls have been: a resumed season's prompts are longer than a new one's.
-        prompts = sorted(r.tokens_in for r in records if r.tokens_in)
-        typical_prompt = prompts[len(prompts) // 2] if prompts else None
+        # "One call" as this season's latest calls have been (a resumed season's prompts are longer than a new
+        # one's): the largest of the last RECENT_CALLS, about one episode of every role. A run stopped at its
+        # budget stopped on one of those calls, so running it again with the same budget is refused up front,
+        # before the graph touches the season, instead of redoing steps that make no call and stopping again.
+        recent = [r.tokens_in for r in records if r.tokens_in][-RECENT_CALLS:]
+        typical_prompt = max(recent) if recent else None
     # Refuses (before touching the season) a budget with unpriced models, or one too small for one call.
     crew.attach(budget=budget, limiter=limiter, on_tokens=tokens, typical_prompt_tokens=typical_prompt)
 

@@ -172,11 +172,12 @@ def _rendered(language: str, kind: str) -> str:
 @pytest.mark.parametrize("kind", ["draft", "revise"])
 def test_the_payoff_is_built_in_three_steps_with_a_push_down_limit(kind: str) -> None:
     zh, en = _rendered("zh", kind), _rendered("en", kind)
+    at = round(90 * builtin_catalog().get("revenge").push_down_until)  # the pack's push-down limit, in seconds
     for needle in ("当众把话说死", "当场辞职", "证据或第三方", "从不自报身份", "具体代价", "围观者用一句台词转向",
-                   "第45秒", "手里有牌"):
+                   f"第{at}秒", "手里有牌"):
         assert needle in zh, needle
     for needle in ("commits publicly", "I resign on the spot", "Proof or a third party", "never announces her own identity",
-                   "concrete price", "the crowd turns with one line", "45 s in", "holds a card"):
+                   "concrete price", "the crowd turns with one line", f"{at} s in", "holds a card"):
         assert needle.lower() in en.lower(), needle
 
 
@@ -203,6 +204,7 @@ def test_a_chinese_seasons_critic_prompt_holds_no_english(season: tuple[SeasonSt
     store, log = season
     ids = _ids(store) | set(Critique.model_fields) | {"cliffhanger_pull"}
     ids |= {c for c in builtin_catalog().get("revenge").rubric_weights}
+    ids |= {c.id for c in builtin_catalog().get("revenge").compliance}  # the review notes' ids
     prompts = {}
     for req in recorded_requests(log, "Critique"):
         got = prompt_values(req.prompt, "critic.review.zh")
