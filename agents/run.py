@@ -12,12 +12,13 @@ import asyncio
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cliffhanger.agents.errors import UserError
-from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted, CallLimiter
+from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted
 from cliffhanger.agents.llm.crew import Crew, RoleModel
 from cliffhanger.agents.llm.usage import read_usage, usage_summary
 from cliffhanger.agents.nodes import StopRequested
@@ -41,6 +42,20 @@ def _recursion_limit(episodes: int, max_revisions: int) -> int:
     return 100 + episodes * 8 * (max_revisions + 2)
 
 
+def check_options(options: RunSettings) -> None:
+    """UserError for settings no season can run with (several seasons: checked before any of them starts)."""
+    if options.until is not None and options.until < 1:
+        raise UserError(f"--until {options.until} is outside every season: episodes start at 1")
+    if options.concurrency < 1:
+        raise UserError("--concurrency must be at least 1")
+    if options.max_revisions < 0:
+        raise UserError(f"--max-revisions {options.max_revisions}: must be 0 or more (0 accepts the first draft)")
+    if options.budget_usd is not None and not options.budget_usd > 0:
+        raise UserError(f"--budget-usd {options.budget_usd:g}: must be more than 0 (US dollars for this run)")
+    if options.target not in CLIP_LENGTHS_S:
+        raise UserError(f"--target {options.target!r} is not a video model: use one of {', '.join(CLIP_LENGTHS_S)}")
+
+
 async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], options: RunSettings,
                      emit: Event | None = None, stop: threading.Event | None = None) -> RunResult:
     """Draft (or continue) the season in `store` with per-role `models` (a `Crew`, or scripted models by
@@ -61,26 +76,20 @@ async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], option
     spec = store.spec()
     if options.until is not None and not 1 <= options.until <= spec.episodes:
         raise UserError(f"--until {options.until} is outside the season (episodes 1-{spec.episodes})")
-    if options.concurrency < 1:
-        raise UserError("--concurrency must be at least 1")
-    if options.max_revisions < 0:
-        raise UserError(f"--max-revisions {options.max_revisions}: must be 0 or more (0 accepts the first draft)")
-    if options.budget_usd is not None and not options.budget_usd > 0:
-        raise UserError(f"--budget-usd {options.budget_usd:g}: must be more than 0 (US dollars for this run)")
-    if options.target not in CLIP_LENGTHS_S:
-        raise UserError(f"--target {options.target!r} is not a video model: use one of {', '.join(CLIP_LENGTHS_S)}")
+    check_options(options)
     store.check()  # a damaged file is named before the run takes the lock or writes anything
     pack = load_catalog().get(spec.genre)
     started = time.monotonic()
     stop = stop or threading.Event()
-    # --concurrency across the run, and never more than a server's slots (one for the bundled model).
-    limiter = CallLimiter(options.concurrency)
     emit = emit or (lambda kind, episode, detail: None)
 
     def tokens(role: str, episode: int | None, n: int, seconds: float) -> None:
         emit("tokens", episode, f"{role}: {n:,} tokens, {(n - 1) / max(seconds, 1e-3):.1f} tok/s")
 
     crew = Crew.of(models)
+    # --concurrency across the run, never more than a server's slots (one for the bundled model), inside the
+    # endpoint limiters the crew shares with every other season of the process.
+    limiter = crew.limiter.for_run(options.concurrency, name=store.root.name)
     budget = crew.budget  # an eval's, shared by its seasons and its judge; None for a fresh crew
     typical_prompt = None
     if options.budget_usd is not None:
@@ -102,7 +111,7 @@ async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], option
         ctx = RunContext(store=store, spec=spec, pack=pack, models=crew, ledger=ledger, index=index,
                          settings=options, stop_requested=stop, emit=emit)
         loop = asyncio.get_running_loop()
-        installed = _install_signals(loop, stop)
+        _install_signals(loop, stop)
         result_stop, message = "failed", ""
         try:
             async with AsyncSqliteSaver.from_conn_string(str(store.checkpoint_path)) as saver:
@@ -131,8 +140,7 @@ async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], option
                 elif result_stop == "done":
                     result_stop = snapshot.values.get("stop") or "done"
         finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+            _remove_signals(loop, stop)
             wall = time.monotonic() - started
             try:
                 write_report(ctx, result_stop, wall)
@@ -141,15 +149,26 @@ async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], option
     return RunResult(result_stop, store.accepted_episodes(), time.monotonic() - started, message)
 
 
-def _install_signals(loop: asyncio.AbstractEventLoop, stop: threading.Event) -> list[int]:
-    """First Ctrl-C/SIGTERM: stop at the next step boundary. Second Ctrl-C: stop now."""
+# The stop events of the runs going on in each loop: seasons drafted side by side share one handler.
+_STOPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[threading.Event]] = weakref.WeakKeyDictionary()
+_HANDLED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[int]] = weakref.WeakKeyDictionary()
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, stop: threading.Event) -> None:
+    """First Ctrl-C/SIGTERM: every run of the loop stops at its next step boundary. Second Ctrl-C: stop now.
+    The first run of a loop installs the handler; it stays until the last run of the loop ends."""
+    stops = _STOPS.setdefault(loop, [])
+    stops.append(stop)
+    if len(stops) > 1:
+        return []
     installed = []
 
     def request() -> None:
-        if stop.is_set():
+        if any(s.is_set() for s in stops):
             for task in asyncio.all_tasks(loop):
                 task.cancel()
-        stop.set()
+        for s in stops:
+            s.set()
 
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -158,4 +177,15 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: threading.Event) -> 
                 installed.append(sig)
             except (NotImplementedError, RuntimeError):
                 pass
-    return installed
+    _HANDLED[loop] = installed
+
+
+def _remove_signals(loop: asyncio.AbstractEventLoop, stop: threading.Event) -> None:
+    """This run is over: forget its stop event; the last run of the loop removes the handler."""
+    stops = _STOPS.get(loop, [])
+    if stop in stops:
+        stops.remove(stop)
+    if stops:
+        return
+    for sig in _HANDLED.pop(loop, []):
+        loop.remove_signal_handler(sig)

@@ -181,12 +181,15 @@ def new(
 
 @app.command()
 def draft(
-    directory: Annotated[Path, typer.Argument(help="season folder")],
-    until: Annotated[int | None, typer.Option(help="stop after this episode")] = None,
-    concurrency: Annotated[int, typer.Option(help="model calls in flight at once")] = 4,
-    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="stop before a call would pass this spend")] = None,
+    directories: Annotated[list[Path], typer.Argument(help="season folders (several: side by side)", metavar="DIR")],
+    until: Annotated[int | None, typer.Option(help="stop after this episode (of each season)")] = None,
+    concurrency: Annotated[int, typer.Option(help="model calls in flight at once, per season, and per endpoint for "
+                                                  "all seasons together (unless [limits] max_in_flight)")] = 4,
+    budget_usd: Annotated[float | None, typer.Option("--budget-usd", help="stop before a call would pass this spend "
+                                                                         "(per season)")] = None,
     review: Annotated[str | None, typer.Option(help="'arc' pauses after the arc for your review")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="draft a copy against the simulator; estimate tokens and cost")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="draft a copy against the simulator; estimate tokens and "
+                                                            "cost (several folders: each in turn)")] = False,
     max_revisions: Annotated[int, typer.Option("--max-revisions", help="revisions per episode before the best wins")] = 2,
     target: Annotated[str, typer.Option(help="video model for shot lists: kling, runway, sora, veo, hailuo, wan, skyreels, generic")] = "generic",
     config: ConfigOpt = None,
@@ -194,7 +197,12 @@ def draft(
     base_url: BaseUrlOpt = None,
     model: ModelOpt = None,
 ) -> None:
-    """Draft the season (the overnight run); resumes where it stopped."""
+    """Draft the season (the overnight run); resumes where it stopped.
+
+    Several folders are drafted side by side, sharing each endpoint's limits (--concurrency, [limits] in
+    cliffhanger.toml, a 429's Retry-After), each with its own lock, budget and report; one that fails is named
+    at the end. Exit code: the worst of the seasons' (2 bad input, 1 failure, 130 stopped, 0 done).
+    """
     from cliffhanger.agents.state import RunSettings
     from cliffhanger.app.seasons import DraftRequest, draft_season
 
@@ -202,8 +210,8 @@ def draft(
         raise UserError(f"--review {review!r} is not supported: use --review arc")
     run = RunSettings(until=until, concurrency=concurrency, budget_usd=budget_usd, review_arc=review == "arc",
                       max_revisions=max_revisions, target=target)
-    code = draft_season(DraftRequest(directory=directory, run=run, dry_run=dry_run, config=config,
-        flags={"provider": provider, "base_url": base_url, "model": model}))
+    code = draft_season(DraftRequest(directory=directories[0], run=run, dry_run=dry_run, config=config,
+        flags={"provider": provider, "base_url": base_url, "model": model}, more=tuple(directories[1:])))
     raise typer.Exit(code)
 
 
@@ -417,13 +425,14 @@ def eval_(
     budget_usd: Annotated[float | None, typer.Option(help="stop before the whole eval passes this cost")] = None,
     bootstrap: Annotated[int, typer.Option(help="bootstrap resamples (over premises) for the intervals", min=100)] = 1000,
     genres_dir: GenresDirOpt = None,
+    seasons: Annotated[int, typer.Option(help="(premise, config) seasons drafted at once")] = 4,
 ) -> None:
     """Compare script quality across configurations: draft, measure, judge pairwise, report."""
     from cliffhanger.app.eval_cmd import run_eval_command
 
     raise typer.Exit(run_eval_command(suite, config, judge=judge, judge_provider=judge_provider,
                                       judge_base_url=judge_base_url, out=out, budget_usd=budget_usd,
-                                      bootstrap=bootstrap, genres_dirs=genres_dir))
+                                      bootstrap=bootstrap, genres_dirs=genres_dir, seasons=seasons))
 
 
 @app.command()

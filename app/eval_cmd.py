@@ -53,12 +53,14 @@ def load_eval_config(path: Path) -> EvalConfig:
 
 def run_eval_command(suite_name: str, configs: list[Path], *, judge: str | None, judge_provider: str | None,
                      judge_base_url: str | None, out: Path | None, budget_usd: float | None, bootstrap: int,
-                     genres_dirs: list[Path] | None) -> int:
+                     genres_dirs: list[Path] | None, seasons: int = 4) -> int:
     from cliffhanger.app.console import console, err_console, untrusted
     from cliffhanger.app.settings import load_settings
     from cliffhanger.evals.run import EvalRequest, run_eval
     from cliffhanger.evals.suites import load_suite
 
+    if seasons < 1:
+        raise UserError(f"--seasons {seasons}: must be at least 1 (seasons drafted at once)")
     suite = load_suite(suite_name, genres_dirs)
     if not configs:
         raise UserError("pass at least two --config files to compare")
@@ -69,7 +71,7 @@ def run_eval_command(suite_name: str, configs: list[Path], *, judge: str | None,
         raise UserError("--budget-usd must be more than 0")
     req = EvalRequest(suite=suite, configs=resolved, judge=judge_ep, out=out or Path(f"eval-{suite.name}"),
                       budget_usd=budget_usd, judge_policy=settings.policy(), judge_prices=settings.price_overrides(),
-                      bootstrap=bootstrap, progress=lambda m: err_console().print(untrusted(m), soft_wrap=True))
+                      bootstrap=bootstrap, seasons=seasons, progress=lambda m: err_console().print(untrusted(m), soft_wrap=True))
     outcome = asyncio.run(run_eval(req))
     console().print(untrusted(f"eval of {suite.name}: {outcome.seasons} seasons, {outcome.judgments} new judgments; "
                               f"{outcome.message}"), soft_wrap=True)

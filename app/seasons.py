@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
@@ -36,6 +37,9 @@ from cliffhanger.app.console import console, err_console, untrusted
 from cliffhanger.app.progress import Progress
 from cliffhanger.app.settings import Settings, load_settings
 from cliffhanger.genres.loader import load_catalog
+
+if TYPE_CHECKING:
+    from cliffhanger.agents.run import RunResult
 
 EXIT_STOPPED = 130
 
@@ -80,6 +84,11 @@ class DraftRequest:
     config: Path | None = None
     flags: dict[str, object] = field(default_factory=dict)  # option values as the CLI got them
     live: bool | None = None  # None: a live table on a terminal, log lines otherwise
+    more: tuple[Path, ...] = ()  # further season folders, drafted beside `directory` in the same process
+
+    @property
+    def directories(self) -> tuple[Path, ...]:
+        return (self.directory, *self.more)
 
 
 def open_room_crew(settings: Settings, usage: UsageLog, *, sim: bool = False,
@@ -97,7 +106,11 @@ def open_room_crew(settings: Settings, usage: UsageLog, *, sim: bool = False,
 
 
 def draft_season(req: DraftRequest) -> int:
-    """Run or resume the season; returns the exit code."""
+    """Run or resume the season (the seasons, side by side, when `req.more` names others); the exit code."""
+    if req.more:
+        from cliffhanger.app.many_seasons import draft_seasons
+
+        return draft_seasons(req)
     store = SeasonStore.open(req.directory)
     settings = load_settings(req.config, req.flags)
     if req.dry_run:
@@ -110,10 +123,34 @@ def _run(store: SeasonStore, settings: Settings, options: RunSettings, live: boo
 
     spec = store.spec()
     usage = UsageLog(store.usage_path)
+    configure_limits(settings, options)
     with contextlib.ExitStack() as stack:
         crew = stack.enter_context(open_room_crew(settings, usage, sim=sim))
         progress = stack.enter_context(Progress(spec.episodes, len(store.accepted_episodes()), usage, live=live))
         result = asyncio.run(run_season(store, crew, options, emit=progress.event))
+    code, text = run_outcome(store, result, options)
+    if result.stop == "budget":
+        raise UserError(text)  # one line on stderr, exit 2; the season is intact and resumable
+    t = usage.totals()
+    console().print(untrusted(f"{text} ({result.wall_s:.0f} s, {t.calls} calls, ${t.cost_usd:.4f} this run)"),
+                    soft_wrap=True)
+    if result.stop == "arc_review":
+        audit = audit_arc(store)
+        if audit is not None:
+            print_arc_audit([f.model_dump(mode="json") for f in audit.findings], list(audit.skipped))
+    return code
+
+
+def configure_limits(settings: Settings, options: RunSettings) -> None:
+    """The process's endpoint limiters as `[limits]` says; an endpoint whose provider sets no max_in_flight
+    takes --concurrency calls in flight, all seasons of the process together."""
+    from cliffhanger.agents.llm.call_limits import process_limits
+
+    process_limits().configure(settings.rate_limits(), default_in_flight=options.concurrency)
+
+
+def run_outcome(store: SeasonStore, result: RunResult, options: RunSettings) -> tuple[int, str]:
+    """The exit code of a season's run and the line that says how it ended."""
     where = store.root
     messages = {
         "done": (0, f"season complete: {len(result.accepted)} episodes in {where}; report: {store.report_path}"),
@@ -125,17 +162,7 @@ def _run(store: SeasonStore, settings: Settings, options: RunSettings, live: boo
         "budget": (2, result.message),
         "failed": (1, f"the run failed; run `cliffhanger draft {where}` to resume"),
     }
-    code, text = messages.get(result.stop, (0, f"stopped: {result.stop}"))
-    if result.stop == "budget":
-        raise UserError(text)  # one line on stderr, exit 2; the season is intact and resumable
-    t = usage.totals()
-    console().print(untrusted(f"{text} ({result.wall_s:.0f} s, {t.calls} calls, ${t.cost_usd:.4f} this run)"),
-                    soft_wrap=True)
-    if result.stop == "arc_review":
-        audit = audit_arc(store)
-        if audit is not None:
-            print_arc_audit([f.model_dump(mode="json") for f in audit.findings], list(audit.skipped))
-    return code
+    return messages.get(result.stop, (0, f"stopped: {result.stop}"))
 
 
 def _dry_run(store: SeasonStore, settings: Settings, req: DraftRequest) -> int:
@@ -163,15 +190,16 @@ def _dry_run(store: SeasonStore, settings: Settings, req: DraftRequest) -> int:
             name = ep.model or "(the server's one model)"
         except UserError:
             price, name = None, "(no model configured)"
-        cost = price.cost(used.tokens_in, used.tokens_out) if price else None
+        cost = price.cost(used.tokens_in, used.tokens_out, used.cached_in) if price else None  # cache hits priced
         if cost is None:
             unknown.append(role)
         else:
             total += cost
         shown = f"${cost:.4f}" if cost is not None else "price unknown"
-        out.print(f"  {role:11} {used.calls:5d} calls {used.tokens_in:>10,} in {used.tokens_out:>9,} out  {name}: {shown}",
+        out.print(f"  {role:11} {used.calls:5d} calls {used.tokens_in:>10,} in ({used.cached_in:,} cached) "
+                  f"{used.tokens_out:>9,} out  {name}: {shown}",
                   markup=False)
-    ref = {m: p.cost(usage.tokens_in, usage.tokens_out)
+    ref = {m: p.cost(usage.tokens_in, usage.tokens_out, usage.cached_in)
            for m in ("deepseek-chat", "gpt-4o-mini") if (p := price_for(m, "openai"))}
     out.print(f"estimated cost with your models: ${total:.4f}" + (f" (+ unknown for {', '.join(unknown)})" if unknown else ""),
               markup=False)

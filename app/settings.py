@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cliffhanger.agents.errors import ConfigError, format_validation_error
+from cliffhanger.agents.llm.call_limits import RateLimits
 from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.profiles import PROFILES, Price, StructuredMethod, provider_for
 from cliffhanger.agents.llm.role_names import ROLES, Role
@@ -72,6 +73,26 @@ class PriceSettings(BaseModel):
 
     input_per_m: float = Field(ge=0, description="USD per million input tokens")
     output_per_m: float = Field(ge=0, description="USD per million output tokens")
+    cached_input_per_m: float | None = Field(
+        None, ge=0, validation_alias=AliasChoices("cached_input_per_m", "cached_input_per_mtok"),
+        description="USD per million input tokens read from the provider's prompt cache; unset: full input price")
+
+
+class LimitSettings(BaseModel):
+    """`[limits.PROVIDER]`: what the provider allows, shared by every season drafted in one process."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_in_flight: int | None = Field(None, gt=0, le=4096, description="calls in flight to one endpoint "
+                                      "(unset: the run's --concurrency)")
+    rpm: float | None = Field(None, gt=0, description="requests per minute to one endpoint")
+    tpm: float | None = Field(None, gt=0, description="tokens per minute (prompt and answer) to one endpoint")
+
+
+def _check_limit_providers(value: dict[str, LimitSettings]) -> dict[str, LimitSettings]:
+    for name in value:
+        _check_provider(name)
+    return value
 
 
 class Settings(BaseSettings):
@@ -103,9 +124,11 @@ class Settings(BaseSettings):
                               "unset: the profile's (1 for llama-cpp-python and local)")
     roles: dict[Role, RoleSettings] = Field(default_factory=dict)
     prices: dict[str, PriceSettings] = Field(default_factory=dict)
+    limits: dict[str, LimitSettings] = Field(default_factory=dict, description="[limits.PROVIDER] rate limits")
     cache_dir: Path | None = Field(None, description="where the bundled model is assembled")
 
     _provider = field_validator("provider")(_check_provider)
+    _limits = field_validator("limits")(_check_limit_providers)
 
     @classmethod
     def settings_customise_sources(
@@ -124,8 +147,13 @@ class Settings(BaseSettings):
     def policy(self) -> CallPolicy:
         return CallPolicy(max_attempts=self.max_attempts, max_retries=self.max_retries)
 
+    def rate_limits(self) -> dict[str, RateLimits]:
+        """`[limits]` by provider, for `call_limits.EndpointLimits` (0: not limited)."""
+        return {name: RateLimits(lim.max_in_flight or 0, lim.rpm or 0.0, lim.tpm or 0.0)
+                for name, lim in self.limits.items()}
+
     def price_overrides(self) -> dict[str, Price]:
-        return {name: Price(p.input_per_m, p.output_per_m) for name, p in self.prices.items()}
+        return {name: Price(p.input_per_m, p.output_per_m, p.cached_input_per_m) for name, p in self.prices.items()}
 
     def endpoint(self, role: Role, *, local_installed: bool = False) -> EndpointConfig:
         """The endpoint for `role`; ConfigError (one line, with the fix) when it can't be resolved.

@@ -9,35 +9,35 @@ The output folder is the record and the cache:
     OUT/metrics.json                    model-free metrics of every season
     OUT/report.md  report.html  *.png   the report
 
-Run the same command again and it continues: finished seasons are reused (an unfinished one resumes
-from its checkpoint), judgments already in results.jsonl are not made again. A budget stop, a failing
-judge or Ctrl-C keep everything finished so far.
+Seasons are drafted side by side (`seasons` at once) and each premise is judged as soon as all its seasons
+exist (evals/drafting.py). Run the same command again and it continues: finished seasons are reused (an
+unfinished one resumes from its checkpoint), judgments already in results.jsonl are not made again. A
+budget stop, a failing season or judge, or Ctrl-C keep everything finished so far.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cliffhanger.agents.errors import ConfigError, ModelError, UserError
+from cliffhanger.agents.errors import ModelError, UserError
 from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted
-from cliffhanger.agents.llm.crew import RoleModel, open_crew
+from cliffhanger.agents.llm.crew import RoleModel
 from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.profiles import Price
-from cliffhanger.agents.llm.role_names import JUDGE, ROOM_ROLES
-from cliffhanger.agents.llm.usage import UsageLog, read_usage, usage_summary
+from cliffhanger.agents.llm.usage import read_usage, usage_summary
 from cliffhanger.agents.roles.continuity import script_text
 from cliffhanger.agents.season.store import SeasonStore, atomic_write
 from cliffhanger.evals.configs import EvalConfig
+from cliffhanger.evals.drafting import Drafted, JudgeFailed, draft_and_judge, season_name
 from cliffhanger.evals.suites import Premise, Suite, judged_episodes
 from cliffhanger.genres.loader import load_catalog
 
-BASELINE_ROLES = ("writer", "continuity")  # one prompt per episode, and the canon extraction
 Progress = Callable[[str], None]
 
 
@@ -54,6 +54,7 @@ class EvalRequest:
     embedding: Any = None          # None: the multilingual USE model
     judge_model: RoleModel | None = None  # a ready model (tests: a scripted judge); overrides `judge`
     progress: Progress = lambda _msg: None
+    seasons: int = 4               # seasons drafted at once
 
 
 @dataclass(frozen=True)
@@ -103,40 +104,6 @@ def _spent(out: Path) -> float:
     return usage_summary(r for p in out.rglob("*usage.jsonl") for r in read_usage(p)).cost_usd
 
 
-async def _draft(req: EvalRequest, cfg: EvalConfig, premise: Premise, budget: Budget | None) -> SeasonStore:
-    from cliffhanger.agents.run import run_season
-    from cliffhanger.agents.state import RunSettings
-    from cliffhanger.evals.baseline import draft_baseline
-
-    root = season_dir(req.out, cfg.name, premise.id)
-    store = SeasonStore.open_or_create(root, premise.spec())
-    if len(store.accepted_episodes()) == premise.episodes:
-        return store
-    req.progress(f"drafting {premise.id} with {cfg.name}")
-    started = time.monotonic()
-    try:
-        roles = BASELINE_ROLES if cfg.pipeline.mode == "baseline" else ROOM_ROLES
-        with open_crew({r: cfg.endpoints[r] for r in roles}, usage=UsageLog(store.usage_path), policy=cfg.policy,
-                       prices=cfg.prices) as crew:
-            # The eval's one budget: run_season keeps it, the seasons and the judge all charge it.
-            crew.attach(budget=budget, limiter=crew.limiter, on_tokens=None)
-            if cfg.pipeline.mode == "baseline":
-                await draft_baseline(store, load_catalog().get(premise.genre), dict(crew))
-            else:
-                p = cfg.pipeline
-                result = await run_season(store, crew, RunSettings(
-                    max_revisions=p.bound, critic=p.critic, canon_memory=p.canon_memory, concurrency=p.concurrency,
-                    target=p.target, embedding=req.embedding))
-                if result.stop == "budget":
-                    raise BudgetExhausted(result.message)
-                if result.stop != "done":
-                    raise EvalStopped(f"drafting {premise.id} with {cfg.name} stopped ({result.stop}); "
-                                      "run the same command to continue")
-    finally:
-        store.add_eval_wall(time.monotonic() - started)
-    return store
-
-
 def _records(path: Path) -> list[Any]:
     """Judgments so far, validated; a torn last line (a crash mid-write) is dropped and judged again."""
     from cliffhanger.evals.judge import RecordError, load_results
@@ -166,14 +133,25 @@ def _key(r: dict[str, Any]) -> tuple[str, ...]:
     return ("point", r["config"], r["premise"], str(r["episode"]))
 
 
-def current_records(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]) -> list[dict[str, Any]]:
-    """The last judgment of every (premise, episode, configs) that still matches its scripts and prompts."""
-    cands = _candidates(req, stores)
+def current_records(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore],
+                    premises: list[Premise] | None = None) -> list[dict[str, Any]]:
+    """The last judgment of every (premise, episode, configs) that still matches its scripts and prompts, in
+    the suite's order (premise, episode, config; a pair before the first config's point), whatever order
+    the judgments were made in. Only `premises`' when given."""
+    cands = _candidates(req, stores, premises)
+    ids = {p.id: i for i, p in enumerate(req.suite.premises)}
+    cfgs = {c.name: i for i, c in enumerate(req.configs)}
     latest: dict[tuple[str, ...], Any] = {}
     for j in _records(req.out / "results.jsonl"):
         latest[_key(j.as_record())] = j
+
+    def order(key: tuple[str, ...]) -> tuple[int, ...]:
+        if key[0] == "pair":
+            return ids.get(key[1], len(ids)), int(key[2]), cfgs.get(key[3], len(cfgs)), 0, cfgs.get(key[4], len(cfgs))
+        return ids.get(key[2], len(ids)), int(key[3]), cfgs.get(key[1], len(cfgs)), 1, 0
+
     out = []
-    for key, j in latest.items():
+    for key, j in sorted(latest.items(), key=lambda kv: order(kv[0])):
         if key[0] == "pair":
             a, b = cands.get((j.a, j.premise, j.episode)), cands.get((j.b, j.premise, j.episode))
             ok = a is not None and b is not None and j.matches(a, b)
@@ -199,18 +177,20 @@ def series_notes(suite: Suite, premise: Premise) -> str:
             f"seconds. The genre's critic weighs most: {', '.join(c.replace('_', ' ') for c in top)}.")
 
 
-def _candidates(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]) -> dict[tuple[str, str, int], Any]:
+def _candidates(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore],
+                premises: list[Premise] | None = None) -> dict[tuple[str, str, int], Any]:
+    """The judged episodes of `premises` (all) that are drafted, by (config, premise, episode)."""
     from cliffhanger.evals.judge import Candidate, previous_ending
 
     out = {}
-    for premise in req.suite.premises:
+    for premise in req.suite.premises if premises is None else premises:
         notes = series_notes(req.suite, premise)
         for judged in judged_episodes(premise.spec()):
             ep = judged.episode
             for cfg in req.configs:
-                store = stores[(cfg.name, premise.id)]
-                script = store.script(ep)
-                if script is not None:
+                store = stores.get((cfg.name, premise.id))
+                script = store.script(ep) if store is not None else None
+                if store is not None and script is not None:
                     bible = store.bible()
                     before = store.script(ep - 1) if ep > 1 else None
                     out[(cfg.name, premise.id, ep)] = Candidate(
@@ -221,46 +201,52 @@ def _candidates(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]) ->
     return out
 
 
-async def _judge(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore], budget: Budget | None) -> int:
-    """Pairwise (both orders) and pointwise judgments of every judged episode without a current one."""
-    import contextlib
-
+async def _judge_premise(req: EvalRequest, judge: RoleModel, premise: Premise,
+                         stores: dict[tuple[str, str], SeasonStore], slots: asyncio.Semaphore) -> int:
+    """Pairwise (both orders) and pointwise judgments of the premise's judged episodes without a current one,
+    at most `slots` at once; each is appended to results.jsonl whole when it is made. JudgeFailed when the
+    judge fails (the judgments made before it are kept)."""
     from cliffhanger.evals.judge import judge_pair, judge_point
 
     results = req.out / "results.jsonl"
-    have = {_key(r) for r in current_records(req, stores)}
-    cands = _candidates(req, stores)
+    have = {_key(r) for r in current_records(req, stores, [premise])}
+    cands = _candidates(req, stores, [premise])
     names = [c.name for c in req.configs]
     made = 0
-    with contextlib.ExitStack() as stack:
-        judge = req.judge_model
-        if judge is None:
-            if req.judge is None:
-                raise ConfigError("no judge model: pass --judge MODEL (with --judge-provider/--judge-base-url)")
-            crew = stack.enter_context(open_crew({JUDGE: req.judge}, usage=UsageLog(req.out / "judge_usage.jsonl"),
-                                                 policy=req.judge_policy, prices=req.judge_prices))
-            crew.attach(budget=budget, limiter=crew.limiter, on_tokens=None)
-            judge = crew[JUDGE]
-        for premise in req.suite.premises:
-            for ep, _roles in judged_episodes(premise.spec()):
-                try:
-                    for i, a in enumerate(names):
-                        ca = cands.get((a, premise.id, ep))
-                        for b in names[i + 1:]:
-                            cb = cands.get((b, premise.id, ep))
-                            if ca and cb and ("pair", premise.id, str(ep), a, b) not in have:
-                                req.progress(f"judging {premise.id} ep {ep}: {a} vs {b}")
-                                _append(results, (await judge_pair(judge, ca, cb)).as_record())
-                                made += 1
-                        if ca and ("point", a, premise.id, str(ep)) not in have:
-                            _append(results, (await judge_point(judge, ca)).as_record())
-                            made += 1
-                except BudgetExhausted:
-                    raise
-                except ModelError as exc:
-                    kept = len(_records(results))
-                    raise EvalStopped(f"the judge failed on {premise.id} episode {ep} ({exc}); the seasons and {kept} "
-                                      f"judgments are kept in {req.out}: fix the judge and run the same command") from None
+
+    async def one(what: str, ep: int, make: Any) -> None:
+        nonlocal made
+        async with slots:
+            try:
+                record = (await make).as_record()
+            except BudgetExhausted:
+                raise
+            except ModelError as exc:
+                raise JudgeFailed(f"{premise.id} episode {ep} ({what})", exc) from None
+        _append(results, record)
+        made += 1
+
+    jobs = []
+    for ep, _roles in judged_episodes(premise.spec()):
+        for i, a in enumerate(names):
+            ca = cands.get((a, premise.id, ep))
+            for b in names[i + 1:]:
+                cb = cands.get((b, premise.id, ep))
+                if ca and cb and ("pair", premise.id, str(ep), a, b) not in have:
+                    req.progress(f"judging {premise.id} ep {ep}: {a} vs {b}")
+                    jobs.append(one(f"{a} vs {b}", ep, judge_pair(judge, ca, cb)))
+            if ca and ("point", a, premise.id, str(ep)) not in have:
+                jobs.append(one(a, ep, judge_point(judge, ca)))
+    tasks = [asyncio.ensure_future(j) for j in jobs]
+    try:
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for t in tasks:
+            t.cancel()
+    for kind in (BudgetExhausted, JudgeFailed, BaseException):  # the budget first: it ends the eval
+        for o in outcomes:
+            if isinstance(o, kind):
+                raise o
     return made
 
 
@@ -284,6 +270,24 @@ def _metrics(req: EvalRequest, stores: dict[tuple[str, str], SeasonStore]) -> di
         means[name] = {k: round(sum(float(r[k]) for r in rows if isinstance(r.get(k), int | float)) /
                                 max(1, sum(1 for r in rows if isinstance(r.get(k), int | float))), 4) for k in keys}
     return means
+
+
+def _stop_unfinished(req: EvalRequest, state: Drafted) -> None:
+    """EvalStopped (one line) when a budget stop, a failed season or the judge kept the eval from finishing."""
+    if state.budget_stop:
+        raise EvalStopped(f"{state.budget_stop}; finished seasons and judgments are kept in {req.out}")
+    kept = len(_records(req.out / "results.jsonl"))
+    parts = []
+    if state.failed:
+        order = [(c.name, p.id) for p in req.suite.premises for c in req.configs]
+        named = "; ".join(f"{season_name(k)} ({state.failed[k]})" for k in order if k in state.failed)
+        parts.append(f"{len(state.failed)} of {len(req.suite.premises) * len(req.configs)} seasons failed: {named}")
+    if state.judge_error is not None:
+        parts.append(f"the judge failed on {state.judge_error.where} ({state.judge_error.cause})")
+    if parts:
+        again = "fix the judge and run the same command" if not state.failed else "fix them and run the same command"
+        seasons = "the other seasons" if state.failed else "the seasons"
+        raise EvalStopped(f"{'; '.join(parts)}; {seasons} and {kept} judgments are kept in {req.out}: {again}")
 
 
 def _runs(req: EvalRequest) -> dict[str, dict[str, float]]:
@@ -310,6 +314,8 @@ async def run_eval(req: EvalRequest) -> EvalOutcome:
 
     if len(req.configs) < 2:
         raise UserError("an eval compares configurations: pass at least two --config files")
+    if req.seasons < 1:
+        raise UserError(f"--seasons {req.seasons}: must be at least 1 (seasons drafted at once)")
     if len({c.name for c in req.configs}) != len(req.configs):
         raise UserError("two configs have the same name: give each a distinct `name` (or file name)")
     try:
@@ -318,14 +324,13 @@ async def run_eval(req: EvalRequest) -> EvalOutcome:
         raise UserError(f"--out {req.out} is a file (or lies under one): give a folder for the eval") from None
     _check_manifest(req)
     budget = Budget(req.budget_usd, _spent(req.out)) if req.budget_usd is not None else None
-    stores: dict[tuple[str, str], SeasonStore] = {}
     try:
-        for premise in req.suite.premises:
-            for cfg in req.configs:
-                stores[(cfg.name, premise.id)] = await _draft(req, cfg, premise, budget)
-        judged = await _judge(req, stores, budget)
-    except BudgetExhausted as exc:
+        state = await draft_and_judge(req, budget, lambda judge, premise, stores, slots: _judge_premise(
+            req, judge, premise, stores, slots))
+    except BudgetExhausted as exc:  # one typical call does not fit at the start (the judge's crew)
         raise EvalStopped(f"{exc}; finished seasons and judgments are kept in {req.out}") from None
+    _stop_unfinished(req, state)
+    stores, judged = state.stores, state.judged
     metrics = _metrics(req, stores)
     writers = sorted({e.model for c in req.configs for e in c.endpoints.values()})
     judge_name = req.judge.model if req.judge else "scripted"

@@ -64,6 +64,7 @@ class LoreIndex:
         self._client = chromadb.PersistentClient(path=str(folder), settings=Settings(anonymized_telemetry=False))
         self._embedding = embedding or UsemEmbedding()
         self._collection = self._open()
+        self._count: int | None = None
 
     def _open(self) -> Any:
         import json
@@ -89,10 +90,15 @@ class LoreIndex:
             self.rebuild(ledger)
 
     def count(self) -> int:
-        return int(self._collection.count())
+        """Items in the index; remembered between changes (chroma's count is a query of its own, and
+        every retrieval asks it)."""
+        if self._count is None:
+            self._count = int(self._collection.count())
+        return self._count
 
     def _upsert(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -> None:
         for i in range(0, len(ids), _BATCH):
+            self._count = None
             self._collection.upsert(ids=ids[i : i + _BATCH], documents=texts[i : i + _BATCH],
                                     metadatas=metas[i : i + _BATCH])
 
@@ -109,6 +115,7 @@ class LoreIndex:
 
     def sync_episode(self, ledger: Ledger, episode: int) -> None:
         """Make the index hold exactly the ledger's facts and documents of `episode`."""
+        self._count = None
         self._collection.delete(where={"episode": episode})
         self.add_facts([f for f in ledger.facts(until_episode=episode) if f.episode == episode], ledger.entities())
         self.add_docs([d for d in ledger.docs(until_episode=episode) if d.episode == episode])
@@ -117,6 +124,7 @@ class LoreIndex:
         """Drop the index and recreate it from the ledger; returns the number of items."""
         self._client.delete_collection(COLLECTION)
         self._collection = self._open()
+        self._count = None
         self.add_docs(ledger.docs())
         self.add_facts(ledger.facts(), ledger.entities())
         return self.count()

@@ -13,7 +13,9 @@ Every call goes through here. The contract:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from pydantic import BaseModel, SecretStr
 
 from cliffhanger.agents.errors import ModelError, ModelOutputError, one_line
+from cliffhanger.agents.llm import failures
 from cliffhanger.agents.llm.call_limits import Budget, CallLimiter, TokenTick
 from cliffhanger.agents.llm.endpoint import NO_KEY, CallPolicy, EndpointConfig, redact
 from cliffhanger.agents.llm.failures import Truncated, retry_delay, retryable, translate, usage_dict
@@ -34,6 +37,8 @@ from cliffhanger.agents.llm.profiles import Price, StructuredMethod, price_for
 from cliffhanger.agents.llm.streamed_answer import Answer, stream_until_complete
 from cliffhanger.agents.llm.strict_schema import clamp_to_schema, grammar_json_schema, strict_json_schema
 from cliffhanger.agents.llm.usage import Outcome, UsageLog, UsageRecord
+from cliffhanger.agents.llm.usage import cached_tokens as _cached_in
+from cliffhanger.agents.llm.usage import response_usage as _usage_of
 from cliffhanger.agents.prompts import render
 from cliffhanger.memory.tokens import count_message_tokens, count_tokens
 
@@ -113,7 +118,7 @@ class ModelClient:
                 model=ep.model,
                 # Our own async client: langchain-openai's shared one is cached per base URL and
                 # stays bound to the first event loop that used it.
-                http_async_client=openai.DefaultAsyncHttpxClient(),
+                http_async_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
                 base_url=ep.base_url,
                 api_key=ep.api_key or SecretStr(NO_KEY),
                 temperature=ep.temperature,
@@ -151,7 +156,7 @@ class ModelClient:
         if self._method == "json_mode":
             history = _with_schema_prompt(history, schema)
         started = time.monotonic()
-        tin = tout = retries = 0
+        tin = tout = retries = cached = 0
         estimated = False
         problem = "no attempt made"
         outcome: Outcome = "failed"
@@ -169,11 +174,11 @@ class ModelClient:
                         )
                         out, n_retries = await self._send(lambda r=runnable, h=history: r.ainvoke(h))
                         answer = Answer(_raw_text(out["raw"]), (out["raw"].response_metadata or {}).get("finish_reason"),
-                                        getattr(out["raw"], "usage_metadata", None))
+                                        _usage_of(out["raw"]))
                 except Truncated as exc:
                     retries += exc.retries
                     i, o, est = self._count(history, exc.text, exc.usage)
-                    tin, tout, estimated = tin + i, tout + o, estimated or est
+                    tin, tout, estimated, cached = tin + i, tout + o, estimated or est, cached + _cached_in(exc.usage)
                     problem = "the answer was cut off at the output token limit"
                     history += [AIMessage(content=exc.text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
                     continue
@@ -181,12 +186,13 @@ class ModelClient:
                     if self._fallback_method(exc):
                         history = _with_schema_prompt(list(messages), schema) if self._method == "json_mode" else history
                         continue
-                    self._log("structured", started, tin, tout, estimated, attempt, retries, "failed", episode, prompt, str(exc))
+                    self._log("structured", started, tin, tout, estimated, attempt, retries, "failed", episode, prompt, str(exc),
+                              cached_in=cached)
                     raise
                 retries += n_retries
                 text = answer.text
                 i, o, est = self._count(history, text, answer.usage)
-                tin, tout, estimated = tin + i, tout + o, estimated or est
+                tin, tout, estimated, cached = tin + i, tout + o, estimated or est, cached + _cached_in(answer.usage)
                 if answer.finish_reason == "length":
                     problem = "the answer was cut off at the output token limit"
                     history += [AIMessage(content=text[:2000] or "(cut off)"), HumanMessage(render("structured.retry_truncated").text)]
@@ -206,7 +212,8 @@ class ModelClient:
                     history += [AIMessage(content=text[:4000] or "(empty)"), HumanMessage(_feedback(problem))]
                     continue
                 outcome = "ok" if attempt == 1 and not cleaned else "repaired"
-                self._log("structured", started, tin, tout, estimated, attempt, retries, outcome, episode, prompt)
+                self._log("structured", started, tin, tout, estimated, attempt, retries, outcome, episode, prompt,
+                          cached_in=cached)
                 return value
             msg = (
                 f"{self.role}: {self.endpoint.model} at {self.endpoint.base_url} gave no valid {schema.__name__} "
@@ -214,7 +221,7 @@ class ModelClient:
                 "or raise max_attempts"
             )
             self._log("structured", started, tin, tout, estimated, self.policy.max_attempts, retries, "failed",
-                      episode, prompt, problem)
+                      episode, prompt, problem, cached_in=cached)
             raise ModelOutputError(one_line(redact(msg, self.endpoint.api_key), 400))
         finally:
             self._release_budget(held)
@@ -291,8 +298,9 @@ class ModelClient:
         finally:
             self._release_budget(held)
         text = _raw_text(msg)
-        i, o, est = self._count(list(messages), text, msg.usage_metadata)
-        self._log("text", started, i, o, est, 1, retries, "ok", episode, prompt)
+        usage = _usage_of(msg)
+        i, o, est = self._count(list(messages), text, usage)
+        self._log("text", started, i, o, est, 1, retries, "ok", episode, prompt, cached_in=_cached_in(usage))
         return strip_think(text)
 
     async def stream(
@@ -327,7 +335,7 @@ class ModelClient:
             raise err from None
         finally:
             i, o, est = self._count(list(messages), "".join(pieces), usage)
-            self._log("stream", started, i, o, est, 1, 0, outcome, episode, prompt)
+            self._log("stream", started, i, o, est, 1, 0, outcome, episode, prompt, cached_in=_cached_in(usage))
             self._release_budget(held)
 
     # ---- transport ----------------------------------------------------------------------------
@@ -366,12 +374,19 @@ class ModelClient:
         for retry in range(self.policy.max_retries + 1):
             try:
                 async with self.limiter.slot(self.endpoint):
-                    return await call(), retry
+                    result = await call()
+                self.limiter.used(self.endpoint, failures.tokens_used(result))  # against the endpoint's tokens per minute
+                return result, retry
             except openai.LengthFinishReasonError as exc:
                 completion = exc.completion
                 text = completion.choices[0].message.content or "" if completion.choices else ""
-                raise Truncated(text, usage_dict(completion.usage), retry) from None
+                usage = usage_dict(completion.usage)
+                self.limiter.used(self.endpoint, failures.tokens_used(usage or {}))
+                raise Truncated(text, usage, retry) from None
             except Exception as exc:  # noqa: BLE001 - anything not retryable is translated below
+                pause = failures.endpoint_pause(exc, self.policy)
+                if pause is not None:  # a 429 with Retry-After holds every call to the endpoint, every season's
+                    self.limiter.pause(self.endpoint, pause)
                 if retry >= self.policy.max_retries or not retryable(exc):
                     err = self._translate(exc, retries=retry)
                     if err is None:
@@ -397,8 +412,9 @@ class ModelClient:
 
     def _log(self, kind: Any, started: float, tin: int, tout: int, estimated: bool, attempts: int,
              retries: int, outcome: Outcome, episode: int | None, prompt: str | None,
-             error: str | None = None) -> None:
-        cost = None if self._price is None else round(self._price.cost(tin, tout), 8)
+             error: str | None = None, *, cached_in: int = 0) -> None:
+        cached_in = max(0, min(cached_in, tin))  # of the prompt tokens, those the server read from its cache
+        cost = None if self._price is None else round(self._price.cost(tin, tout, cached_in), 8)
         if self.budget is not None:
             self.budget.charge(cost)
         self.usage.append(
@@ -410,12 +426,24 @@ class ModelClient:
                 cost_usd=cost,
                 attempts=attempts, retries=retries, outcome=outcome, prompt=prompt,
                 error=None if error is None else redact(one_line(error, 300), self.endpoint.api_key),
+                cached_in=cached_in,
             )
         )
 
 
 def _feedback(problem: str) -> str:
     return render("structured.retry_invalid", problem=problem).text
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client of the process: building one loads the CA bundle (about 20 ms),
+    and each role's client used to build its own (httpx's default bundle, certifi's, is kept)."""
+    try:
+        import certifi
+    except ImportError:  # httpx brings certifi; without it, the system's store
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _with_schema_prompt(history: list[Any], schema: type[BaseModel]) -> list[Any]:

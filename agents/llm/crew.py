@@ -4,7 +4,9 @@
 `sim` without a base URL are started there (one server each, shared by all roles) and stopped when the
 crew closes; an endpoint without a model gets its server's only one. Tests and evals that script their
 models wrap them with `Crew.of`. A run attaches its budget, its concurrency cap and its token ticker to
-every model of the crew with `Crew.attach`.
+every model of the crew with `Crew.attach`. Several seasons in one process each get a copy of the
+crew's clients (`Crew.for_season`: their own usage log and budget) that shares its servers and its
+endpoint limiters (`call_limits.EndpointLimits`, the process's by default).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 from cliffhanger.agents.errors import ConfigError
-from cliffhanger.agents.llm.call_limits import Budget, CallLimiter, TokenTick
+from cliffhanger.agents.llm.call_limits import Budget, CallLimiter, EndpointLimits, TokenTick, process_limits
 from cliffhanger.agents.llm.client import ModelClient, StructuredModel
 from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.local import ANNOUNCEMENT, LocalServer
@@ -59,8 +61,10 @@ class Crew(Mapping[str, M], Generic[M]):
 
     def __init__(self, models: Mapping[str, M], *, endpoints: Mapping[str, EndpointConfig] | None = None,
                  usage: UsageLog | None = None, limiter: CallLimiter | None = None,
-                 closing: contextlib.ExitStack | None = None) -> None:
+                 closing: contextlib.ExitStack | None = None,
+                 make: Callable[[str, UsageLog], M] | None = None) -> None:
         self._models = dict(models)
+        self._make = make  # a new client for a role logging elsewhere: what for_season copies with
         self.endpoints: dict[str, EndpointConfig] = dict(endpoints or {})  # as resolved: servers started, models asked
         self.usage = usage
         # What was attached last (open_crew attaches one limiter to all its clients); a run without a
@@ -74,6 +78,19 @@ class Crew(Mapping[str, M], Generic[M]):
         """`models` as a crew: a crew as it is; a mapping of models made elsewhere (scripted ones, clients a
         test built) wrapped in a new crew that starts and stops nothing."""
         return models if isinstance(models, Crew) else cls(models)
+
+    def for_season(self, usage: UsageLog) -> Crew[M]:
+        """This crew's models again, logging to `usage` (a season's usage.jsonl), for a season drafted beside
+        others in the process: same endpoints and servers (closing the copy stops nothing), same endpoint
+        limiters (calls in flight, rates, Retry-After pauses); its own budget and cap once a run attaches
+        them. Only a crew from `open_crew` can be copied (ConfigError otherwise)."""
+        if self._make is None:
+            raise ConfigError("only a crew opened with open_crew makes per-season copies of its models")
+        make = self._make
+        models = {role: make(role, usage) for role in self._models}
+        for model in models.values():
+            model.limiter = self.limiter
+        return Crew(models, endpoints=self.endpoints, usage=usage, limiter=self.limiter, make=make)
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -129,8 +146,10 @@ def open_crew(
     cache_dir: Path | None = None,
     announce: Callable[[str], None] | None = None,
     sim_seed: int = 0,
+    limits: EndpointLimits | None = None,
 ) -> Crew[ModelClient]:
-    """A `ModelClient` per role of `endpoints`, logging to `usage` (in memory when None), with one limiter.
+    """A `ModelClient` per role of `endpoints`, logging to `usage` (in memory when None), with one limiter
+    over `limits` (the endpoint limiters every crew of the process shares when None).
 
     Starts the servers that `local` and `sim` endpoints without a base URL need and asks servers for
     their model where none is set (ConfigError when that cannot be done; whatever was started is then
@@ -149,12 +168,17 @@ def open_crew(
         resolved = resolve_models(resolved, say)  # model "" -> the server's only one
         closing = stack.pop_all()  # from here the crew stops the servers
     log = usage or UsageLog()
-    limiter = CallLimiter()  # one limiter: a one-slot server gets one call at a time from all roles
-    clients = {role: ModelClient(role, ep, log, policy, dict(prices) if prices is not None else None)
-               for role, ep in resolved.items()}
+    # One limiter: a one-slot server gets one call at a time from all roles, and from every crew of the process.
+    limiter = CallLimiter(shared=limits if limits is not None else process_limits())
+    price_table = dict(prices) if prices is not None else None
+
+    def make(role: str, usage_log: UsageLog) -> ModelClient:
+        return ModelClient(role, resolved[role], usage_log, policy, price_table)
+
+    clients = {role: make(role, log) for role in resolved}
     for client in clients.values():
         client.limiter = limiter
-    return Crew(clients, endpoints=resolved, usage=log, limiter=limiter, closing=closing)
+    return Crew(clients, endpoints=resolved, usage=log, limiter=limiter, closing=closing, make=make)
 
 
 def _start(provider: str, stack: contextlib.ExitStack, cache_dir: Path | None, announce: Callable[[str], None],

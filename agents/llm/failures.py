@@ -36,18 +36,51 @@ def retryable(exc: Exception) -> bool:
     return isinstance(exc, openai.APIConnectionError | TimeoutError)
 
 
-def retry_delay(exc: Exception, retry: int, policy: CallPolicy) -> float:
-    """Seconds to wait before retry number `retry + 1`: the server's Retry-After, else jittered backoff."""
+def retry_after(exc: Exception) -> float | None:
+    """The seconds the server asked us to wait (`retry-after-ms`, else `retry-after`); None when it did not."""
     headers = getattr(getattr(exc, "response", None), "headers", None) or {}
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = headers.get(name)
         if value:
             try:
-                return min(float(value) * scale, policy.backoff_max_s)
+                seconds = float(value) * scale
             except ValueError:
-                pass
+                continue
+            if seconds >= 0:
+                return seconds
+    return None
+
+
+def retry_delay(exc: Exception, retry: int, policy: CallPolicy) -> float:
+    """Seconds to wait before retry number `retry + 1`: the server's Retry-After, else jittered backoff."""
+    asked = retry_after(exc)
+    if asked is not None:
+        return min(asked, policy.backoff_max_s)
     base = min(policy.backoff_base_s * (2**retry), policy.backoff_max_s)
     return base * (0.5 + random.random() / 2)
+
+
+def endpoint_pause(exc: Exception, policy: CallPolicy) -> float | None:
+    """Of a 429 with Retry-After: how long every call to that endpoint waits (whichever run gets it)."""
+    import openai
+
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code != 429:
+        return None
+    asked = retry_after(exc)
+    return None if asked is None else min(asked, policy.backoff_max_s)
+
+
+def tokens_used(result: Any) -> int:
+    """Tokens (in and out) a call's answer reports: an AIMessage, with_structured_output's dict, a streamed
+    `Answer`, or usage as `usage_dict` gives it; 0 when it reports none."""
+    if isinstance(result, dict) and "raw" not in result:
+        usage: Any = result  # usage itself (usage_dict's)
+    else:
+        raw = result.get("raw") if isinstance(result, dict) else result
+        usage = getattr(raw, "usage_metadata", None) or getattr(raw, "usage", None)
+    if not isinstance(usage, dict):
+        return 0
+    return int(usage.get("input_tokens") or 0) + int(usage.get("output_tokens") or 0)
 
 
 def translate(exc: Exception, endpoint: EndpointConfig, role: str, retries: int = 0) -> ModelError | None:
@@ -81,11 +114,16 @@ def translate(exc: Exception, endpoint: EndpointConfig, role: str, retries: int 
     return ModelError(one_line(redact(msg, ep.api_key), 400))
 
 
-def usage_dict(usage: Any) -> dict[str, int] | None:
-    """An openai `CompletionUsage` as langchain's usage_metadata keys."""
+def usage_dict(usage: Any) -> dict[str, Any] | None:
+    """An openai `CompletionUsage` as langchain's usage_metadata keys, cached prompt tokens included."""
     if usage is None:
         return None
-    return {"input_tokens": usage.prompt_tokens or 0, "output_tokens": usage.completion_tokens or 0}
+    out: dict[str, Any] = {"input_tokens": usage.prompt_tokens or 0, "output_tokens": usage.completion_tokens or 0}
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) or getattr(usage, "prompt_cache_hit_tokens", None)  # OpenAI, DeepSeek
+    if cached:
+        out["input_token_details"] = {"cache_read": int(cached)}
+    return out
 
 
 def _api_message(exc: Any) -> str:

@@ -107,28 +107,35 @@ def provider_for(base_url: str | None, has_key: bool) -> str | None:
 
 @dataclass(frozen=True)
 class Price:
-    """US dollars per million tokens."""
+    """US dollars per million tokens. `cached_input_per_m` prices prompt tokens the provider served
+    from its prompt cache; None: the provider has no cache discount, cached tokens cost full input."""
 
     input_per_m: float
     output_per_m: float
+    cached_input_per_m: float | None = None
 
-    def cost(self, tokens_in: int, tokens_out: int) -> float:
-        return (tokens_in * self.input_per_m + tokens_out * self.output_per_m) / 1_000_000
+    def cost(self, tokens_in: int, tokens_out: int, cached_in: int = 0) -> float:
+        """`cached_in` is the part of `tokens_in` read from the cache (clamped to it)."""
+        cached = max(0, min(cached_in, tokens_in)) if self.cached_input_per_m is not None else 0
+        return ((tokens_in - cached) * self.input_per_m + cached * (self.cached_input_per_m or 0.0)
+                + tokens_out * self.output_per_m) / 1_000_000
 
 
-# List prices (USD per 1M tokens, cache-miss input). Longest prefix wins; users add or override
-# entries with `[prices."model-name"]` in cliffhanger.toml.
+# List prices as of 2025-12 (USD per 1M tokens: input on a cache miss, output, input on a cache hit).
+# DeepSeek's context caching (V3.2 list: $0.028 a cache hit) and OpenAI's cached input (a 50-90%
+# discount on a repeated prefix of 1,024 tokens or more) are automatic; Qwen's is not listed here.
+# Longest prefix wins; users add or override entries with `[prices."model-name"]` in cliffhanger.toml.
 PRICES: dict[str, Price] = {
-    "gpt-4o-mini": Price(0.15, 0.60),
-    "gpt-4o": Price(2.50, 10.00),
-    "gpt-4.1-nano": Price(0.10, 0.40),
-    "gpt-4.1-mini": Price(0.40, 1.60),
-    "gpt-4.1": Price(2.00, 8.00),
-    "gpt-5-mini": Price(0.25, 2.00),
-    "gpt-5-nano": Price(0.05, 0.40),
-    "gpt-5": Price(1.25, 10.00),
-    "deepseek-chat": Price(0.28, 0.42),
-    "deepseek-reasoner": Price(0.28, 0.42),
+    "gpt-4o-mini": Price(0.15, 0.60, 0.075),
+    "gpt-4o": Price(2.50, 10.00, 1.25),
+    "gpt-4.1-nano": Price(0.10, 0.40, 0.025),
+    "gpt-4.1-mini": Price(0.40, 1.60, 0.10),
+    "gpt-4.1": Price(2.00, 8.00, 0.50),
+    "gpt-5-mini": Price(0.25, 2.00, 0.025),
+    "gpt-5-nano": Price(0.05, 0.40, 0.005),
+    "gpt-5": Price(1.25, 10.00, 0.125),
+    "deepseek-chat": Price(0.28, 0.42, 0.028),
+    "deepseek-reasoner": Price(0.28, 0.42, 0.028),
     "qwen-plus": Price(0.40, 1.20),
     "qwen-max": Price(1.60, 6.40),
     "qwen-turbo": Price(0.05, 0.20),

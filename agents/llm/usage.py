@@ -2,7 +2,10 @@
 
 A line records what a call cost and how it went. Tokens come from the server's `usage_metadata`
 when it reports them (`estimated: false`) and from tiktoken otherwise (`estimated: true`). Tokens
-of every attempt are summed: a retried call is billed for each try.
+of every attempt are summed: a retried call is billed for each try. `cached_in` is the part of
+`tokens_in` the server reported as read from its prompt cache (OpenAI's `cached_tokens`, DeepSeek's
+`prompt_cache_hit_tokens`), priced at the model's cached-input rate; lines written before the field
+existed read as 0.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class UsageRecord:
     outcome: Outcome
     prompt: str | None = None
     error: str | None = None
+    cached_in: int = 0  # of tokens_in, read from the provider's prompt cache
 
     @staticmethod
     def now() -> str:
@@ -83,6 +87,7 @@ class UsageTotals:
     calls: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    cached_in: int = 0             # of tokens_in, served from the provider's prompt cache
     cost_usd: float = 0.0          # of the calls whose cost is known
     cost_unknown_calls: int = 0    # calls of models without a price: their cost is not in cost_usd
     retries: int = 0               # transport retries
@@ -91,6 +96,11 @@ class UsageTotals:
     @property
     def tokens(self) -> int:
         return self.tokens_in + self.tokens_out
+
+    @property
+    def cached_share(self) -> float:
+        """Cached prompt tokens over prompt tokens (0 when there were none)."""
+        return self.cached_in / self.tokens_in if self.tokens_in else 0.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,7 @@ def usage_summary(records: Iterable[UsageRecord]) -> UsageSummary:
 def _totals(recs: list[UsageRecord]) -> UsageTotals:
     return UsageTotals(
         calls=len(recs), tokens_in=sum(r.tokens_in for r in recs), tokens_out=sum(r.tokens_out for r in recs),
+        cached_in=sum(r.cached_in for r in recs),
         cost_usd=sum((r.cost_usd for r in recs if r.cost_usd is not None), 0.0),
         cost_unknown_calls=sum(1 for r in recs if r.cost_usd is None), retries=sum(r.retries for r in recs),
         latency_s=sum((r.latency_s for r in recs), 0.0))
@@ -151,7 +162,7 @@ def _record(data: dict[str, Any]) -> UsageRecord:
         estimated=bool(data.get("estimated", True)), latency_s=number("latency_s", 0.0),
         cost_usd=None if cost is None else number("cost_usd", 0.0), attempts=int(number("attempts", 1)),
         retries=int(number("retries", 0)), outcome=text("outcome", "ok"),  # type: ignore[arg-type]
-        prompt=optional_text("prompt"), error=optional_text("error"))
+        prompt=optional_text("prompt"), error=optional_text("error"), cached_in=int(number("cached_in", 0)))
 
 
 def read_usage(path: Path) -> list[UsageRecord]:
@@ -171,3 +182,20 @@ def read_usage(path: Path) -> list[UsageRecord]:
         except (ValueError, TypeError):  # JSONDecodeError is a ValueError
             continue
     return records
+
+
+def response_usage(msg: Any) -> Any:
+    """A response's usage_metadata, with DeepSeek's `prompt_cache_hit_tokens` (which langchain-openai does
+    not read; it reads OpenAI's `prompt_tokens_details.cached_tokens`) as the cache reads."""
+    usage = getattr(msg, "usage_metadata", None)
+    raw = ((getattr(msg, "response_metadata", None) or {}).get("token_usage") or {})
+    hit = raw.get("prompt_cache_hit_tokens") if isinstance(raw, dict) else None
+    if usage and hit and not cached_tokens(usage):
+        usage = {**usage, "input_token_details": {**(usage.get("input_token_details") or {}), "cache_read": int(hit)}}
+    return usage
+
+
+def cached_tokens(usage: Any) -> int:
+    """Cached prompt tokens in a usage_metadata dict (0 when the server reported none)."""
+    details = usage.get("input_token_details") if usage else None
+    return int((details or {}).get("cache_read") or 0)

@@ -54,6 +54,8 @@ class ExtractedFact(BaseModel):
     change: bool = Field(description="true when this episode shows the value changing")
     evidence: str = Field(description="the script line that shows it, copied exactly", max_length=400)
 
+BRIEF_CHARS = 200  # one bible document in the continuity prompts' opening
+
 
 class ExtractedFacts(BaseModel):
     """The facts an episode establishes."""
@@ -110,6 +112,22 @@ def seed_canon(ledger: Ledger, bible: Bible) -> None:
         start += [Fact(subject=who, kind="knows", attribute="secret", value=s.id, episode=0, evidence="bible")
                   for who in s.known_by]
     ledger.record_episode(0, start, source="bible")
+
+
+def canon_brief(ledger: Ledger) -> str:
+    """The bible as the ledger holds it (world rules, characters, places, secrets: the episode-0 documents
+    `seed_canon` wrote), one capped line each. Fixed for the season, so both continuity prompts open
+    with it and a provider's prompt cache serves it from the second call on."""
+    order = {"world_rule": 0, "character": 1, "location": 2, "secret": 3}
+    docs = sorted((d for d in ledger.docs(until_episode=0) if d.kind in order), key=lambda d: (order[d.kind], d.id))
+    caps = {"world_rule": 6, "character": 12, "location": 10, "secret": 10}
+    lines, seen = [], dict.fromkeys(order, 0)
+    for d in docs:
+        seen[d.kind] += 1
+        if seen[d.kind] <= caps[d.kind]:
+            label = f"{d.subject} " if d.subject else ""
+            lines.append(f"- {d.kind.replace('_', ' ')} {label}{' '.join(d.text.split())[:BRIEF_CHARS]}")
+    return "\n".join(lines) or "(no bible recorded)"
 
 
 # ---- extraction -----------------------------------------------------------------------------------------
@@ -196,7 +214,7 @@ async def extract_facts(model: StructuredModel, ledger: Ledger, script: EpisodeS
     planned_text = ("Planned changes this episode (mark them change=true): "
                     + "; ".join(f"{s}.{a}" for s, a in sorted(planned))) if planned else ""
     prompt = render("continuity.extract_facts", episode=script.episode, entities=entities or "(none yet)",
-                    planned=planned_text, script=script_text(script))
+                    planned=planned_text, script=script_text(script), bible=canon_brief(ledger))
     out = await model.structured(ExtractedFacts, [("user", prompt.text)], episode=script.episode, prompt=prompt.ref)
     text = script_text(script)
     facts: list[Fact] = []
@@ -285,13 +303,14 @@ async def review_continuity(model: StructuredModel | None, ledger: Ledger, index
                             budget=budget)
         canon = ctx.text() or "(nothing recorded yet)"
         already = ", ".join(sorted({v.rule for v in violations})) or "none found"
+        bible = canon_brief(ledger)
         prompt = render("continuity.review", episode=script.episode, previous=script.episode - 1, canon=canon,
-                        already=already, planned="; ".join(planned) or "none", script=script_text(script))
+                        already=already, planned="; ".join(planned) or "none", script=script_text(script), bible=bible)
         out = await model.structured(ModelFindings, [("user", prompt.text)], episode=script.episode,
                                      prompt=prompt.ref)
         text = script_text(script)
         for mf in out.findings:
-            if not (quoted_in(mf.canon_quote, canon) and quoted_in(mf.script_quote, text)):
+            if not (quoted_in(mf.canon_quote, f"{bible}\n{canon}") and quoted_in(mf.script_quote, text)):
                 continue  # unquoted or misquoted: not evidence, not a finding
             scene = next((n for n, line in script_lines(script) if quoted_in(mf.script_quote, line)), None)
             subject = canon_subject(ledger, mf.subject)

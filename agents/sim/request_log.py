@@ -2,8 +2,10 @@
 
 Records carry what a cost estimate or a benchmark needs (model, mode, tokens, latency, status,
 fault) and never a header, so the API key cannot end up in the file. With `SimConfig(log_bodies=True)`
-a record also carries the request's `messages` (as sent) and the `schema` (the json_schema's or the
-forced tool's name) it asked for: what tests read to check what each role was given.
+a record also carries the request's `messages` (as sent), the `schema` (the json_schema's or the
+forced tool's name) it asked for and the tool and schema definitions as counted (`extra_prompt`): what
+tests read to check what each role was given. `cached_tokens` (written when not 0) is what the sim's
+prompt cache served.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from typing import Any
 _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
-FIELDS = ("time", "model", "mode", "stream", "prompt_tokens", "completion_tokens", "latency_ms", "status", "fault",
+FIELDS = ("time", "model", "mode", "stream", "prompt_tokens", "cached_tokens", "completion_tokens", "latency_ms",
+          "status", "fault",
           "tokens_sent",  # of a stream, what went out before it ended or the client hung up
-          "schema", "messages")  # with log_bodies only
-_OPTIONAL = frozenset({"tokens_sent", "schema", "messages"})  # written only when the record has them
+          "schema", "messages", "extra_prompt")  # with log_bodies only (extra_prompt: tool and schema definitions)
+_OPTIONAL = frozenset({"tokens_sent", "schema", "messages", "extra_prompt"})  # written only when the record has them
+_NONZERO = frozenset({"cached_tokens"})  # written only when not 0
 
 
 def _lock_for(path: Path) -> threading.Lock:
@@ -37,7 +41,8 @@ class RequestLog:
 
     def write(self, record: dict[str, Any]) -> None:
         line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
-        line.update({k: record.get(k) for k in FIELDS if k != "time" and (k not in _OPTIONAL or k in record)})
+        line.update({k: record.get(k) for k in FIELDS if k != "time" and (k not in _OPTIONAL or k in record)
+                     and (k not in _NONZERO or record.get(k))})
         text = json.dumps(line, ensure_ascii=False) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)

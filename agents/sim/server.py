@@ -22,10 +22,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from cliffhanger.agents.sim.answers import Answer, answer, prompt_tokens
+from cliffhanger.agents.sim.answers import Answer, answer
 from cliffhanger.agents.sim.chat_request import BadRequest, ChatRequest, parse_request
 from cliffhanger.agents.sim.config import SimConfig
 from cliffhanger.agents.sim.faults import draw_fault, seeded
+from cliffhanger.agents.sim.prompt_cache import PromptCache, request_tokens
 from cliffhanger.agents.sim.request_log import RequestLog
 from cliffhanger.agents.sim.wire import SIM_CREATED, completion_body, error_body, stream_chunks, usage_chunk
 
@@ -69,6 +70,7 @@ class _Sim:
         self.config = config
         self.inflight = 0
         self.seen: Counter[str] = Counter()
+        self.cache = PromptCache()
         self.log = RequestLog(config.log_path) if config.log_path else None
 
     def record(self, rec: dict[str, Any], started: float) -> None:
@@ -82,7 +84,7 @@ class _Sim:
         async def endpoint(request: Request) -> Response:
             started = time.monotonic()
             rec: dict[str, Any] = {"model": None, "mode": None, "stream": False, "prompt_tokens": 0,
-                                   "completion_tokens": 0, "status": 200, "fault": None, "_deferred": False}
+                                   "cached_tokens": 0, "completion_tokens": 0, "status": 200, "fault": None, "_deferred": False}
             try:
                 if "html" in self.config.quirks:
                     response: Response = HTMLResponse(_PORTAL)
@@ -133,10 +135,11 @@ class _Sim:
                 return _error(400, "We could not parse the JSON body of your request. The body must be valid JSON.")
             except BadRequest as exc:
                 return _error(400, exc.message, param=exc.param, code=exc.code)
-            ptok = prompt_tokens(req)
+            tokens = request_tokens(req.messages, req.extra_prompt, req.model)
+            ptok = len(tokens)  # == answers.prompt_tokens(req)
             rec.update(model=req.model, mode=req.mode, stream=req.stream, prompt_tokens=ptok)
             if self.config.log_bodies:
-                rec.update(schema=_schema_name(req, body), messages=req.messages)
+                rec.update(schema=_schema_name(req, body), messages=req.messages, extra_prompt=req.extra_prompt)
             refusal = self._refused(req)
             if refusal is not None:
                 return refusal
@@ -151,19 +154,21 @@ class _Sim:
                               "server_error")
             if fault == "timeout" and await _wait_or_gone(request, self.config.hang_s):
                 return Response(status_code=CLIENT_GONE)
+            cached = self.cache.hit(req.model, tokens)  # only requests that get an answer fill the cache
+            rec["cached_tokens"] = cached
             answers = [answer(req, self.config.seed, self.config.quirks, fault, i) for i in range(req.n)]
             ctok = sum(a.completion_tokens for a in answers)
             rec["completion_tokens"] = ctok
             cid = "chatcmpl-" + format(seeded(self.config.seed, "id", req.content_key).getrandbits(96), "024x")
             if req.stream:
                 rec["_deferred"] = handed_over = True
-                return _ClosingStream(self._stream(req, answers, cid, ptok, rec), lambda: self._stream_closed(rec),
+                return _ClosingStream(self._stream(req, answers, cid, (ptok, cached), rec), lambda: self._stream_closed(rec),
                                       media_type="text/event-stream", headers={"cache-control": "no-cache"})
             delay = self.config.ttft_ms / 1000 + (ctok / self.config.tps if self.config.tps else 0.0)
             if await _wait_or_gone(request, delay):
                 return Response(status_code=CLIENT_GONE)
             with_usage = "no-usage" not in self.config.quirks
-            return JSONResponse(completion_body(cid, req.model, answers, ptok, with_usage))
+            return JSONResponse(completion_body(cid, req.model, answers, ptok, with_usage, cached))
         finally:
             if not handed_over:
                 self.inflight -= 1
@@ -181,8 +186,9 @@ class _Sim:
                                "not 'json_schema'.", param="response_format")
         return None
 
-    async def _stream(self, req: ChatRequest, answers: list[Answer], cid: str, ptok: int,
+    async def _stream(self, req: ChatRequest, answers: list[Answer], cid: str, prompt: tuple[int, int],
                       rec: dict[str, Any]) -> AsyncIterator[str]:
+        """The chunks; `prompt` is (prompt tokens, of which cached), for the final usage chunk."""
         quirks, tps = self.config.quirks, self.config.tps
         send_usage = req.include_usage and not quirks & {"no-usage", "no-stream-usage"}
         if self.config.ttft_ms:
@@ -194,7 +200,7 @@ class _Sim:
             yield _sse(chunk)
             rec["tokens_sent"] += tokens
         if send_usage:
-            chunk = usage_chunk(cid, req.model, ptok, sum(a.completion_tokens for a in answers))
+            chunk = usage_chunk(cid, req.model, prompt[0], sum(a.completion_tokens for a in answers), prompt[1])
             yield _sse(chunk)
         yield "data: [DONE]\n\n"
         rec["_finished"] = True

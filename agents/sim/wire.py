@@ -17,11 +17,16 @@ FINGERPRINT = "fp_cliffhanger_sim"
 _PIECE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]{1,2}|\s*[^\s\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+|\s+")
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+def usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
+    """The usage object with cached prompt tokens in both providers' words: OpenAI's
+    `prompt_tokens_details.cached_tokens` and DeepSeek's `prompt_cache_hit_tokens` / `_miss_tokens`."""
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": cached_tokens},
+        "prompt_cache_hit_tokens": cached_tokens,
+        "prompt_cache_miss_tokens": prompt_tokens - cached_tokens,
     }
 
 
@@ -41,7 +46,7 @@ def _message(a: Answer) -> dict[str, Any]:
 
 
 def completion_body(cid: str, model: str, answers: list[Answer], prompt_tokens: int,
-                    with_usage: bool) -> dict[str, Any]:
+                    with_usage: bool, cached_tokens: int = 0) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": cid,
         "object": "chat.completion",
@@ -54,7 +59,7 @@ def completion_body(cid: str, model: str, answers: list[Answer], prompt_tokens: 
         ],
     }
     if with_usage:
-        body["usage"] = usage(prompt_tokens, sum(a.completion_tokens for a in answers))
+        body["usage"] = usage(prompt_tokens, sum(a.completion_tokens for a in answers), cached_tokens)
     return body
 
 
@@ -106,8 +111,9 @@ def stream_chunks(cid: str, model: str, answers: list[Answer], usage_field: bool
         yield chunk(i, {}, a.finish_reason), 0.0
 
 
-def usage_chunk(cid: str, model: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+def usage_chunk(cid: str, model: str, prompt_tokens: int, completion_tokens: int,
+                cached_tokens: int = 0) -> dict[str, Any]:
     return {
         "id": cid, "object": "chat.completion.chunk", "created": SIM_CREATED, "model": model,
-        "system_fingerprint": FINGERPRINT, "choices": [], "usage": usage(prompt_tokens, completion_tokens),
+        "system_fingerprint": FINGERPRINT, "choices": [], "usage": usage(prompt_tokens, completion_tokens, cached_tokens),
     }
