@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T", bound=BaseModel)
+RUNNABLE_CACHE = 64  # structured-output runnables kept per client (schemas x methods)
 Messages = Sequence["BaseMessage | tuple[str, str]"]
 
 
@@ -169,9 +170,7 @@ class ModelClient:
                         answer, n_retries = await self._send(
                             lambda h=history: self._stream_structured(schema, h, episode))
                     else:
-                        runnable = self.chat.with_structured_output(
-                            self._output_schema(schema), method=self._method, include_raw=True
-                        )
+                        runnable = self._structured_runnable(schema)
                         out, n_retries = await self._send(lambda r=runnable, h=history: r.ainvoke(h))
                         answer = Answer(_raw_text(out["raw"]), (out["raw"].response_metadata or {}).get("finish_reason"),
                                         _usage_of(out["raw"]))
@@ -248,6 +247,18 @@ class ModelClient:
             "schema": strict_json_schema(schema) if strict else schema.model_json_schema(),
             "strict": strict,
         }
+
+    def _structured_runnable(self, schema: type[T]) -> Any:
+        """`with_structured_output` for `schema` the current way, built once per (chat model, method, schema):
+        building it converts the schema again on every call."""
+        key = (id(self.chat), self._method, schema)
+        cache = self.__dict__.setdefault("_runnables", {})
+        if key not in cache:
+            if len(cache) >= RUNNABLE_CACHE:
+                cache.clear()
+            cache[key] = self.chat.with_structured_output(self._output_schema(schema), method=self._method,
+                                                          include_raw=True)
+        return cache[key]
 
     def _bound(self, schema: type[T]) -> Any:
         """The chat model bound to ask for `schema` the current way, as with_structured_output would."""

@@ -7,6 +7,8 @@ length. Scene numbering, the episode number and cast lists are repaired determin
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 from pydantic import Field, create_model
@@ -26,8 +28,11 @@ from cliffhanger.genres.ids import is_id
 from cliffhanger.genres.pack import GenrePack
 
 
+@functools.lru_cache(maxsize=32)
 def episode_schema(runtime_s: float, language: Language = "zh") -> type[EpisodeScript]:
-    """EpisodeScript with scene and element counts bounded by `scene_guide(runtime_s, language)`."""
+    """EpisodeScript with scene and element counts bounded by `scene_guide(runtime_s, language)`; one class
+    per (runtime, language) for the process (building a model class costs milliseconds, and the client keeps
+    its structured-output runnable per schema class)."""
     lo, hi, per_lo, per_hi = scene_guide(runtime_s, language)
     element = Scene.model_fields["elements"].annotation
     sized_scene = create_model(
