@@ -8,7 +8,6 @@ length. Scene numbering, the episode number and cast lists are repaired determin
 from __future__ import annotations
 
 import functools
-
 from typing import Any
 
 from pydantic import Field, create_model
