@@ -76,6 +76,10 @@ def test_a_run_on_answer_is_cut_at_the_end_of_its_json(make_sim, tmp_path: Path)
     value = asyncio.run(_client(url, usage=usage).structured(Cliff, PROMPT, episode=10))
     assert isinstance(value, Cliff)
     assert time.monotonic() - started < 4.0  # well before the run-on would have ended
+    # The sim logs a request it was hung up on once its own thread notices the disconnect: wait for it.
+    deadline = time.monotonic() + 10
+    while not _log(log) and time.monotonic() < deadline:
+        time.sleep(0.05)
     (req,) = _log(log)
     assert req["mode"] == "tools" and req["stream"] is True
     assert req["completion_tokens"] >= 1900  # what the server would have sent
