@@ -66,7 +66,7 @@ def _script_lines(prompt: str) -> list[str]:
 
 def _canon_lines(prompt: str) -> list[str]:
     head = prompt.find("Canon as of the end of episode")
-    tail = prompt.find("Rules already checked")
+    tail = prompt.find("The draft of episode", head)  # the canon block runs up to the draft
     if head < 0 or tail < 0:
         return []
     block = prompt[head:tail].splitlines()[1:]
