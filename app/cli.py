@@ -210,8 +210,13 @@ def draft(
         raise UserError(f"--review {review!r} is not supported: use --review arc")
     run = RunSettings(until=until, concurrency=concurrency, budget_usd=budget_usd, review_arc=review == "arc",
                       max_revisions=max_revisions, target=target)
-    code = draft_season(DraftRequest(directory=directories[0], run=run, dry_run=dry_run, config=config,
-        flags={"provider": provider, "base_url": base_url, "model": model}, more=tuple(directories[1:])))
+    req = DraftRequest(directory=directories[0], run=run, dry_run=dry_run, config=config,
+                       flags={"provider": provider, "base_url": base_url, "model": model}, more=tuple(directories[1:]))
+    if req.more:
+        from cliffhanger.app.many_seasons import draft_seasons
+
+        raise typer.Exit(draft_seasons(req))
+    code = draft_season(req)
     raise typer.Exit(code)
 
 

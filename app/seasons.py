@@ -106,11 +106,7 @@ def open_room_crew(settings: Settings, usage: UsageLog, *, sim: bool = False,
 
 
 def draft_season(req: DraftRequest) -> int:
-    """Run or resume the season (the seasons, side by side, when `req.more` names others); the exit code."""
-    if req.more:
-        from cliffhanger.app.many_seasons import draft_seasons
-
-        return draft_seasons(req)
+    """Run or resume one season; the exit code. (Several, side by side: `many_seasons.draft_seasons`.)"""
     store = SeasonStore.open(req.directory)
     settings = load_settings(req.config, req.flags)
     if req.dry_run:

@@ -22,6 +22,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cliffhanger.agents.errors import ConfigError, ModelError, UserError
@@ -37,6 +38,14 @@ from cliffhanger.genres.loader import load_catalog
 
 if TYPE_CHECKING:
     from cliffhanger.evals.run import EvalRequest
+
+class EvalStopped(UserError):
+    """The eval stopped before the end (budget, judge failure); everything finished is kept."""
+
+
+def season_dir(out: Path, config: str, premise: str) -> Path:
+    return out / "seasons" / config / premise
+
 
 BASELINE_ROLES = ("writer", "continuity")  # one prompt per episode, and the canon extraction
 Key = tuple[str, str]  # (config name, premise id)
@@ -98,8 +107,6 @@ async def draft_season(req: EvalRequest, cfg: EvalConfig, premise: Premise, endp
     from cliffhanger.agents.run import run_season
     from cliffhanger.agents.state import RunSettings
     from cliffhanger.evals.baseline import draft_baseline
-    from cliffhanger.evals.run import EvalStopped, season_dir
-
     root = season_dir(req.out, cfg.name, premise.id)
     store = SeasonStore.open_or_create(root, premise.spec())
     if len(store.accepted_episodes()) == premise.episodes:

@@ -34,7 +34,8 @@ from cliffhanger.agents.llm.usage import read_usage, usage_summary
 from cliffhanger.agents.roles.continuity import script_text
 from cliffhanger.agents.season.store import SeasonStore, atomic_write
 from cliffhanger.evals.configs import EvalConfig
-from cliffhanger.evals.drafting import Drafted, JudgeFailed, draft_and_judge, season_name
+from cliffhanger.evals.drafting import Drafted, JudgeFailed, draft_and_judge, season_dir, season_name
+from cliffhanger.evals.drafting import EvalStopped as EvalStopped  # re-exported: callers import it from here
 from cliffhanger.evals.suites import Premise, Suite, judged_episodes
 from cliffhanger.genres.loader import load_catalog
 
@@ -64,14 +65,6 @@ class EvalOutcome:
     paths: list[Path]
     seasons: int
     judgments: int
-
-
-class EvalStopped(UserError):
-    """The eval stopped before the end (budget, judge failure); everything finished is kept."""
-
-
-def season_dir(out: Path, config: str, premise: str) -> Path:
-    return out / "seasons" / config / premise
 
 
 def _check_manifest(req: EvalRequest) -> None:
