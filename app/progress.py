@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     from rich.live import Live
@@ -22,18 +22,16 @@ if TYPE_CHECKING:
 PLAIN_TOKEN_EVERY_S = 10.0
 
 
-class Progress:
-    def __init__(self, total: int, done: int, usage: UsageLog, *, live: bool | None = None) -> None:
-        self.total, self.done_at_start, self.usage = total, done, usage
-        self.done = done
-        self.steps: dict[str, str] = {}
-        self.tokens: dict[str, str] = {}  # a long model call's tokens so far, shown beside its step
-        self._printed_tokens: dict[str, float] = {}
-        self.started = time.monotonic()
-        self.live_mode = sys.stdout.isatty() if live is None else live
-        self._live: Live | None = None
+class _LiveTable:
+    """A rich live table on a terminal (`live_mode`), refreshed from `_render`; plain lines otherwise."""
 
-    def __enter__(self) -> Progress:
+    live_mode: bool
+    _live: Live | None
+
+    def _render(self) -> Table:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         if self.live_mode:
             from rich.live import Live
 
@@ -45,6 +43,19 @@ class Progress:
         if self._live is not None:
             self._live.update(self._render())
             self._live.__exit__(None, None, None)
+
+
+class Progress(_LiveTable):
+    def __init__(self, total: int, done: int, usage: UsageLog, *, live: bool | None = None) -> None:
+        self.total, self.done_at_start, self.usage = total, done, usage
+        self.done = done
+        self.steps: dict[str, str] = {}
+        self.tokens: dict[str, str] = {}  # a long model call's tokens so far, shown beside its step
+        self._printed_tokens: dict[str, float] = {}
+        self.started = time.monotonic()
+        self.live_mode = sys.stdout.isatty() if live is None else live
+        self._live: Live | None = None
+
 
     def event(self, kind: str, episode: int | None, detail: str) -> None:
         key = f"ep {episode}" if episode else "season"
@@ -112,7 +123,7 @@ class _Row:
         self.printed_tokens = 0.0
 
 
-class SeasonsProgress:
+class SeasonsProgress(_LiveTable):
     """Several seasons drafted side by side: a live table with one row per season on a terminal (title and
     folder, episodes accepted of total, current step, calls, cost), plain `[season] ...` lines otherwise."""
 
@@ -140,18 +151,6 @@ class SeasonsProgress:
             row.step = row.base = outcome
             self._show(row, outcome)
 
-    def __enter__(self) -> SeasonsProgress:
-        if self.live_mode:
-            from rich.live import Live
-
-            self._live = Live(self._render(), refresh_per_second=4, transient=False)
-            self._live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.update(self._render())
-            self._live.__exit__(None, None, None)
 
     def _event(self, row: _Row, kind: str, episode: int | None, detail: str) -> None:
         key = f"ep {episode}" if episode else "season"

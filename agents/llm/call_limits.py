@@ -63,6 +63,17 @@ class Budget:
         self.spent_usd += cost_usd or 0.0
 
 
+@contextlib.contextmanager
+def counted(in_flight: dict[str, int], peak: dict[str, int], key: str) -> Iterator[None]:
+    """One call in flight to `key` while the block runs, with the most ever at once kept in `peak`."""
+    in_flight[key] = in_flight.get(key, 0) + 1
+    peak[key] = max(peak.get(key, 0), in_flight[key])
+    try:
+        yield
+    finally:
+        in_flight[key] -= 1
+
+
 class RateLimits(NamedTuple):
     """What one provider's endpoints allow (`[limits.PROVIDER]` in cliffhanger.toml); 0 means no limit."""
 
@@ -170,13 +181,8 @@ class EndpointLimits:
                 await asyncio.sleep(wait)
             gate.sent.append(now)
             self.events.append(LimitEvent(now, "send", endpoint.base_url, who))
-            key = endpoint.base_url
-            self.in_flight[key] = self.in_flight.get(key, 0) + 1
-            self.peak[key] = max(self.peak.get(key, 0), self.in_flight[key])
-            try:
+            with counted(self.in_flight, self.peak, endpoint.base_url):
                 yield
-            finally:
-                self.in_flight[key] -= 1
 
     def pause(self, endpoint: EndpointConfig, seconds: float, who: str = "") -> None:
         """The server asked (429, Retry-After) for no calls for `seconds`: none is sent, whoever's it is."""
@@ -240,7 +246,7 @@ class CallLimiter:
             if self.total > 0:
                 await stack.enter_async_context(self._run_sem())
             await stack.enter_async_context(self.shared.enter(endpoint, self.name))
-            with self._counted(endpoint.base_url):
+            with counted(self.in_flight, self.peak, endpoint.base_url):
                 yield
 
     def pause(self, endpoint: EndpointConfig, seconds: float) -> None:
@@ -249,14 +255,6 @@ class CallLimiter:
     def used(self, endpoint: EndpointConfig, tokens: int) -> None:
         self.shared.used(endpoint, tokens)
 
-    @contextlib.contextmanager
-    def _counted(self, key: str) -> Iterator[None]:
-        self.in_flight[key] = self.in_flight.get(key, 0) + 1
-        self.peak[key] = max(self.peak.get(key, 0), self.in_flight[key])
-        try:
-            yield
-        finally:
-            self.in_flight[key] -= 1
 
 
 TokenTick = Callable[[str, "int | None", int, float], None]
