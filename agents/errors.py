@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
 
+class StopRequested(Exception):  # noqa: N818 - a signal, not an error
+    """Ctrl-C or SIGTERM: the run stops at this step boundary and resumes from the last checkpoint."""
+
+
 class UserError(Exception):
     """Bad input from the user: shown as one line, exit code 2."""
 

@@ -2,10 +2,14 @@
 
     START -> plan_bible -> plan_acts -> plan_act_rows (act 1, 2, ... in order, each seeing the earlier acts'
           rows) -> assemble_arc (audit and repair) -> review_arc (interrupt with --review arc) -> gate
-    gate -> draft_episode [+ plan_shots of the last accepted episode, in parallel] | plan_shots | finish
+    gate -> draft_episode | finish
     draft_episode -> check_continuity + critique (in parallel) -> decide
     decide -> draft_episode (revise; bounded by max_revisions) | accept_episode -> gate
-    plan_shots -> END, or -> gate once the run is stopping (to finish the remaining shot lists)
+
+An accepted episode's shot list is planned beside the loop, not in a graph step (a step waits for all its
+nodes, so a shot list there held up the next episode's reviews): accept_episode starts it as a task of the
+run (`RunContext.beside`), the gate starts any an earlier run left undone, and finish waits for them all.
+`plan_shots` stays as a node only for checkpoints written before (they may name it as the next step).
 
 The act loop is bounded by the act count (each pass plans one act); the episode loop by the season's
 episode count; the revision loop by max_revisions (decide accepts when the bound is reached).
@@ -34,10 +38,8 @@ def route_acts(state: SeasonState) -> str:
     return "plan_act_rows" if state.get("acts_planned", 0) < state.get("act_count", 0) else "assemble_arc"
 
 
-def route_gate(state: SeasonState) -> list[str] | str:
-    if state.get("stop"):
-        return "plan_shots" if state.get("shots_pending") else "finish"
-    return ["draft_episode", "plan_shots"] if state.get("shots_pending") else "draft_episode"
+def route_gate(state: SeasonState) -> str:
+    return "finish" if state.get("stop") else "draft_episode"
 
 
 def route_decision(state: SeasonState) -> str:
@@ -59,7 +61,7 @@ def build_graph(checkpointer: Any = None) -> Any:
     g.add_conditional_edges("plan_act_rows", route_acts, ["plan_act_rows", "assemble_arc"])
     g.add_edge("assemble_arc", "review_arc")
     g.add_edge("review_arc", "gate")
-    g.add_conditional_edges("gate", route_gate, ["draft_episode", "plan_shots", "finish"])
+    g.add_conditional_edges("gate", route_gate, ["draft_episode", "finish"])
     g.add_edge("draft_episode", "check_continuity")
     g.add_edge("draft_episode", "critique")
     g.add_edge(["check_continuity", "critique"], "decide")

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from cliffhanger.agents.errors import StopRequested
 from cliffhanger.agents.roles import critic, showrunner, writer
 from cliffhanger.agents.roles import shot_planner as shots
 from cliffhanger.agents.roles.continuity import extract_facts, review_continuity, screen_facts, seed_canon
@@ -37,10 +38,6 @@ V = TypeVar("V")
 def _check_stop(ctx: RunContext) -> None:
     if ctx.stop_requested.is_set():
         raise StopRequested()
-
-
-class StopRequested(Exception):  # noqa: N818 - a signal, not an error
-    """Ctrl-C or SIGTERM: the run stops at this step boundary and resumes from the last checkpoint."""
 
 
 def _on_disk(value: V | None, what: str) -> V:
@@ -148,13 +145,14 @@ async def review_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
 # ---- the episode loop -----------------------------------------------------------------------------
 
 async def gate(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
-    """Choose the next episode, or why to stop; and which accepted episode still needs its shot list."""
+    """Choose the next episode, or why to stop; start the shot list of every accepted episode that lacks one
+    (on resume; in a run, accept_episode starts its own) beside the episode loop."""
     ctx = runtime.context
+    ctx.beside.raise_failure()  # a shot list that failed fails the run at this step, as its node once did
     # The season folder is the record: an episode reopened for a redraft (see SeasonStore.reopen_episode)
     # is no longer accepted, whatever the checkpoint remembers.
     accepted = set(ctx.store.accepted_episodes())
     done_shots = {e for e in accepted if ctx.store.shots(e) is not None}
-    pending = min(accepted - done_shots, default=0)
     nxt = next((e for e in range(1, ctx.spec.episodes + 1) if e not in accepted), None)
     stop = ""
     if ctx.stop_requested.is_set():
@@ -163,8 +161,9 @@ async def gate(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
         stop = "done"
     elif ctx.settings.until is not None and nxt > ctx.settings.until:
         stop = "until"
-    update: dict[str, Any] = {"stop": stop, "shots_pending": pending, "accepted": sorted(accepted),
-                              "shots_done": sorted(done_shots)}
+    if stop != "interrupted":
+        start_shots(ctx, sorted(accepted - done_shots))
+    update: dict[str, Any] = {"stop": stop, "accepted": sorted(accepted), "shots_done": sorted(done_shots)}
     if not stop and (nxt != state.get("episode") or state.get("decision") == "accept"):
         update |= {"episode": nxt, "revision": 0, "decision": ""}
     return update
@@ -381,15 +380,21 @@ async def accept_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
                            {**ctx.store.revision_meta(ep, rev), "revision": rev})
     score = _overall(ctx, review)
     ctx.emit("accepted", ep, f"overall {score:.1f}" if score is not None else "no critic")
+    start_shots(ctx, [ep])
     return {"accepted": [ep]}
 
 
-async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
-    ctx = runtime.context
+def start_shots(ctx: RunContext, episodes: list[int]) -> None:
+    """Plan each episode's shot list beside the episode loop (`RunContext.beside`); the graph's next steps do
+    not wait for it, the run's end does."""
+    for ep in episodes:
+        ctx.beside.start(ep, lambda ep=ep: _plan_shots(ctx, ep))
+
+
+async def _plan_shots(ctx: RunContext, ep: int) -> None:
     _check_stop(ctx)
-    ep = state.get("shots_pending", 0)
-    if not ep or ctx.store.shots(ep) is not None:
-        return {"shots_done": [ep] if ep else []}
+    if ctx.store.shots(ep) is not None:
+        return
     ctx.emit("step", ep, "shots")
     bible = shots.bible_as_of(ctx.store.bible(), ctx.ledger.state_as_of(ep))
     notes: list[str] = []
@@ -397,9 +402,19 @@ async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
                                             spec=ctx.spec, pack=ctx.pack, target=ctx.settings.target, notes=notes,
                                             row=_row(ctx, ep))
     ctx.store.write_shots(ep, shot_list, {"prompt": ref, "notes": notes})
-    return {"shots_done": [ep]}
+
+
+async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
+    """Reached only from a checkpoint written before shot lists ran beside the loop (it named this node as
+    the next step): starts the shot lists still to plan, as the gate does."""
+    ctx = runtime.context
+    _check_stop(ctx)
+    accepted = ctx.store.accepted_episodes()
+    start_shots(ctx, [e for e in accepted if ctx.store.shots(e) is None])
+    return {}
 
 
 async def finish(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
+    await runtime.context.beside.drain()  # the shot lists still being planned are part of this run
     write_report(runtime.context, state.get("stop", "done"))
     return {}

@@ -17,11 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cliffhanger.agents.errors import UserError
+from cliffhanger.agents.errors import StopRequested, UserError
 from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted
 from cliffhanger.agents.llm.crew import Crew, RoleModel
 from cliffhanger.agents.llm.usage import read_usage, usage_summary
-from cliffhanger.agents.nodes import StopRequested
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
 from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.agents.state import Event, RunContext, RunSettings
@@ -130,10 +129,15 @@ async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], option
                                                  stream_mode="updates"):
                         pass
                     result_stop = "done"
-                except StopRequested:
-                    result_stop = "interrupted"
-                except BudgetExhausted as exc:
-                    result_stop, message = "budget", str(exc)
+                except (StopRequested, BudgetExhausted) as exc:
+                    # Shot lists in flight beside the loop finish (their calls are under way); one they could
+                    # not plan is planned by the next run.
+                    for error in await ctx.beside.settle():
+                        emit("notice", None, f"a shot list was left for the next run: {error}")
+                    result_stop, message = ("interrupted", "") if isinstance(exc, StopRequested) else ("budget", str(exc))
+                except BaseException:
+                    await ctx.beside.cancel()
+                    raise
                 snapshot = await graph.aget_state(config)
                 if snapshot.interrupts:
                     result_stop = "arc_review"

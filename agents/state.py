@@ -7,10 +7,14 @@ dataclass passed as LangGraph's runtime context, so nodes never read the environ
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, TypedDict
+
+from cliffhanger.agents.errors import StopRequested
+from cliffhanger.agents.llm.call_limits import BudgetExhausted
 
 if TYPE_CHECKING:
     from chromadb import EmbeddingFunction
@@ -41,7 +45,8 @@ class SeasonState(TypedDict, total=False):
     decision: str               # "accept" or "revise" for the current revision
     accepted: Annotated[list[int], union]
     shots_done: Annotated[list[int], union]
-    shots_pending: int          # an accepted episode whose shot list runs beside the next draft; 0: none
+    shots_pending: int          # unused: shot lists run beside the episode loop (RunContext.beside), not in a
+                                # graph step; kept so older checkpoints still load
     stop: str                   # why the run stops: done, until, interrupted; "" while running
 
 
@@ -66,6 +71,51 @@ class RunSettings:
     canon_memory: bool = True       # False: the writer gets no canon and drafts are not checked against it
 
 
+class BesideWork:
+    """Work a run does beside the episode loop, outside the graph's steps: each accepted episode's shot list.
+
+    A graph step ends when every node in it has ended, so a shot list planned as a node held the next
+    episode's critic and continuity check until it was done. Here it is a task of the run instead, started
+    when its episode is accepted (or, on resume, at the first gate), awaited before the run ends. A task's
+    error is raised at the next step that asks (`raise_failure`), as the node's own error was."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+
+    def start(self, episode: int, work: Callable[[], Coroutine[object, object, None]]) -> None:
+        """Start `work` for `episode` unless it was started in this run already."""
+        if episode not in self.tasks:
+            self.tasks[episode] = asyncio.get_running_loop().create_task(work(), name=f"shots {episode}")
+
+    def raise_failure(self) -> None:
+        """The first error of a finished task (by episode), raised here; a task stopped by a stop request
+        is not an error (its episode is planned on the next run)."""
+        for episode in sorted(self.tasks):
+            task = self.tasks[episode]
+            if task.done() and not task.cancelled() and (exc := task.exception()) is not None:
+                if not isinstance(exc, StopRequested):
+                    raise exc
+
+    async def drain(self) -> None:
+        """Wait for every task, then raise the first error among them."""
+        if self.tasks:
+            await asyncio.wait(list(self.tasks.values()))
+        self.raise_failure()
+
+    async def settle(self) -> list[BaseException]:
+        """Wait for every task (the run is stopping); the errors other than stop requests and budget stops."""
+        if self.tasks:
+            await asyncio.wait(list(self.tasks.values()))
+        errors = [t.exception() for t in self.tasks.values() if not t.cancelled() and t.exception() is not None]
+        return [e for e in errors if e is not None and not isinstance(e, StopRequested | BudgetExhausted)]
+
+    async def cancel(self) -> None:
+        """Cancel what is still running (the run failed) and wait for it to end."""
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+
 @dataclass(frozen=True)
 class RunContext:
     """Everything a node needs besides the state; built once per run by `run.py`."""
@@ -79,6 +129,7 @@ class RunContext:
     settings: RunSettings = field(default_factory=RunSettings)
     stop_requested: threading.Event = field(default_factory=threading.Event)
     emit: Event = field(default=lambda kind, episode, detail: None)
+    beside: BesideWork = field(default_factory=BesideWork)
 
     def model(self, role: str) -> RoleModel:
         return self.models[role]

@@ -34,8 +34,9 @@ def test_routers() -> None:
     assert route_start({"planned": True}) == "review_arc"
     assert route_start({"planned": True, "arc_approved": True}) == "gate"
     assert route_gate({"stop": ""}) == "draft_episode"
-    assert route_gate({"stop": "", "shots_pending": 3}) == ["draft_episode", "plan_shots"]
-    assert route_gate({"stop": "done", "shots_pending": 3}) == "plan_shots"
+    # shot lists run beside the loop, never as a graph step the next episode would wait for
+    assert route_gate({"stop": "", "shots_pending": 3}) == "draft_episode"
+    assert route_gate({"stop": "done", "shots_pending": 3}) == "finish"
     assert route_gate({"stop": "until"}) == "finish"
     assert route_decision({"decision": "revise"}) == "draft_episode"
     assert route_decision({"decision": "accept"}) == "accept_episode"
