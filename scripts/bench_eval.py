@@ -34,6 +34,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from cliffhanger.agents.llm.endpoint import EndpointConfig
 from cliffhanger.agents.season.store import SeasonStore
@@ -67,10 +68,11 @@ def start_sim(ttft_ms: int, tps: float) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the sim did not start")
 
 
-def cut(suite: Suite, episodes: int) -> Suite:
-    """The first 3 zh and first 3 en premises, each cut to `episodes` episodes with a paywall inside."""
-    zh = [p for p in suite.premises if p.language == "zh"][:3]
-    en = [p for p in suite.premises if p.language == "en"][:3]
+def cut(suite: Suite, episodes: int, per_language: int = 3) -> Suite:
+    """The first 3 zh and first 3 en premises (`per_language` of each), each cut to `episodes` episodes
+    with a paywall inside."""
+    zh = [p for p in suite.premises if p.language == "zh"][:per_language]
+    en = [p for p in suite.premises if p.language == "en"][:per_language]
     premises = tuple(p.model_copy(update={"episodes": episodes, "free": min(p.free, max(1, episodes // 2))})
                      for p in (*zh, *en))
     return suite.model_copy(update={"name": "standard_cut", "premises": premises})
@@ -110,6 +112,35 @@ def estimate(cut_row: dict[str, float], seasons: int) -> float:
     return spread * cut_row["wall"] / cut_row["longest"]
 
 
+ESTIMATE_SEASONS = (58, 4)  # the standard suite all at once, and `cliffhanger eval`'s default
+
+
+def measure(ttft_ms: int, tps: float, smoke_episodes: int | None, episodes: int, per_language: int = 3,
+            seasons: int = 0, only: str | None = None) -> dict[str, Any]:
+    """Both evals (or `only` one) against one sim with this latency: {"rows": [(label, seasons at once,
+    run()'s figures)], "cut": the cut's figures or None, "estimates": {seasons at once: seconds} for the
+    standard suite (empty without the cut)}. `smoke_episodes` shortens the smoke suite (None: as it is)."""
+    proc, url = start_sim(ttft_ms, tps)
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            smoke = load_suite("smoke")
+            smoke = shorten(smoke, smoke_episodes) if smoke_episodes else smoke
+            standard = cut(load_suite("standard"), episodes, per_language)
+            for label, suite in ((f"smoke ({smoke.premises[0].episodes} episodes)", smoke),
+                                 (f"standard cut ({len(standard.premises)} premises x {episodes} episodes)", standard)):
+                if only and not label.startswith("smoke" if only == "smoke" else "standard"):
+                    continue
+                print(f"{label}: drafting and judging...", file=sys.stderr, flush=True)
+                n = seasons or len(suite.premises) * len(CONFIGS)
+                rows.append((label, n, run(suite, url, Path(tmp), n)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    c = rows[-1][2] if only != "smoke" else None
+    return {"rows": rows, "cut": c, "estimates": {n: estimate(c, n) for n in ESTIMATE_SEASONS} if c else {}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 episodes, a 10x faster sim: a plumbing check")
@@ -118,22 +149,8 @@ def main() -> None:
     ap.add_argument("--only", choices=("smoke", "cut"), help="run one of the two evals")
     args = ap.parse_args()
     ttft, tps, episodes = (50, 600.0, 2) if args.quick else (500, 60.0, args.episodes)
-    proc, url = start_sim(ttft, tps)
-    rows = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            smoke = load_suite("smoke")
-            smoke = shorten(smoke, 2) if args.quick else smoke
-            for label, suite in ((f"smoke ({smoke.premises[0].episodes} episodes)", smoke),
-                                 (f"standard cut (6 premises x {episodes} episodes)", cut(load_suite("standard"), episodes))):
-                if args.only and not label.startswith("smoke" if args.only == "smoke" else "standard"):
-                    continue
-                print(f"{label}: drafting and judging...", file=sys.stderr, flush=True)
-                n = args.seasons or len(suite.premises) * len(CONFIGS)
-                rows.append((label, n, run(suite, url, Path(tmp), n)))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    got = measure(ttft, tps, 2 if args.quick else None, episodes, seasons=args.seasons, only=args.only)
+    rows = got["rows"]
     print(f"\nsim: ttft {ttft} ms, {tps:g} tokens/s, no cap on requests in flight; configs room and baseline; "
           "judge: the sim")
     print("| eval | seasons (at once) | eval wall s | longest season s | ratio | sum of season walls s |")
@@ -141,12 +158,11 @@ def main() -> None:
     for label, n, r in rows:
         print(f"| {label} | {r['seasons']:.0f} ({n}) | {r['wall']:.1f} | {r['longest']:.1f} | "
               f"{r['wall'] / r['longest']:.2f} | {r['sum']:.1f} |")
-    c = rows[-1][2]
-    if args.only == "smoke":
+    c = got["cut"]
+    if c is None:
         return
     print(f"\nseconds per episode in the cut: room {c['per_episode_room']:.1f}, baseline {c['per_episode_baseline']:.1f}")
-    for n in (58, 4):
-        est = estimate(c, n)
+    for n, est in got["estimates"].items():
         print(f"standard suite (29 premises x 2 configs), --seasons {n}: about {est / 3600:.1f} h "
               f"({math.ceil(est / 60)} min)")
 

@@ -23,6 +23,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -44,20 +45,15 @@ def season_span(folder: Path) -> float:
     return (max(times) - min(times)).total_seconds()
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seasons", type=int, default=4)
-    ap.add_argument("--episodes", type=int, default=12)
-    ap.add_argument("--cap", type=int, default=8)
-    ap.add_argument("--ttft-ms", type=int, default=200)
-    ap.add_argument("--tps", type=float, default=1500.0)
-    args = ap.parse_args()
-    print(f"# command: python scripts/bench_many.py {' '.join(sys.argv[1:])}")
+def measure(seasons: int = 4, episodes: int = 12, cap: int = 8, ttft_ms: int = 200,
+            tps: float = 1500.0) -> dict[str, Any]:
+    """One season drafted alone, then `seasons` in one draft: their walls (s), the sim's requests in the shared
+    run and those it refused for the cap, each season's span in the shared run, the spread and the ratio."""
     with tempfile.TemporaryDirectory() as tmp:
         root, port = Path(tmp), free_port()
         log = root / "sim.jsonl"
         sim = subprocess.Popen([sys.executable, "-m", "cliffhanger.app", "sim", "--port", str(port), "--ttft-ms",
-                                str(args.ttft_ms), "--tps", str(args.tps), "--max-concurrency", str(args.cap),
+                                str(ttft_ms), "--tps", str(tps), "--max-concurrency", str(cap),
                                 "--log", str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             for _ in range(200):
@@ -67,10 +63,10 @@ def main() -> int:
                 except OSError:
                     time.sleep(0.1)
             model = ["--provider", "openai-compatible", "--base-url", f"http://127.0.0.1:{port}/v1",
-                     "--model", "sim-drama", "--concurrency", str(args.cap)]
-            folders = [root / f"s{i}" for i in range(args.seasons + 1)]
+                     "--model", "sim-drama", "--concurrency", str(cap)]
+            folders = [root / f"s{i}" for i in range(seasons + 1)]
             for i, f in enumerate(folders):
-                cli("new", f, "--genre", "revenge", "--episodes", args.episodes, "--free", min(4, args.episodes - 1),
+                cli("new", f, "--genre", "revenge", "--episodes", episodes, "--free", min(4, episodes - 1),
                     "--logline", f"第{i}个被调包的真千金回到豪门复仇。", "--title", f"千金{i}")
             started = time.monotonic()
             cli("draft", folders[0], *model)
@@ -85,10 +81,24 @@ def main() -> int:
         records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
         refused = sum(1 for r in records if r.get("status") == 429 and not r.get("fault"))
         spans = [season_span(f) for f in folders[1:]]
-    spread = max(spans) / min(spans)
-    ratio = together / alone
+    return {"alone": alone, "together": together, "requests": len(records), "refused": refused, "spans": spans,
+            "spread": max(spans) / min(spans), "ratio": together / alone}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seasons", type=int, default=4)
+    ap.add_argument("--episodes", type=int, default=12)
+    ap.add_argument("--cap", type=int, default=8)
+    ap.add_argument("--ttft-ms", type=int, default=200)
+    ap.add_argument("--tps", type=float, default=1500.0)
+    args = ap.parse_args()
+    print(f"# command: python scripts/bench_many.py {' '.join(sys.argv[1:])}")
+    got = measure(args.seasons, args.episodes, args.cap, args.ttft_ms, args.tps)
+    alone, together, refused, spans = got["alone"], got["together"], got["refused"], got["spans"]
+    spread, ratio = got["spread"], got["ratio"]
     print(f"one season alone: {alone:.1f} s; {args.seasons} seasons in one draft: {together:.1f} s "
-          f"({len(records)} requests, cap {args.cap}, sim ttft {args.ttft_ms} ms, {args.tps:g} tok/s)")
+          f"({got['requests']} requests, cap {args.cap}, sim ttft {args.ttft_ms} ms, {args.tps:g} tok/s)")
     print(f"requests refused for the cap: {refused} (target 0)")
     print(f"season wall times in the shared run: {', '.join(f'{s:.1f}' for s in spans)} s; "
           f"slowest over fastest {spread:.2f} (target <= 1.5)")

@@ -87,6 +87,20 @@ def costs(rows: list[UsageRecord], model: str) -> tuple[float, float]:
     return full, cached
 
 
+def measure(episodes: int = 60, language: str = "zh",
+            seed: int = 0) -> tuple[dict[str, list[float]], list[UsageRecord]]:
+    """Drafts the season (instant sim in a thread, request bodies logged, concurrency 1): the prefix shares
+    per role (prefix_shares) and the season's usage records."""
+    bs = _bench_season()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "sim.jsonl"
+        config = SimConfig(faults=FaultPlan(), log_path=log, log_bodies=True, tps=100000.0, seed=seed)
+        with run_in_thread(config) as url:
+            store = bs.season(Path(tmp) / "season", episodes, language)
+            _, rows = bs.draft(store, url, 1, HashEmbedding())
+        return prefix_shares(log), rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=60)
@@ -94,15 +108,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    bs = _bench_season()
     print(f"# command: python scripts/bench_prompt_cache.py {' '.join(sys.argv[1:])}".rstrip())
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "sim.jsonl"
-        config = SimConfig(faults=FaultPlan(), log_path=log, log_bodies=True, tps=100000.0, seed=args.seed)
-        with run_in_thread(config) as url:
-            store = bs.season(Path(tmp) / "season", args.episodes, args.language)
-            _, rows = bs.draft(store, url, 1, HashEmbedding())
-        shares = prefix_shares(log)
+    shares, rows = measure(args.episodes, args.language, args.seed)
 
     print(f"\n== cacheable prefix share per role ({args.episodes} episodes, {args.language}; "
           "longest prefix shared with the previous call of the same task, over its prompt tokens)")
