@@ -206,6 +206,8 @@ async def draft_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ep, rev = state["episode"], state.get("revision", 0)
     if ctx.store.has_revision(ep, rev):
         return {}
+    if ctx.index is not None:  # the last accepted episode's lore is written in a thread: shots' call goes meanwhile
+        await ctx.index.settled()
     row = _row(ctx, ep)
     canon = _canon(ctx, ep, row)
     brief = ctx.store.brief(ep)  # the head writer's note for this episode (a redraft asked for in chat)

@@ -99,7 +99,7 @@ class Progress(_LiveTable):
         return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
     def _stats(self) -> str:
-        t = self.usage.totals()
+        t = self.usage.running_totals()
         return (f"{self.done}/{self.total} episodes, {t.tokens:,} tokens, "
                 f"${t.cost_usd:.4f}, elapsed {self._elapsed()}, ETA {self._eta()}")
 
@@ -173,7 +173,7 @@ class SeasonsProgress(_LiveTable):
             print(f"[{row.label}] {line} | {self._stats(row)}", flush=True)
 
     def _stats(self, row: _Row) -> str:
-        t = row.usage.totals()
+        t = row.usage.running_totals()
         s = int(time.monotonic() - self.started)
         return (f"{row.done}/{row.total} episodes, {t.calls} calls, ${t.cost_usd:.4f}, "
                 f"elapsed {s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}")
@@ -188,7 +188,7 @@ class SeasonsProgress(_LiveTable):
         for name in ("season", "title", "episodes", "step", "calls", "cost"):
             table.add_column(name)
         for row in self.rows.values():
-            t = row.usage.totals()
+            t = row.usage.running_totals()
             table.add_row(Text(row.label), Text(row.title), f"{row.done}/{row.total}", Text(row.step),
                           str(t.calls), f"${t.cost_usd:.4f}")
         return table

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from cliffhanger.memory.facts import Fact
 from cliffhanger.memory.ledger import Ledger
-from cliffhanger.memory.lore import LoreIndex, fact_id
+from cliffhanger.memory.lore import Hit, LoreIndex, fact_id
 from cliffhanger.memory.tokens import count_tokens
 
 # Sections are keyed by their English title; a Chinese context prints these titles instead.
@@ -84,10 +84,21 @@ class CanonContext:
         return "\n\n".join(parts)
 
 
+async def abuild_context(ledger: Ledger, index: LoreIndex | None, *, episode: int, cast: Iterable[str], plan: str,
+                         secrets: Iterable[str] = (), budget: int = 1200, k: int = 12,
+                         language: str = "en") -> CanonContext:
+    """`build_context`, with the lore retrieval (embedding the plan, the index's search) in a thread: another
+    task of the run (a parallel node's model call) goes on meanwhile. The same context, line for line."""
+    hits = await index.aquery(plan, until_episode=episode - 1, k=k) if index is not None and plan.strip() else []
+    return build_context(ledger, index, episode=episode, cast=cast, plan=plan, secrets=secrets, budget=budget, k=k,
+                         language=language, hits=hits)
+
+
 def build_context(ledger: Ledger, index: LoreIndex | None, *, episode: int, cast: Iterable[str], plan: str,
                   secrets: Iterable[str] = (), budget: int = 1200, k: int = 12,
-                  language: str = "en") -> CanonContext:
-    """Canon as of the end of `episode - 1` for drafting `episode`, in `language` ("zh" or "en")."""
+                  language: str = "en", hits: list[Hit] | None = None) -> CanonContext:
+    """Canon as of the end of `episode - 1` for drafting `episode`, in `language` ("zh" or "en"); `hits`: the
+    index's answer for `plan`, when already asked (`abuild_context`)."""
     before = episode - 1
     lang = language if language in _WORDS else "en"
     w = _WORDS[lang]
@@ -131,7 +142,7 @@ def build_context(ledger: Ledger, index: LoreIndex | None, *, episode: int, cast
                                             who=w["sep"].join(knowers) if knowers else w["no_one"]))
     if index is not None and plan.strip():
         facts = {fact_id(f): f for f in ledger.facts(until_episode=before)} if lang == "zh" else {}
-        for hit in index.query(plan, until_episode=before, k=k):
+        for hit in hits if hits is not None else index.query(plan, until_episode=before, k=k):
             text = hit.text
             if lang == "zh":
                 fact = facts.get(hit.id)

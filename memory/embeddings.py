@@ -60,6 +60,12 @@ class UsemEmbedding(EmbeddingFunction[Documents]):
         return "cosine"
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _bucket(trigram: str, dim: int) -> int:
+    """The vector slot of a character trigram (blake2b, remembered: a season's texts share most trigrams)."""
+    return int.from_bytes(hashlib.blake2b(trigram.encode(), digest_size=4).digest(), "little") % dim
+
+
 @register_embedding_function
 class HashEmbedding(EmbeddingFunction[Documents]):
     """Deterministic character-trigram hashing, normalised; for tests that need speed, not meaning."""
@@ -70,11 +76,9 @@ class HashEmbedding(EmbeddingFunction[Documents]):
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002
         out = []
         for text in input:
-            vec = np.zeros(self.dim, dtype=np.float32)
             t = f"  {text.lower()}  "
-            for i in range(len(t) - 2):
-                h = int.from_bytes(hashlib.blake2b(t[i : i + 3].encode(), digest_size=4).digest(), "little")
-                vec[h % self.dim] += 1.0
+            buckets = [_bucket(t[i : i + 3], self.dim) for i in range(len(t) - 2)]
+            vec = np.bincount(np.asarray(buckets, dtype=np.intp), minlength=self.dim).astype(np.float32)
             norm = float(np.linalg.norm(vec)) or 1.0
             out.append(vec / norm)
         return out

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from cliffhanger.genres.ids import is_id
 from cliffhanger.memory.checker import CanonState, Checker, Violation, check, replay, resolver
 from cliffhanger.memory.facts import Entity, Fact
 
+V = TypeVar("V")
 DocKind = Literal["summary", "ending", "world_rule", "character", "location", "secret", "note"]
 
 _SCHEMA = """
@@ -69,7 +70,14 @@ def check_ledger(path: Path) -> None:
 
 
 class Ledger:
-    """A season's canon. One writer process at a time (the season lock guarantees it)."""
+    """A season's canon. One writer process at a time (the season lock guarantees it).
+
+    Reads are remembered until the canon changes: a drafting run asks for the same facts, entities and
+    state a dozen times per model call (context, checks, shot lists), and building Fact objects from rows
+    and replaying them costs more than the rest of the read. The memo is dropped when this ledger writes
+    and when SQLite's `data_version` says another connection committed, so every read sees the canon as
+    stored. Readers get their own lists, dicts and states: changing one changes nothing remembered.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -78,6 +86,22 @@ class Ledger:
         self._db.executescript(_SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         self._db.commit()
+        self._memo: dict[tuple[object, ...], object] = {}
+        self._seen_version: object = None
+
+    def _remembered(self, key: tuple[object, ...], read: Callable[[], V]) -> V:
+        """`read()`, or what it returned last time if the canon has not changed since."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]  # others' commits change it
+        if version != self._seen_version:
+            self._memo.clear()
+            self._seen_version = version
+        if key not in self._memo:
+            self._memo[key] = read()
+        return self._memo[key]  # type: ignore[return-value]
+
+    def _changed(self) -> None:
+        """This connection wrote: forget every remembered read."""
+        self._memo.clear()
 
     def close(self) -> None:
         self._db.close()
@@ -100,6 +124,7 @@ class Ledger:
         """
         names = {entity.id, *entity.aliases, *([entity.name] if entity.name else [])}
         skipped = []
+        self._changed()  # also when the transaction below fails half-way
         with self._db:
             for name in sorted(names):
                 row = self._db.execute("SELECT id FROM aliases WHERE alias = ?", (_key(name),)).fetchone()
@@ -113,25 +138,35 @@ class Ledger:
             self._db.execute("INSERT OR REPLACE INTO entities VALUES (?, ?, ?, ?)",
                              (entity.id, entity.type, entity.name, json.dumps(list(entity.aliases), ensure_ascii=False)))
             self._db.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?)", [(_key(n), entity.id) for n in names])
+        self._changed()
         return skipped
 
     def entities(self) -> list[Entity]:
+        return list(self._remembered(("entities",), self._read_entities))
+
+    def _read_entities(self) -> list[Entity]:
         rows = self._db.execute("SELECT id, type, name, aliases FROM entities ORDER BY id").fetchall()
         return [Entity(id=i, type=t, name=n, aliases=tuple(json.loads(a))) for i, t, n, a in rows]
 
     def alias_map(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT alias, id FROM aliases").fetchall())
+        return dict(self._aliases())
+
+    def _aliases(self) -> dict[str, str]:
+        return self._remembered(("aliases",), lambda: dict(self._db.execute("SELECT alias, id FROM aliases").fetchall()))
 
     def resolve(self, name: str) -> str:
         """The entity id for an id, name or alias in any language; unknown names come back unchanged."""
-        row = self._db.execute("SELECT id FROM aliases WHERE alias = ?", (_key(name),)).fetchone()
-        return row[0] if row else name
+        return self._aliases().get(_key(name), name)
 
     # ---- facts ---------------------------------------------------------------------------------
 
     def facts(self, until_episode: int | None = None, *, subject: str | None = None,
               exclude_episode: int | None = None) -> list[Fact]:
         """Facts in story order, optionally only up to an episode, about one subject, or without one episode."""
+        return list(self._remembered(("facts", until_episode, subject, exclude_episode),
+                                     lambda: self._read_facts(until_episode, subject, exclude_episode)))
+
+    def _read_facts(self, until_episode: int | None, subject: str | None, exclude_episode: int | None) -> list[Fact]:
         sql = "SELECT subject, kind, attribute, value, episode, scene, change, evidence FROM facts WHERE 1=1"
         args: list[object] = []
         if until_episode is not None:
@@ -169,6 +204,7 @@ class Ledger:
         violations = self.check(facts, replacing_episode=episode)
         rejected = [v.fact for v in violations]  # violations carry the alias-resolved fact
         keep = [f for f in map(normalise, facts) if f not in rejected]
+        self._changed()
         with self._db:
             self._db.execute("DELETE FROM facts WHERE episode = ?", (episode,))
             self._db.executemany(
@@ -177,6 +213,7 @@ class Ledger:
                 [(f.subject, f.kind, f.attribute, json.dumps(f.value, ensure_ascii=False), f.episode, f.scene,
                   int(f.change), f.evidence, source or f"episode {episode}") for f in keep],
             )
+        self._changed()
         return violations
 
     def add_facts(self, facts: Iterable[Fact], source: str = "import") -> list[Violation]:
@@ -193,23 +230,30 @@ class Ledger:
 
     def state_as_of(self, episode: int) -> CanonState:
         """Canon state after `episode` (facts of later episodes are invisible)."""
-        return replay(self.facts(until_episode=episode), resolver(self.alias_map())).state
+        state = self._remembered(("state", episode),
+                                 lambda: replay(self.facts(until_episode=episode), resolver(self.alias_map())).state)
+        return CanonState(dict(state.traits), dict(state.states), dict(state.knows), dict(state.holder))
 
     def last_episode(self) -> int:
-        row = self._db.execute("SELECT MAX(episode) FROM facts").fetchone()
-        return int(row[0] or 0)
+        return self._remembered(("last_episode",),
+                                lambda: int(self._db.execute("SELECT MAX(episode) FROM facts").fetchone()[0] or 0))
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM facts").fetchone()[0])
+        return self._remembered(("count",), lambda: int(self._db.execute("SELECT COUNT(*) FROM facts").fetchone()[0]))
 
     # ---- documents -------------------------------------------------------------------------------
 
     def put_doc(self, doc: Doc) -> None:
+        self._changed()
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?)",
                              (doc.id, doc.kind, doc.subject, doc.episode, doc.text))
+        self._changed()
 
     def docs(self, kind: DocKind | None = None, until_episode: int | None = None) -> list[Doc]:
+        return list(self._remembered(("docs", kind, until_episode), lambda: self._read_docs(kind, until_episode)))
+
+    def _read_docs(self, kind: DocKind | None, until_episode: int | None) -> list[Doc]:
         sql = "SELECT id, kind, subject, episode, text FROM docs WHERE 1=1"
         args: list[object] = []
         if kind is not None:

@@ -47,6 +47,22 @@ def count_tokens(text: str, model: str | None = None) -> int:
     """Number of tokens in `text` (special-token strings are counted as plain text)."""
     if not text:
         return 0
+    if len(text) <= _REMEMBERED_CHARS:
+        return _count_remembered(text, model)
+    return _count(text, model)
+
+
+# Canon lines, bible lines and notes are counted again at every call that budgets them: short texts' counts are
+# remembered (a few MB at most), long ones (whole prompts, counted once each) are not.
+_REMEMBERED_CHARS = 2000
+
+
+@functools.lru_cache(maxsize=16384)
+def _count_remembered(text: str, model: str | None) -> int:
+    return _count(text, model)
+
+
+def _count(text: str, model: str | None) -> int:
     return len(encoding_for(model).encode(text, disallowed_special=()))
 
 

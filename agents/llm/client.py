@@ -25,6 +25,11 @@ from pydantic import BaseModel, SecretStr
 from cliffhanger.agents.errors import ModelError, ModelOutputError, one_line
 from cliffhanger.agents.llm import failures
 from cliffhanger.agents.llm.call_limits import Budget, CallLimiter, TokenTick
+from cliffhanger.agents.llm.direct import complete, request_body
+from cliffhanger.agents.llm.direct import content_of as _content_of
+from cliffhanger.agents.llm.direct import json_schema as _json_schema
+from cliffhanger.agents.llm.direct import raw_text as _raw_text
+from cliffhanger.agents.llm.direct import role_of as _role_of
 from cliffhanger.agents.llm.endpoint import NO_KEY, CallPolicy, EndpointConfig, redact
 from cliffhanger.agents.llm.failures import Truncated, retry_delay, retryable, translate, usage_dict
 from cliffhanger.agents.llm.parsing import (
@@ -170,10 +175,7 @@ class ModelClient:
                         answer, n_retries = await self._send(
                             lambda h=history: self._stream_structured(schema, h, episode))
                     else:
-                        runnable = self._structured_runnable(schema)
-                        out, n_retries = await self._send(lambda r=runnable, h=history: r.ainvoke(h))
-                        answer = Answer(_raw_text(out["raw"]), (out["raw"].response_metadata or {}).get("finish_reason"),
-                                        _usage_of(out["raw"]))
+                        answer, n_retries = await self._send(lambda h=history: self._complete(schema, h))
                 except Truncated as exc:
                     retries += exc.retries
                     i, o, est = self._count(history, exc.text, exc.usage)
@@ -199,7 +201,7 @@ class ModelClient:
                 # langchain's `parsed` is ignored on purpose: its JSON parsers complete truncated objects.
                 fix = repair
                 if self.endpoint.profile.grammar_schema:
-                    bounds = schema.model_json_schema()
+                    bounds = _json_schema(schema)
 
                     def fix(data: Any, _b: dict[str, Any] = bounds) -> Any:
                         data = clamp_to_schema(data, _b)
@@ -226,11 +228,24 @@ class ModelClient:
             self._release_budget(held)
 
     def _output_schema(self, schema: type[T]) -> Any:
-        """What we hand to with_structured_output for the current method.
+        """What we hand to with_structured_output for the current method (built once per method and schema:
+        pydantic builds a JSON schema anew at every ask, about a millisecond for an episode script).
 
         For json_schema we send a plain dict: given a pydantic class, the openai client parses the
         content itself and raises on think tags or bad JSON before we see the raw answer.
         """
+        return self._cached(("output_schema", self._method, schema), lambda: self._make_output_schema(schema))
+
+    def _cached(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """One client's memo of what it builds per schema and method (runnables, bindings, schemas)."""
+        cache = self.__dict__.setdefault("_runnables", {})
+        if key not in cache:
+            if len(cache) >= RUNNABLE_CACHE:
+                cache.clear()
+            cache[key] = make()
+        return cache[key]
+
+    def _make_output_schema(self, schema: type[T]) -> Any:
         if self.endpoint.profile.grammar_schema:
             profile = self.endpoint.profile
             relaxed = grammar_json_schema(schema, profile.grammar_max_length, profile.grammar_max_items)
@@ -244,33 +259,46 @@ class ModelClient:
         return {
             "name": schema.__name__,
             "description": (schema.__doc__ or schema.__name__).strip()[:500],
-            "schema": strict_json_schema(schema) if strict else schema.model_json_schema(),
+            "schema": strict_json_schema(schema) if strict else _json_schema(schema),
             "strict": strict,
         }
 
     def _structured_runnable(self, schema: type[T]) -> Any:
         """`with_structured_output` for `schema` the current way, built once per (chat model, method, schema):
         building it converts the schema again on every call."""
-        key = (id(self.chat), self._method, schema)
-        cache = self.__dict__.setdefault("_runnables", {})
-        if key not in cache:
-            if len(cache) >= RUNNABLE_CACHE:
-                cache.clear()
-            cache[key] = self.chat.with_structured_output(self._output_schema(schema), method=self._method,
-                                                          include_raw=True)
-        return cache[key]
+        chat = self.chat
+        return self._cached(("runnable", id(chat), self._method, schema),
+                            lambda: chat.with_structured_output(self._output_schema(schema), method=self._method,
+                                                                include_raw=True))
+
+    async def _complete(self, schema: type[T], history: list[Any]) -> Answer:
+        """One structured request, not streamed: langchain's request body through the openai client, without
+        langchain's runnable machinery (see direct.py); through `with_structured_output` for a model langchain
+        sends to the Responses API."""
+        chat = self.chat
+        body = request_body(chat, history, self._bound(schema).kwargs)
+        if body is None:
+            out = await self._structured_runnable(schema).ainvoke(history)
+            return Answer(_raw_text(out["raw"]), (out["raw"].response_metadata or {}).get("finish_reason"),
+                          _usage_of(out["raw"]))
+        return await complete(chat, body)
 
     def _bound(self, schema: type[T]) -> Any:
-        """The chat model bound to ask for `schema` the current way, as with_structured_output would."""
+        """The chat model bound to ask for `schema` the current way, as with_structured_output would (built once
+        per chat model, method and schema)."""
+        chat = self.chat
+        return self._cached(("bound", id(chat), self._method, schema), lambda: self._bind(chat, schema))
+
+    def _bind(self, chat: Any, schema: type[T]) -> Any:
         out_schema = self._output_schema(schema)
         if self._method == "function_calling":
             from langchain_core.utils.function_calling import convert_to_openai_tool
 
             name = convert_to_openai_tool(out_schema)["function"]["name"]
-            return self.chat.bind_tools([out_schema], tool_choice=name, parallel_tool_calls=False)
+            return chat.bind_tools([out_schema], tool_choice=name, parallel_tool_calls=False)
         if self._method == "json_schema":
-            return self.chat.bind(response_format={"type": "json_schema", "json_schema": out_schema})
-        return self.chat.bind(response_format={"type": "json_object"})
+            return chat.bind(response_format={"type": "json_schema", "json_schema": out_schema})
+        return chat.bind(response_format={"type": "json_object"})
 
     async def _stream_structured(self, schema: type[T], history: list[Any], episode: int | None) -> Answer:
         tick = None
@@ -369,7 +397,7 @@ class ModelClient:
         tokens = count_message_tokens(pairs, self.endpoint.model)
         if schema is not None and self._method != "json_mode":
             tokens += count_tokens(json.dumps(self._output_schema(schema) if self._method == "json_schema"
-                                              else schema.model_json_schema(), ensure_ascii=False))
+                                              else _json_schema(schema), ensure_ascii=False))
         expected_out = self.endpoint.max_tokens or self.endpoint.profile.default_max_tokens or 2000
         return await self.budget.acquire(self._price.cost(tokens, expected_out))
 
@@ -387,6 +415,9 @@ class ModelClient:
                 async with self.limiter.slot(self.endpoint):
                     result = await call()
                 self.limiter.used(self.endpoint, failures.tokens_used(result))  # against the endpoint's tokens per minute
+                # A call waiting for the slot just freed goes out before this one's answer is parsed and written:
+                # that work then overlaps the server's, not the other call's wait.
+                await asyncio.sleep(0)
                 return result, retry
             except openai.LengthFinishReasonError as exc:
                 completion = exc.completion
@@ -460,31 +491,5 @@ def shared_ssl_context() -> ssl.SSLContext:
 def _with_schema_prompt(history: list[Any], schema: type[BaseModel]) -> list[Any]:
     from langchain_core.messages import SystemMessage
 
-    text = render("structured.json_mode", schema=json.dumps(schema.model_json_schema(), ensure_ascii=False)).text
+    text = render("structured.json_mode", schema=json.dumps(_json_schema(schema), ensure_ascii=False)).text
     return [*history, SystemMessage(content=text)]
-
-
-def _raw_text(msg: Any) -> str:
-    calls = getattr(msg, "tool_calls", None) or []
-    if calls:
-        try:
-            return json.dumps(calls[0].get("args", {}), ensure_ascii=False)
-        except (RecursionError, ValueError):
-            # Arguments nested too deeply to write back out: hand on the text the server sent, which
-            # parsing refuses with a message the model can act on.
-            raw = ((getattr(msg, "additional_kwargs", None) or {}).get("tool_calls") or [{}])[0]
-            return str((raw.get("function") or {}).get("arguments") or "")
-    bad = getattr(msg, "invalid_tool_calls", None) or []
-    if bad:
-        return str(bad[0].get("args") or "")
-    content = getattr(msg, "content", "")
-    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
-
-
-def _role_of(m: Any) -> str:
-    return m[0] if isinstance(m, tuple) else getattr(m, "type", "user")
-
-
-def _content_of(m: Any) -> str:
-    content = m[1] if isinstance(m, tuple) else getattr(m, "content", "")
-    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)

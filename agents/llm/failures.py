@@ -26,6 +26,10 @@ class Truncated(Exception):
         self.text, self.usage, self.retries = text, usage, retries
 
 
+class NotChatCompletion(ValueError):
+    """A 200 answer that is not a chat completion (an HTML page, an error object, no choices)."""
+
+
 def retryable(exc: Exception) -> bool:
     import openai
 
@@ -106,7 +110,8 @@ def translate(exc: Exception, endpoint: EndpointConfig, role: str, retries: int 
         msg = f"cannot reach {ep.base_url}{tries}: is the server running? check --base-url"
     elif isinstance(exc, openai.APIStatusError):
         msg = f"{where} failed with HTTP {exc.status_code}{tries}: {_api_message(exc)}"
-    elif isinstance(exc, AttributeError | TypeError | ValueError | json.JSONDecodeError) and _not_api(exc):
+    elif isinstance(exc, NotChatCompletion) or (
+            isinstance(exc, AttributeError | TypeError | ValueError | json.JSONDecodeError) and _not_api(exc)):
         msg = (f"{ep.base_url} did not answer like an OpenAI-compatible API (an HTML page or proxy?): "
                "check --base-url; it usually ends in /v1")
     else:

@@ -14,7 +14,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +50,9 @@ class UsageRecord:
         return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_FIELDS = tuple(f.name for f in fields(UsageRecord))
+
+
 class UsageLog:
     """Appends records to a JSONL file; safe across threads; None path keeps records in memory only."""
 
@@ -57,11 +60,14 @@ class UsageLog:
         self.path = path
         self.records: list[UsageRecord] = []
         self._lock = threading.Lock()
+        self._running = UsageTotals()  # `_totals(self.records)`, kept as records come (progress asks at every step)
 
     def append(self, record: UsageRecord) -> None:
-        line = json.dumps(asdict(record), ensure_ascii=False)
+        # The fields are plain values: read them directly (asdict deep-copies each one)
+        line = json.dumps({name: getattr(record, name) for name in _FIELDS}, ensure_ascii=False)
         with self._lock:
             self.records.append(record)
+            self._running = _plus(self._running, record)
             if self.path is None:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +84,11 @@ class UsageLog:
         with self._lock:
             recs = list(self.records)
         return usage_summary(recs)
+
+    def running_totals(self) -> UsageTotals:
+        """What `totals()` says in all (not per role or model), without going over every record again."""
+        with self._lock:
+            return self._running
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,16 @@ def _totals(recs: list[UsageRecord]) -> UsageTotals:
         cost_usd=sum((r.cost_usd for r in recs if r.cost_usd is not None), 0.0),
         cost_unknown_calls=sum(1 for r in recs if r.cost_usd is None), retries=sum(r.retries for r in recs),
         latency_s=sum((r.latency_s for r in recs), 0.0))
+
+
+def _plus(t: UsageTotals, r: UsageRecord) -> UsageTotals:
+    """`t` with one more record: the same sums, in the same order, as `_totals` over the records."""
+    return UsageTotals(
+        calls=t.calls + 1, tokens_in=t.tokens_in + r.tokens_in, tokens_out=t.tokens_out + r.tokens_out,
+        cached_in=t.cached_in + r.cached_in,
+        cost_usd=t.cost_usd + r.cost_usd if r.cost_usd is not None else t.cost_usd,
+        cost_unknown_calls=t.cost_unknown_calls + (r.cost_usd is None), retries=t.retries + r.retries,
+        latency_s=t.latency_s + r.latency_s)
 
 
 def _grouped(recs: list[UsageRecord], key: Callable[[UsageRecord], str]) -> dict[str, UsageTotals]:

@@ -33,7 +33,7 @@ from cliffhanger.agents.season.artifacts import (
 )
 from cliffhanger.genres.ids import is_id, to_id
 from cliffhanger.memory.checker import Violation
-from cliffhanger.memory.context import build_context
+from cliffhanger.memory.context import abuild_context
 from cliffhanger.memory.facts import Entity, Fact
 from cliffhanger.memory.ledger import Doc, Ledger
 from cliffhanger.memory.lore import LoreIndex
@@ -299,8 +299,8 @@ async def review_continuity(model: StructuredModel | None, ledger: Ledger, index
     findings = [finding_from_violation(v) for v in violations]
     if model is not None:
         cast = sorted({c for s in script.scenes for c in s.cast})
-        ctx = build_context(ledger, index, episode=script.episode, cast=cast, plan=script_text(script)[:2000],
-                            budget=budget)
+        ctx = await abuild_context(ledger, index, episode=script.episode, cast=cast,
+                                   plan=script_text(script)[:2000], budget=budget)
         canon = ctx.text() or "(nothing recorded yet)"
         already = ", ".join(sorted({v.rule for v in violations})) or "none found"
         bible = canon_brief(ledger)

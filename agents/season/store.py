@@ -40,6 +40,7 @@ from cliffhanger.agents.season.screenplay import bible_markdown
 from cliffhanger.agents.season.shotlist import ShotList
 from cliffhanger.agents.season.store_io import (
     FORMAT,
+    ModelReader,
     SeasonError,
     atomic_write,
     hold_lock,
@@ -64,6 +65,7 @@ class SeasonStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._models = ModelReader()
 
     # ---- creating and opening ----------------------------------------------------------------
 
@@ -252,19 +254,8 @@ class SeasonStore:
         atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
     def read_model(self, path: Path, schema: type[T]) -> T:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise
-        except (OSError, ValueError) as exc:
-            raise SeasonError(f"{path}: damaged ({exc.__class__.__name__}): delete it to have it redone") from None
-        if not isinstance(data, dict):
-            raise SeasonError(f"{path}: damaged (a JSON {type(data).__name__}, not an object): delete it to have it redone")
-        data.pop("_meta", None)
-        try:
-            return schema.model_validate(data)
-        except ValidationError as exc:
-            raise SeasonError(format_validation_error(exc, str(path))) from None
+        """The model in the JSON file at `path` (FileNotFoundError when there is none; SeasonError when damaged)."""
+        return self._models.read(path, schema)
 
     def _read(self, path: Path, schema: type[T]) -> T | None:
         """The model at `path`, or None when there is no such file (SeasonError when it is damaged)."""

@@ -17,9 +17,14 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
-from cliffhanger.agents.errors import UserError
+from pydantic import BaseModel, ValidationError
+
+from cliffhanger.agents.errors import UserError, format_validation_error
 from cliffhanger.agents.season.artifacts import SeasonSpec
+
+M = TypeVar("M", bound=BaseModel)
 
 # Season folder layout version; a folder written by a newer cliffhanger is refused, not misread.
 # 2: arc rows carry payoff_kind, intensity, antagonist, reveals as {secret, to}, plants, pays and walk_ons; the
@@ -36,9 +41,12 @@ class SeasonError(UserError):
 
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write `data` to `path` so that readers see the old content or the new, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:  # the folder's first file (asking first would cost every write two more syscalls)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
@@ -49,6 +57,51 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+class ModelReader:
+    """Reads pydantic models from JSON files, and keeps what it made of each (file, schema) with a frozen schema:
+    the bytes it read and the model. A file whose bytes are unchanged is not parsed and validated again (the
+    nodes of one step read the bible, the arc and the draft over and over); any change on disk, by us or by
+    hand, is read anew, since the file is read every time."""
+
+    KEPT = 512  # (file, schema) pairs kept: about two 60-episode seasons' worth of revisions
+
+    def __init__(self) -> None:
+        self._parsed: dict[tuple[Path, type[BaseModel]], tuple[bytes, BaseModel]] = {}
+
+    def read(self, path: Path, schema: type[M]) -> M:
+        """The model at `path`; FileNotFoundError when there is none, SeasonError when it is damaged."""
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise SeasonError(f"{path}: damaged ({exc.__class__.__name__}): delete it to have it redone") from None
+        key = (path, schema)
+        known = self._parsed.get(key)
+        if known is not None and known[0] == raw:
+            return known[1]  # type: ignore[return-value]  # frozen, so handing it out again is safe
+        value = _parse_model(path, raw, schema)
+        if schema.model_config.get("frozen"):
+            if len(self._parsed) >= self.KEPT:
+                self._parsed.clear()
+            self._parsed[key] = (raw, value)
+        return value
+
+
+def _parse_model(path: Path, raw: bytes, schema: type[M]) -> M:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError both
+        raise SeasonError(f"{path}: damaged ({exc.__class__.__name__}): delete it to have it redone") from None
+    if not isinstance(data, dict):
+        raise SeasonError(f"{path}: damaged (a JSON {type(data).__name__}, not an object): delete it to have it redone")
+    data.pop("_meta", None)
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise SeasonError(format_validation_error(exc, str(path))) from None
 
 
 def _toml_value(value: object) -> str:
