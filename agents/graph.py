@@ -17,12 +17,26 @@ episode count; the revision loop by max_revisions (decide accepts when the bound
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from cliffhanger.agents import nodes
 from cliffhanger.agents.state import RunContext, SeasonState
+
+NODES = ("plan_bible", "plan_acts", "plan_act_rows", "assemble_arc", "review_arc", "gate", "draft_episode",
+         "check_continuity", "critique", "decide", "accept_episode", "plan_shots", "finish")
+
+
+def _bind(node: Callable[..., Awaitable[dict[str, Any]]], ctx: RunContext) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def bound(state: SeasonState, runtime: Runtime[Any]) -> dict[str, Any]:
+        return await node(state, dataclasses.replace(runtime, context=ctx))
+
+    bound.__name__ = node.__name__
+    return bound
 
 
 def route_start(state: SeasonState) -> str:
@@ -50,11 +64,14 @@ def route_after_shots(state: SeasonState) -> str:
     return "gate" if state.get("stop") else END
 
 
-def build_graph(checkpointer: Any = None) -> Any:
-    g = StateGraph(SeasonState, context_schema=RunContext)
-    for name in ("plan_bible", "plan_acts", "plan_act_rows", "assemble_arc", "review_arc", "gate", "draft_episode",
-                 "check_continuity", "critique", "decide", "accept_episode", "plan_shots", "finish"):
-        g.add_node(name, getattr(nodes, name))
+def build_graph(checkpointer: Any = None, *, bound: RunContext | None = None, context_schema: type | None = None) -> Any:
+    """The compiled season graph. The command line passes the run's `RunContext` as each run's context; the
+    server's factory, whose runs carry a small JSON context (`SeasonRequest`), binds the nodes to the
+    `RunContext` it opened (`bound`). Same nodes and edges either way."""
+    g = StateGraph(SeasonState, context_schema=context_schema or RunContext)
+    for name in NODES:
+        node = getattr(nodes, name)
+        g.add_node(name, node if bound is None else _bind(node, bound))
     g.add_conditional_edges(START, route_start, ["plan_bible", "review_arc", "gate"])
     g.add_edge("plan_bible", "plan_acts")
     g.add_conditional_edges("plan_acts", route_acts, ["plan_act_rows", "assemble_arc"])

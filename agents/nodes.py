@@ -5,6 +5,8 @@ disk and skips the model call, or rewrites the same files atomically.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
@@ -35,6 +37,12 @@ Ctx = Runtime[RunContext]
 V = TypeVar("V")
 
 
+async def off(work: Callable[..., V], *args: Any, **kwargs: Any) -> V:
+    """Season-folder, canon and lore work in a worker thread: the event loop is shared with the run's other
+    calls, the other seasons of the process, and on a server other runs (its blocking-call detector stays on)."""
+    return await asyncio.to_thread(work, *args, **kwargs)
+
+
 def _check_stop(ctx: RunContext) -> None:
     if ctx.stop_requested.is_set():
         raise StopRequested()
@@ -52,26 +60,30 @@ def _on_disk(value: V | None, what: str) -> V:
 async def plan_bible(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
-    bible = ctx.store.bible()
+    bible = await off(ctx.store.bible)
     if bible is None:
         ctx.emit("step", None, "showrunner: bible")
         bible, ref = await showrunner.plan_bible(ctx.model("showrunner"), ctx.spec, ctx.pack)
-        ctx.store.write_bible(bible, {"prompt": ref})
+        await off(ctx.store.write_bible, bible, {"prompt": ref})
+    await off(_seed, ctx, bible)
+    return {}
+
+
+def _seed(ctx: RunContext, bible: Any) -> None:
     ctx.store.ensure_bible_markdown()  # when a kill fell between bible.json and bible.md
     seed_canon(ctx.ledger, bible)
     if ctx.index is not None:
         ctx.index.sync_episode(ctx.ledger, 0)
-    return {}
 
 
 async def plan_acts(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
-    outline = ctx.store.act_plan(showrunner.SeasonOutline)
+    outline = await off(ctx.store.act_plan, showrunner.SeasonOutline)
     if outline is None:
         ctx.emit("step", None, "showrunner: act plan")
-        outline, ref = await showrunner.plan_acts(ctx.model("showrunner"), ctx.spec, ctx.pack, ctx.store.bible())
-        ctx.store.write_act_plan(outline, {"prompt": ref})
+        outline, ref = await showrunner.plan_acts(ctx.model("showrunner"), ctx.spec, ctx.pack, await off(ctx.store.bible))
+        await off(ctx.store.write_act_plan, outline, {"prompt": ref})
     return {"act_count": len(outline.acts), "acts_planned": 0}
 
 
@@ -94,12 +106,14 @@ async def plan_act_rows(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
     act = state.get("acts_planned", 0) + 1
-    if not ctx.store.has_act_rows(act):
+    if not await off(ctx.store.has_act_rows, act):
         ctx.emit("step", None, f"showrunner: arc rows, act {act}")
-        outline = _on_disk(ctx.store.act_plan(showrunner.SeasonOutline), "plan/acts.json")
-        rows, ref = await showrunner.plan_act_rows(ctx.model("showrunner"), ctx.spec, ctx.pack, ctx.store.bible(),
-                                                   outline, act, _planned_rows(ctx, act - 1))
-        ctx.store.write_act_rows(act, showrunner.ActRows(rows=rows), {"prompt": ref})
+        outline, bible, earlier = await off(lambda: (
+            _on_disk(ctx.store.act_plan(showrunner.SeasonOutline), "plan/acts.json"), ctx.store.bible(),
+            _planned_rows(ctx, act - 1)))
+        rows, ref = await showrunner.plan_act_rows(ctx.model("showrunner"), ctx.spec, ctx.pack, bible, outline, act,
+                                                   earlier)
+        await off(ctx.store.write_act_rows, act, showrunner.ActRows(rows=rows), {"prompt": ref})
     return {"acts_planned": act}
 
 
@@ -107,15 +121,21 @@ async def assemble_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     """The arc from the acts' rows, audited by the arc rules and repaired where a rule can repair; what
     remains is kept in arc.json's _meta as notes for the showrunner and reported as a notice."""
     ctx = runtime.context
-    if ctx.store.arc() is None:
-        bible = ctx.store.bible()
-        arc = showrunner.assemble_arc(ctx.spec, ctx.pack, _planned_rows(ctx, state.get("act_count", 0)))
-        arc, audit = arc_repair.repair_arc(arc, bible, ctx.spec, ctx.pack)
-        arc.validate_against(ctx.spec, bible)
-        notes = [f.model_dump(mode="json") for f in audit.findings]
-        ctx.store.write_arc(arc, {"audit": notes, "skipped": list(audit.skipped)})
-        _notice_findings(ctx, "arc audit after repair", audit.findings)
+    findings = await off(_assemble, ctx, state.get("act_count", 0))
+    _notice_findings(ctx, "arc audit after repair", findings)
     return {"planned": True}
+
+
+def _assemble(ctx: RunContext, acts: int) -> tuple[arc_check.ArcFinding, ...]:
+    if ctx.store.arc() is not None:
+        return ()
+    bible = ctx.store.bible()
+    arc = showrunner.assemble_arc(ctx.spec, ctx.pack, _planned_rows(ctx, acts))
+    arc, audit = arc_repair.repair_arc(arc, bible, ctx.spec, ctx.pack)
+    arc.validate_against(ctx.spec, bible)
+    notes = [f.model_dump(mode="json") for f in audit.findings]
+    ctx.store.write_arc(arc, {"audit": notes, "skipped": list(audit.skipped)})
+    return audit.findings
 
 
 def _notice_findings(ctx: RunContext, what: str, findings: tuple[arc_check.ArcFinding, ...]) -> None:
@@ -129,17 +149,25 @@ async def review_arc(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     """With --review arc: pause for a human (LangGraph interrupt); resuming approves the arc on disk."""
     ctx = runtime.context
     if ctx.settings.review_arc and not state.get("arc_approved"):
+        ctx.end.stop = "arc_review"  # what the run's teardown reports if the run pauses here
         interrupt({"review": "arc", "path": str(ctx.store.arc_path)})
-    arc = ctx.store.arc()  # re-read: the writer may have edited it while the run was paused
-    if arc is not None:
-        bible = ctx.store.bible()
-        arc.validate_against(ctx.spec, bible)
-        # A person may have edited the arc: what the rules find now is reported when it is not what the
-        # assembly already reported, and never blocks the run (the edited arc is the writer's call).
-        findings = arc_check.check_arc(arc, bible, ctx.spec, ctx.pack).findings
-        if [f.model_dump(mode="json") for f in findings] != ctx.store.meta(ctx.store.arc_path).get("audit"):
-            _notice_findings(ctx, "arc audit of the reviewed arc", findings)
+    _notice_findings(ctx, "arc audit of the reviewed arc", await off(_recheck_arc, ctx))
     return {"arc_approved": True}
+
+
+def _recheck_arc(ctx: RunContext) -> tuple[arc_check.ArcFinding, ...]:
+    """What the arc rules find in the arc as on disk (re-read: the writer may have edited it while the run
+    was paused) when it is not what the assembly already reported; it never blocks the run (the edited arc
+    is the writer's call)."""
+    arc = ctx.store.arc()
+    if arc is None:
+        return ()
+    bible = ctx.store.bible()
+    arc.validate_against(ctx.spec, bible)
+    findings = arc_check.check_arc(arc, bible, ctx.spec, ctx.pack).findings
+    if [f.model_dump(mode="json") for f in findings] == ctx.store.meta(ctx.store.arc_path).get("audit"):
+        return ()
+    return findings
 
 
 # ---- the episode loop -----------------------------------------------------------------------------
@@ -151,8 +179,8 @@ async def gate(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx.beside.raise_failure()  # a shot list that failed fails the run at this step, as its node once did
     # The season folder is the record: an episode reopened for a redraft (see SeasonStore.reopen_episode)
     # is no longer accepted, whatever the checkpoint remembers.
-    accepted = set(ctx.store.accepted_episodes())
-    done_shots = {e for e in accepted if ctx.store.shots(e) is not None}
+    accepted, done_shots = await off(lambda: (
+        set(acc := ctx.store.accepted_episodes()), {e for e in acc if ctx.store.shots(e) is not None}))
     nxt = next((e for e in range(1, ctx.spec.episodes + 1) if e not in accepted), None)
     stop = ""
     if ctx.stop_requested.is_set():
@@ -204,30 +232,34 @@ async def draft_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
     ep, rev = state["episode"], state.get("revision", 0)
-    if ctx.store.has_revision(ep, rev):
+    if await off(ctx.store.has_revision, ep, rev):
         return {}
     if ctx.index is not None:  # the last accepted episode's lore is written in a thread: shots' call goes meanwhile
         await ctx.index.settled()
+    first, job = await off(_writer_job, ctx, ep, rev)
+    if first:
+        ctx.emit("step", ep, "writer: draft")
+        script, ref = await writer.draft_episode(ctx.model("writer"), **job)
+    else:
+        ctx.emit("step", ep, f"writer: revision {rev}")
+        script, ref = await writer.revise_episode(ctx.model("writer"), **job)
+    await off(ctx.store.write_revision, ep, rev, "draft", script, {"prompt": ref, "revision": rev})
+    return {}
+
+
+def _writer_job(ctx: RunContext, ep: int, rev: int) -> tuple[bool, dict[str, Any]]:
+    """(a first draft?, the writer's arguments), from the season folder and canon."""
     row = _row(ctx, ep)
     canon = _canon(ctx, ep, row)
     brief = ctx.store.brief(ep)  # the head writer's note for this episode (a redraft asked for in chat)
     base = ctx.store.brief_base(ep) if brief else None
+    common = {"spec": ctx.spec, "pack": ctx.pack, "bible": ctx.store.bible(), "row": row, "canon": canon}
     if rev == 0 and base is None:
-        ctx.emit("step", ep, "writer: draft")
-        script, ref = await writer.draft_episode(ctx.model("writer"), spec=ctx.spec, pack=ctx.pack,
-                                                 bible=ctx.store.bible(), row=row, canon=canon,
-                                                 previous_ending=_previous_ending(ctx, ep),
-                                                 writer_notes=brief.note if brief else "",
-                                                 context=_writer_context(ctx, ep))
-    else:
-        ctx.emit("step", ep, f"writer: revision {rev}")
-        before = base if rev == 0 else _draft(ctx, ep, rev - 1)
-        notes = [brief.note] if brief else []
-        script, ref = await writer.revise_episode(ctx.model("writer"), spec=ctx.spec, pack=ctx.pack, row=row,
-                                                  canon=canon, draft=before, bible=ctx.store.bible(),
-                                                  notes=[*notes, *(relayed_notes(ctx, ep, rev - 1) if rev else [])])
-    ctx.store.write_revision(ep, rev, "draft", script, {"prompt": ref, "revision": rev})
-    return {}
+        return True, {**common, "previous_ending": _previous_ending(ctx, ep), "writer_notes": brief.note if brief else "",
+                      "context": _writer_context(ctx, ep)}
+    before = base if rev == 0 else _draft(ctx, ep, rev - 1)
+    notes = [brief.note] if brief else []
+    return False, {**common, "draft": before, "notes": [*notes, *(relayed_notes(ctx, ep, rev - 1) if rev else [])]}
 
 
 def _draft(ctx: RunContext, ep: int, rev: int) -> EpisodeScript:
@@ -238,24 +270,23 @@ async def check_continuity(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
     ep, rev = state["episode"], state.get("revision", 0)
-    if not ctx.store.has_revision(ep, rev, "continuity"):
-        ctx.emit("step", ep, "continuity check")
-        script = _draft(ctx, ep, rev)
-        row = _row(ctx, ep)
-        facts, dropped = await extract_facts(ctx.model("continuity"), ctx.ledger, script,
-                                             planned=planned_changes(ctx, row))
-        ctx.store.write_facts(ep, rev, facts)
-        dropped_findings: list[str] = []
-        if ctx.settings.canon_memory:
-            report = await review_continuity(ctx.model("continuity"), ctx.ledger, ctx.index, script, facts,
-                                             planned=[f"secret {r.secret} is revealed" + (f" to {r.to}" if r.to else "")
-                                                      for r in row.reveals],
-                                             budget=ctx.settings.canon_budget, dropped=dropped_findings)
-        else:  # no memory to check against: facts are still recorded, so evals can measure what slipped
-            report = ContinuityReport(findings=())
-        # What the model said that could not be kept is noted here and in review.json, never raised.
-        ctx.store.write_revision(ep, rev, "continuity", report,
-                                 {"dropped_facts": dropped, "dropped_findings": dropped_findings})
+    if await off(ctx.store.has_revision, ep, rev, "continuity"):
+        return {}
+    ctx.emit("step", ep, "continuity check")
+    script, row, planned = await off(lambda: (_draft(ctx, ep, rev), r := _row(ctx, ep), planned_changes(ctx, r)))
+    facts, dropped = await extract_facts(ctx.model("continuity"), ctx.ledger, script, planned=planned)
+    await off(ctx.store.write_facts, ep, rev, facts)
+    dropped_findings: list[str] = []
+    if ctx.settings.canon_memory:
+        report = await review_continuity(ctx.model("continuity"), ctx.ledger, ctx.index, script, facts,
+                                         planned=[f"secret {r.secret} is revealed" + (f" to {r.to}" if r.to else "")
+                                                  for r in row.reveals],
+                                         budget=ctx.settings.canon_budget, dropped=dropped_findings)
+    else:  # no memory to check against: facts are still recorded, so evals can measure what slipped
+        report = ContinuityReport(findings=())
+    # What the model said that could not be kept is noted here and in review.json, never raised.
+    await off(ctx.store.write_revision, ep, rev, "continuity", report,
+              {"dropped_facts": dropped, "dropped_findings": dropped_findings})
     return {}
 
 
@@ -273,15 +304,14 @@ async def critique(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
     _check_stop(ctx)
     ep, rev = state["episode"], state.get("revision", 0)
-    if not ctx.settings.critic:
+    if not ctx.settings.critic or await off(ctx.store.has_revision, ep, rev, "critique"):
         return {}
-    if not ctx.store.has_revision(ep, rev, "critique"):
-        ctx.emit("step", ep, "critic")
-        script = _draft(ctx, ep, rev)
-        review, ref = await critic.critique(ctx.model("critic"), spec=ctx.spec, pack=ctx.pack, row=_row(ctx, ep),
-                                            script=script, previous_cliffhanger=_previous_ending(ctx, ep),
-                                            bible=ctx.store.bible(), previous=ctx.store.script(ep - 1) if ep > 1 else None)
-        ctx.store.write_revision(ep, rev, "critique", review, {"prompt": ref})
+    ctx.emit("step", ep, "critic")
+    job = await off(lambda: {"row": _row(ctx, ep), "script": _draft(ctx, ep, rev),
+                             "previous_cliffhanger": _previous_ending(ctx, ep), "bible": ctx.store.bible(),
+                             "previous": ctx.store.script(ep - 1) if ep > 1 else None})
+    review, ref = await critic.critique(ctx.model("critic"), spec=ctx.spec, pack=ctx.pack, **job)
+    await off(ctx.store.write_revision, ep, rev, "critique", review, {"prompt": ref})
     return {}
 
 
@@ -325,17 +355,17 @@ async def decide(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ep, rev = state["episode"], state.get("revision", 0)
     if rev >= ctx.settings.max_revisions:
         return {"decision": "accept"}
-    made = ctx.store.revision(ep, rev, "decision", showrunner.Decision)
+    made = await off(ctx.store.revision, ep, rev, "decision", showrunner.Decision)
     if made is None:
-        script, review, report = _reviews(ctx, ep, rev)
-        reasons = _rule_reasons(ctx, ep, rev)
+        (script, review, report), reasons, row = await off(lambda: (_reviews(ctx, ep, rev), _rule_reasons(ctx, ep, rev),
+                                                                   _row(ctx, ep)))
         ctx.emit("step", ep, "showrunner: decision")
         made, ref = await showrunner.decide(ctx.model("showrunner"), episode=ep, revision=rev,
-                                            max_revisions=ctx.settings.max_revisions, row=_row(ctx, ep), critique=review,
+                                            max_revisions=ctx.settings.max_revisions, row=row, critique=review,
                                             continuity=report, reasons=reasons, script=script)
         if reasons and made.decision == "accept":
             made = made.model_copy(update={"decision": "revise", "notes": [*reasons, *made.notes][:8]})
-        ctx.store.write_revision(ep, rev, "decision", made, {"prompt": ref, "rule_reasons": reasons})
+        await off(ctx.store.write_revision, ep, rev, "decision", made, {"prompt": ref, "rule_reasons": reasons})
     if made.decision == "accept":
         return {"decision": "accept"}
     return {"decision": "revise", "revision": rev + 1}
@@ -356,8 +386,17 @@ def best_revision(ctx: RunContext, ep: int, last: int) -> int:
 
 async def accept_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     ctx = runtime.context
-    ep, last = state["episode"], state.get("revision", 0)
+    ep = state["episode"]
     ctx.emit("step", ep, "accept")
+    score = await off(_accept, ctx, ep, state.get("revision", 0))
+    ctx.emit("accepted", ep, f"overall {score:.1f}" if score is not None else "no critic")
+    start_shots(ctx, [ep])
+    return {"accepted": [ep]}
+
+
+def _accept(ctx: RunContext, ep: int, last: int) -> float | None:
+    """The best revision made the episode: review.json, canon, lore, then the script (its presence marks the
+    episode accepted on disk); the critic's overall score of it."""
     rev = best_revision(ctx, ep, last)
     script, review, report = _reviews(ctx, ep, rev)
     facts = _on_disk(ctx.store.facts(ep, rev), f"episode {ep}'s facts r{rev:02d}")
@@ -380,10 +419,7 @@ async def accept_episode(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     # script.fountain, then script.json: its presence is what marks the episode accepted on disk.
     ctx.store.write_script(ep, script, fountain(script, ctx.store.bible(), ctx.spec.title),
                            {**ctx.store.revision_meta(ep, rev), "revision": rev})
-    score = _overall(ctx, review)
-    ctx.emit("accepted", ep, f"overall {score:.1f}" if score is not None else "no critic")
-    start_shots(ctx, [ep])
-    return {"accepted": [ep]}
+    return _overall(ctx, review)
 
 
 def start_shots(ctx: RunContext, episodes: list[int]) -> None:
@@ -395,15 +431,21 @@ def start_shots(ctx: RunContext, episodes: list[int]) -> None:
 
 async def _plan_shots(ctx: RunContext, ep: int) -> None:
     _check_stop(ctx)
-    if ctx.store.shots(ep) is not None:
+    job = await off(_shots_job, ctx, ep)
+    if job is None:
         return
     ctx.emit("step", ep, "shots")
-    bible = shots.bible_as_of(ctx.store.bible(), ctx.ledger.state_as_of(ep))
     notes: list[str] = []
-    shot_list, ref = await shots.plan_shots(ctx.model("shots"), script=ctx.store.script(ep), bible=bible,
-                                            spec=ctx.spec, pack=ctx.pack, target=ctx.settings.target, notes=notes,
-                                            row=_row(ctx, ep))
-    ctx.store.write_shots(ep, shot_list, {"prompt": ref, "notes": notes})
+    shot_list, ref = await shots.plan_shots(ctx.model("shots"), spec=ctx.spec, pack=ctx.pack, target=ctx.settings.target,
+                                            notes=notes, **job)
+    await off(ctx.store.write_shots, ep, shot_list, {"prompt": ref, "notes": notes})
+
+
+def _shots_job(ctx: RunContext, ep: int) -> dict[str, Any] | None:
+    if ctx.store.shots(ep) is not None:
+        return None
+    return {"script": ctx.store.script(ep), "bible": shots.bible_as_of(ctx.store.bible(), ctx.ledger.state_as_of(ep)),
+            "row": _row(ctx, ep)}
 
 
 async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
@@ -411,12 +453,20 @@ async def plan_shots(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
     the next step): starts the shot lists still to plan, as the gate does."""
     ctx = runtime.context
     _check_stop(ctx)
-    accepted = ctx.store.accepted_episodes()
-    start_shots(ctx, [e for e in accepted if ctx.store.shots(e) is None])
+    start_shots(ctx, await off(lambda: [e for e in ctx.store.accepted_episodes() if ctx.store.shots(e) is None]))
     return {}
 
 
 async def finish(state: SeasonState, runtime: Ctx) -> dict[str, Any]:
-    await runtime.context.beside.drain()  # the shot lists still being planned are part of this run
-    write_report(runtime.context, state.get("stop", "done"))
+    ctx = runtime.context
+    await ctx.beside.drain()  # the shot lists still being planned are part of this run
+    ctx.end.stop = state.get("stop") or "done"
+    await off(_report, ctx)
     return {}
+
+
+def _report(ctx: RunContext) -> None:
+    from cliffhanger.agents.llm.crew import Crew
+
+    Crew.of(ctx.models).flush_usage()  # the report counts what usage.jsonl holds
+    write_report(ctx, ctx.end.stop)

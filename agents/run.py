@@ -9,15 +9,16 @@ and otherwise the graph starts over from its entry, which skips everything alrea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cliffhanger.agents.errors import StopRequested, UserError
+from cliffhanger.agents.errors import StopRequested, UserError, one_line
 from cliffhanger.agents.llm.call_limits import Budget, BudgetExhausted
 from cliffhanger.agents.llm.crew import Crew, RoleModel
 from cliffhanger.agents.llm.usage import read_usage, usage_summary
@@ -37,7 +38,7 @@ class RunResult:
 RECENT_CALLS = 20
 
 
-def _recursion_limit(episodes: int, max_revisions: int) -> int:
+def recursion_limit(episodes: int, max_revisions: int) -> int:
     return 100 + episodes * 8 * (max_revisions + 2)
 
 
@@ -51,6 +52,10 @@ def check_options(options: RunSettings) -> None:
         raise UserError(f"--max-revisions {options.max_revisions}: must be 0 or more (0 accepts the first draft)")
     if options.budget_usd is not None and not options.budget_usd > 0:
         raise UserError(f"--budget-usd {options.budget_usd:g}: must be more than 0 (US dollars for this run)")
+    if options.checkpoint_url is not None:
+        from cliffhanger.agents.server.checkpoint import check_url
+
+        check_url(options.checkpoint_url)
     if options.target not in CLIP_LENGTHS_S:
         raise UserError(f"--target {options.target!r} is not a video model: use one of {', '.join(CLIP_LENGTHS_S)}")
 
@@ -58,26 +63,58 @@ def check_options(options: RunSettings) -> None:
 async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], options: RunSettings,
                      emit: Event | None = None, stop: threading.Event | None = None) -> RunResult:
     """Draft (or continue) the season in `store` with per-role `models` (a `Crew`, or scripted models by
-    role); returns why it stopped.
-
-    The run's budget (`options.budget_usd`, counting what the season's usage log says was spent; without
-    it, the one attached to the crew before), concurrency cap and token ticker are attached to every model.
-    """
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    role); returns why it stopped. Checkpoints go to the season folder's SQLite file, or to PostgreSQL at
+    `options.checkpoint_url` (`open_checkpoints` refuses a silent move between the two)."""
     from langgraph.types import Command
 
     from cliffhanger.agents.graph import build_graph
-    from cliffhanger.agents.season.report import write_report
-    from cliffhanger.genres.loader import load_catalog
-    from cliffhanger.memory.ledger import Ledger
-    from cliffhanger.memory.lore import LoreIndex
+    from cliffhanger.agents.server.checkpoint import open_checkpoints
 
-    spec = store.spec()
-    if options.until is not None and not 1 <= options.until <= spec.episodes:
-        raise UserError(f"--until {options.until} is outside the season (episodes 1-{spec.episodes})")
-    check_options(options)
-    store.check()  # a damaged file is named before the run takes the lock or writes anything
-    pack = load_catalog().get(spec.genre)
+    started = time.monotonic()
+    async with open_run(store, models, options, emit=emit, stop=stop) as ctx:
+        async with open_checkpoints(store, options.checkpoint_url, move=options.move_checkpoints) as (saver, thread):
+            graph = build_graph(saver)
+            config = {"configurable": {"thread_id": thread},
+                      "recursion_limit": recursion_limit(ctx.spec.episodes, options.max_revisions)}
+            snapshot = await graph.aget_state(config)
+            if snapshot.interrupts:
+                run_input: Any = Command(resume="approve")
+            elif snapshot.next:
+                run_input = None
+            else:
+                run_input = {"season_id": store.season_id(), "stop": ""}
+            try:
+                async for _ in graph.astream(run_input, config, context=ctx, durability="sync",
+                                             stream_mode="updates"):
+                    pass
+                ctx.end.stop = "done"
+            except (StopRequested, BudgetExhausted) as exc:
+                await wind_down(ctx, exc)
+            await ctx.index.settled()  # the lore of the episodes accepted last, written in a thread, is in
+            snapshot = await graph.aget_state(config)
+            if snapshot.interrupts:
+                ctx.end.stop = "arc_review"
+            elif ctx.end.stop == "done":
+                ctx.end.stop = snapshot.values.get("stop") or "done"
+        end = ctx.end
+    return RunResult(end.stop, store.accepted_episodes(), time.monotonic() - started, end.message)
+
+
+@contextlib.asynccontextmanager
+async def open_run(store: SeasonStore, models: Mapping[str, RoleModel], options: RunSettings, *,
+                   emit: Event | None = None, stop: threading.Event | None = None,
+                   signals: bool = True) -> AsyncIterator[RunContext]:
+    """A run's setup and teardown, the one path for `cliffhanger draft` (through `run_season`) and the server's
+    graph factory: the checks, the budget, concurrency cap and token ticker attached to every model, the
+    season's lock, ledger and lore index, Ctrl-C (with `signals`); at the end, however the run ended, the
+    shot lists beside the loop finished or cancelled, the report written (`RunContext.end` says why it
+    stopped) and the ledger closed.
+
+    The run's budget (`options.budget_usd`, counting what the season's usage log says was spent; without
+    it, the one attached to the crew before) refuses, before anything is touched, a budget with unpriced
+    models or one too small for one call.
+    """
+    spec, pack, spent, typical_prompt = await asyncio.to_thread(_prepare, store, options)
     started = time.monotonic()
     stop = stop or threading.Event()
     emit = emit or (lambda kind, episode, detail: None)
@@ -90,77 +127,104 @@ async def run_season(store: SeasonStore, models: Mapping[str, RoleModel], option
     # endpoint limiters the crew shares with every other season of the process.
     limiter = crew.limiter.for_run(options.concurrency, name=store.root.name)
     budget = crew.budget  # an eval's, shared by its seasons and its judge; None for a fresh crew
-    typical_prompt = None
+    if options.budget_usd is not None:
+        budget = Budget(options.budget_usd, spent)
+    crew.attach(budget=budget, limiter=limiter, on_tokens=tokens, typical_prompt_tokens=typical_prompt)
+
+    lock = store.lock()
+    await asyncio.to_thread(lock.__enter__)
+    try:
+        ledger, index = await asyncio.to_thread(_open_canon, store, options)
+        ctx = RunContext(store=store, spec=spec, pack=pack, models=crew, ledger=ledger, index=index,
+                         settings=options, stop_requested=stop, emit=emit)
+        loop = asyncio.get_running_loop()
+        if signals:
+            _install_signals(loop, stop)
+        try:
+            try:
+                yield ctx
+            except BaseException as exc:
+                await wind_down(ctx, exc)
+                raise
+        finally:
+            if signals:
+                _remove_signals(loop, stop)
+            await asyncio.to_thread(_close, ctx, time.monotonic() - started)
+    finally:
+        await asyncio.to_thread(lock.__exit__, None, None, None)
+
+
+def _prepare(store: SeasonStore, options: RunSettings) -> tuple[Any, Any, float, int | None]:
+    """(spec, pack, spent so far, the typical prompt of one call): the checks no run may start without, before
+    the season is locked or written."""
+    from cliffhanger.genres.loader import load_catalog
+
+    spec = store.spec()
+    if options.until is not None and not 1 <= options.until <= spec.episodes:
+        raise UserError(f"--until {options.until} is outside the season (episodes 1-{spec.episodes})")
+    check_options(options)
+    store.check()  # a damaged file is named before the run takes the lock or writes anything
+    pack = load_catalog().get(spec.genre)
+    spent, typical_prompt = 0.0, None
     if options.budget_usd is not None:
         records = read_usage(store.usage_path)
-        budget = Budget(options.budget_usd, usage_summary(records).cost_usd)
+        spent = usage_summary(records).cost_usd
         # "One call" as this season's latest calls have been (a resumed season's prompts are longer than a new
         # one's): the largest of the last RECENT_CALLS, about one episode of every role. A run stopped at its
         # budget stopped on one of those calls, so running it again with the same budget is refused up front,
         # before the graph touches the season, instead of redoing steps that make no call and stopping again.
         recent = [r.tokens_in for r in records if r.tokens_in][-RECENT_CALLS:]
         typical_prompt = max(recent) if recent else None
-    # Refuses (before touching the season) a budget with unpriced models, or one too small for one call.
-    crew.attach(budget=budget, limiter=limiter, on_tokens=tokens, typical_prompt_tokens=typical_prompt)
+    return spec, pack, spent, typical_prompt
 
-    with store.lock():
-        ledger = Ledger(store.ledger_path)
+
+def _open_canon(store: SeasonStore, options: RunSettings) -> tuple[Any, Any]:
+    from cliffhanger.memory.ledger import Ledger
+    from cliffhanger.memory.lore import LoreIndex
+
+    ledger = Ledger(store.ledger_path)
+    try:
         index = LoreIndex(store.lore_path, options.embedding)
         index.ensure_built(ledger)
         index.finish_unwritten(ledger)  # lore a killed run had not yet written (it is written in a thread)
-        ctx = RunContext(store=store, spec=spec, pack=pack, models=crew, ledger=ledger, index=index,
-                         settings=options, stop_requested=stop, emit=emit)
-        loop = asyncio.get_running_loop()
-        _install_signals(loop, stop)
-        result_stop, message = "failed", ""
+    except BaseException:
+        ledger.close()
+        raise
+    return ledger, index
+
+
+def _close(ctx: RunContext, wall_s: float) -> None:
+    from cliffhanger.agents.season.report import write_report
+
+    try:
+        Crew.of(ctx.models).flush_usage()  # the report counts what usage.jsonl holds
+        write_report(ctx, ctx.end.stop, wall_s)
+    finally:
         try:
-            async with AsyncSqliteSaver.from_conn_string(str(store.checkpoint_path)) as saver:
-                await _fast_commits(saver)
-                graph = build_graph(saver)
-                config = {"configurable": {"thread_id": store.season_id()},
-                          "recursion_limit": _recursion_limit(spec.episodes, options.max_revisions)}
-                snapshot = await graph.aget_state(config)
-                if snapshot.interrupts:
-                    run_input: Any = Command(resume="approve")
-                elif snapshot.next:
-                    run_input = None
-                else:
-                    run_input = {"season_id": store.season_id(), "stop": ""}
-                outcome = "done"
-                try:
-                    async for _ in graph.astream(run_input, config, context=ctx, durability="sync",
-                                                 stream_mode="updates"):
-                        pass
-                except (StopRequested, BudgetExhausted) as exc:
-                    # Shot lists in flight beside the loop finish (their calls are under way); one they could
-                    # not plan is planned by the next run.
-                    for error in await ctx.beside.settle():
-                        emit("notice", None, f"a shot list was left for the next run: {error}")
-                    outcome, message = ("interrupted", "") if isinstance(exc, StopRequested) else ("budget", str(exc))
-                except BaseException:
-                    await ctx.beside.cancel()
-                    raise
-                await index.settled()  # the lore of the episodes accepted last, written in a thread, is in
-                result_stop = outcome
-                snapshot = await graph.aget_state(config)
-                if snapshot.interrupts:
-                    result_stop = "arc_review"
-                elif result_stop == "done":
-                    result_stop = snapshot.values.get("stop") or "done"
+            if ctx.index is not None:
+                ctx.index.close()  # waits for lore still being written when the run failed
         finally:
-            _remove_signals(loop, stop)
-            wall = time.monotonic() - started
-            try:
-                write_report(ctx, result_stop, wall)
-            finally:
-                try:
-                    index.close()  # waits for lore still being written when the run failed
-                finally:
-                    ledger.close()
-    return RunResult(result_stop, store.accepted_episodes(), time.monotonic() - started, message)
+            ctx.ledger.close()
 
 
-async def _fast_commits(saver: Any) -> None:
+async def wind_down(ctx: RunContext, exc: BaseException) -> None:
+    """How the run ended, in `ctx.end`; the shot lists beside the loop finished (a stop, the budget: their calls
+    are under way, one they could not plan is planned by the next run) or cancelled (anything else)."""
+    if isinstance(exc, StopRequested | BudgetExhausted):
+        for error in await ctx.beside.settle():
+            ctx.emit("notice", None, f"a shot list was left for the next run: {error}")
+        ctx.end.stop, ctx.end.message = ("interrupted", "") if isinstance(exc, StopRequested) else ("budget", str(exc))
+        return
+    await ctx.beside.cancel()
+    if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+        ctx.end.stop, ctx.end.message = "interrupted", ""
+    else:
+        from cliffhanger.agents.llm.endpoint import redact
+
+        ctx.end.stop, ctx.end.message = "failed", redact(one_line(f"{exc.__class__.__name__}: {exc}", 400), None)
+
+
+async def fast_commits(saver: Any) -> None:
     """Checkpoint commits without an fsync each (the saver keeps checkpoints.sqlite in WAL mode): a killed
     process loses nothing committed, and a power cut at worst the last few checkpoints, after which the run
     resumes from an earlier one (nodes are idempotent; the season folder is the record). Two fsyncs per

@@ -11,7 +11,9 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, TypedDict
+from typing import TYPE_CHECKING, Annotated
+
+from typing_extensions import TypedDict  # typing's on 3.11 gives LangGraph Server no state schema
 
 from cliffhanger.agents.errors import StopRequested
 from cliffhanger.agents.llm.call_limits import BudgetExhausted
@@ -69,6 +71,9 @@ class RunSettings:
     embedding: EmbeddingFunction | None = None  # None: the multilingual USE model
     critic: bool = True             # False: no critic calls; acceptance on rules and the showrunner alone
     canon_memory: bool = True       # False: the writer gets no canon and drafts are not checked against it
+    # PostgreSQL for the checkpoints instead of the season folder's SQLite file (may hold a password: not in repr)
+    checkpoint_url: str | None = field(default=None, repr=False)
+    move_checkpoints: bool = False  # the season's checkpoints may move to where this run keeps them
 
 
 class BesideWork:
@@ -116,6 +121,15 @@ class BesideWork:
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
 
+@dataclass
+class RunEnd:
+    """Why a run stopped (done, until, interrupted, budget, arc_review, failed) and the one-line message of a
+    budget stop or a failure: set by the run as it ends, read by its teardown for the report."""
+
+    stop: str = "failed"
+    message: str = ""
+
+
 @dataclass(frozen=True)
 class RunContext:
     """Everything a node needs besides the state; built once per run by `run.py`."""
@@ -130,6 +144,7 @@ class RunContext:
     stop_requested: threading.Event = field(default_factory=threading.Event)
     emit: Event = field(default=lambda kind, episode, detail: None)
     beside: BesideWork = field(default_factory=BesideWork)
+    end: RunEnd = field(default_factory=RunEnd)
 
     def model(self, role: str) -> RoleModel:
         return self.models[role]

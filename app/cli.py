@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from cliffhanger.agents.errors import UserError, one_line
+from cliffhanger.app import cli_serve
 from cliffhanger.app.error_log import log_to_file, log_traceback
 from cliffhanger.genres.errors import GenreError
 
@@ -33,6 +34,7 @@ app.add_typer(canon_app, name="canon")
 app.add_typer(genres_app, name="genres")
 arc_app = typer.Typer(help="Audit a season's arc (no model needed).", no_args_is_help=True)
 app.add_typer(arc_app, name="arc")
+cli_serve.register(app)  # serve, submit
 
 
 class OutputFormat(StrEnum):
@@ -144,11 +146,11 @@ def new(
     from cliffhanger.app.seasons import create_season
 
     if genre is None:
-        from cliffhanger.app.genre_view import print_catalog_by_audience
+        from cliffhanger.app.genre_view import print_catalog_by_audience, warn_broken
         from cliffhanger.genres.loader import load_catalog
 
         catalog = load_catalog(genres_dir or [])
-        _warn_broken(catalog.problems)
+        warn_broken(catalog.problems)
         print_catalog_by_audience(catalog)
         raise UserError("choose a genre: cliffhanger new DIR --genre ID (the genres above, by audience)")
     if from_file is not None and logline is not None:
@@ -192,6 +194,10 @@ def draft(
                                                             "cost (several folders: each in turn)")] = False,
     max_revisions: Annotated[int, typer.Option("--max-revisions", help="revisions per episode before the best wins")] = 2,
     target: Annotated[str, typer.Option(help="video model for shot lists: kling, runway, sora, veo, hailuo, wan, skyreels, generic")] = "generic",
+    checkpoint_url: Annotated[str | None, typer.Option("--checkpoint-url", help="PostgreSQL URL for the checkpoints "
+                                                       "(default: the season folder's SQLite file)")] = None,
+    move_checkpoints: Annotated[bool, typer.Option("--move-checkpoints", help="let a season's checkpoints move to "
+                                                   "where this run keeps them")] = False,
     config: ConfigOpt = None,
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
@@ -209,7 +215,8 @@ def draft(
     if review not in (None, "arc"):
         raise UserError(f"--review {review!r} is not supported: use --review arc")
     run = RunSettings(until=until, concurrency=concurrency, budget_usd=budget_usd, review_arc=review == "arc",
-                      max_revisions=max_revisions, target=target)
+                      max_revisions=max_revisions, target=target, checkpoint_url=checkpoint_url,
+                      move_checkpoints=move_checkpoints)
     req = DraftRequest(directory=directories[0], run=run, dry_run=dry_run, config=config,
                        flags={"provider": provider, "base_url": base_url, "model": model}, more=tuple(directories[1:]))
     if req.more:
@@ -363,11 +370,11 @@ def arc_check(
 @genres_app.command("list")
 def genres_list(fmt: FormatOpt = OutputFormat.text, genres_dir: GenresDirOpt = None) -> None:
     """List the genre packs: built-in, the user's config dir genres/, and --genres-dir."""
+    from cliffhanger.app.genre_view import catalog_rows, print_catalog, warn_broken
     from cliffhanger.genres.loader import load_catalog
 
     catalog = load_catalog(genres_dir or [])
-    _warn_broken(catalog.problems)
-    from cliffhanger.app.genre_view import catalog_rows, print_catalog
+    warn_broken(catalog.problems)
 
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(catalog_rows(catalog), ensure_ascii=False, indent=2))
@@ -412,11 +419,6 @@ def genres_validate(
         typer.echo(f"invalid: {len(exc.problems)} problem(s)", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"ok: {path} is a valid genre pack ({pack.id})")
-
-
-def _warn_broken(problems: tuple[str, ...]) -> None:
-    for problem in problems:
-        typer.echo(f"warning: skipped a broken pack: {problem}", err=True)
 
 
 @app.command("eval")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from cliffhanger.app.console import console, untrusted
@@ -13,6 +14,11 @@ if TYPE_CHECKING:
 
 AUDIENCE_TITLES = {"female": "Female audience (女频)", "male": "Male audience (男频)",
                    "overseas": "Overseas (ReelShort, DramaBox ...)", None: "Other"}
+
+
+def warn_broken(problems: tuple[str, ...]) -> None:
+    for problem in problems:
+        print(f"warning: skipped a broken pack: {problem}", file=sys.stderr)
 
 
 def catalog_rows(catalog: Catalog) -> list[dict[str, object]]:

@@ -12,6 +12,7 @@ sentences of lore.py; only the rendering changes).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -87,11 +88,12 @@ class CanonContext:
 async def abuild_context(ledger: Ledger, index: LoreIndex | None, *, episode: int, cast: Iterable[str], plan: str,
                          secrets: Iterable[str] = (), budget: int = 1200, k: int = 12,
                          language: str = "en") -> CanonContext:
-    """`build_context`, with the lore retrieval (embedding the plan, the index's search) in a thread: another
-    task of the run (a parallel node's model call) goes on meanwhile. The same context, line for line."""
+    """`build_context` in worker threads, off the event loop (the lore retrieval, embedding the plan and the
+    index's search, then the ledger's part): another task of the run (a parallel node's model call) goes on
+    meanwhile. The same context, line for line."""
     hits = await index.aquery(plan, until_episode=episode - 1, k=k) if index is not None and plan.strip() else []
-    return build_context(ledger, index, episode=episode, cast=cast, plan=plan, secrets=secrets, budget=budget, k=k,
-                         language=language, hits=hits)
+    return await asyncio.to_thread(build_context, ledger, index, episode=episode, cast=cast, plan=plan, secrets=secrets,
+                                   budget=budget, k=k, language=language, hits=hits)
 
 
 def build_context(ledger: Ledger, index: LoreIndex | None, *, episode: int, cast: Iterable[str], plan: str,

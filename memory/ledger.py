@@ -8,12 +8,14 @@ character sheets) live here too, so the lore index can always be rebuilt from th
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from cliffhanger.genres.ids import is_id
 from cliffhanger.memory.checker import CanonState, Checker, Violation, check, replay, resolver
@@ -35,6 +37,16 @@ CREATE TABLE IF NOT EXISTS docs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, subjec
                                  text TEXT NOT NULL);
 """
 SCHEMA_VERSION = "1"
+
+
+def _serialized(method: Callable[..., V]) -> Callable[..., V]:
+    """One thread at a time in the ledger's connection."""
+    @functools.wraps(method)
+    def locked(self: Ledger, *args: Any, **kwargs: Any) -> V:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class LedgerError(ValueError):
@@ -82,7 +94,9 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path)
+        # Any thread may use the ledger (a run's nodes work off the event loop), one at a time.
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._lock = threading.RLock()
         self._db.executescript(_SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         self._db.commit()
@@ -103,6 +117,7 @@ class Ledger:
         """This connection wrote: forget every remembered read."""
         self._memo.clear()
 
+    @_serialized
     def close(self) -> None:
         self._db.close()
 
@@ -114,6 +129,7 @@ class Ledger:
 
     # ---- entities and aliases ------------------------------------------------------------------
 
+    @_serialized
     def add_entity(self, entity: Entity, *, strict: bool = True) -> list[str]:
         """Add or update an entity; its id, name and aliases all resolve to the id.
 
@@ -141,6 +157,7 @@ class Ledger:
         self._changed()
         return skipped
 
+    @_serialized
     def entities(self) -> list[Entity]:
         return list(self._remembered(("entities",), self._read_entities))
 
@@ -148,18 +165,21 @@ class Ledger:
         rows = self._db.execute("SELECT id, type, name, aliases FROM entities ORDER BY id").fetchall()
         return [Entity(id=i, type=t, name=n, aliases=tuple(json.loads(a))) for i, t, n, a in rows]
 
+    @_serialized
     def alias_map(self) -> dict[str, str]:
         return dict(self._aliases())
 
     def _aliases(self) -> dict[str, str]:
         return self._remembered(("aliases",), lambda: dict(self._db.execute("SELECT alias, id FROM aliases").fetchall()))
 
+    @_serialized
     def resolve(self, name: str) -> str:
         """The entity id for an id, name or alias in any language; unknown names come back unchanged."""
         return self._aliases().get(_key(name), name)
 
     # ---- facts ---------------------------------------------------------------------------------
 
+    @_serialized
     def facts(self, until_episode: int | None = None, *, subject: str | None = None,
               exclude_episode: int | None = None) -> list[Fact]:
         """Facts in story order, optionally only up to an episode, about one subject, or without one episode."""
@@ -182,11 +202,13 @@ class Ledger:
         return [Fact(subject=s, kind=k, attribute=a, value=json.loads(v), episode=e, scene=sc, change=bool(c),
                      evidence=ev) for s, k, a, v, e, sc, c, ev in self._db.execute(sql, args)]
 
+    @_serialized
     def check(self, facts: Iterable[Fact], *, replacing_episode: int | None = None) -> list[Violation]:
         """Violations in `facts` against the canon (without `replacing_episode`'s stored facts)."""
         canon = self.facts(exclude_episode=replacing_episode)
         return check(canon, facts, resolver(self.alias_map()))
 
+    @_serialized
     def record_episode(self, episode: int, facts: Iterable[Fact], source: str = "") -> list[Violation]:
         """Store an accepted episode's facts, replacing what that episode had; returns the violations.
 
@@ -216,6 +238,7 @@ class Ledger:
         self._changed()
         return violations
 
+    @_serialized
     def add_facts(self, facts: Iterable[Fact], source: str = "import") -> list[Violation]:
         """Import facts spanning episodes (a canon file, a bible); each episode is recorded in turn."""
         by_episode: dict[int, list[Fact]] = {}
@@ -228,21 +251,25 @@ class Ledger:
             found += self.record_episode(ep, merged, source)
         return found
 
+    @_serialized
     def state_as_of(self, episode: int) -> CanonState:
         """Canon state after `episode` (facts of later episodes are invisible)."""
         state = self._remembered(("state", episode),
                                  lambda: replay(self.facts(until_episode=episode), resolver(self.alias_map())).state)
         return CanonState(dict(state.traits), dict(state.states), dict(state.knows), dict(state.holder))
 
+    @_serialized
     def last_episode(self) -> int:
         return self._remembered(("last_episode",),
                                 lambda: int(self._db.execute("SELECT MAX(episode) FROM facts").fetchone()[0] or 0))
 
+    @_serialized
     def count(self) -> int:
         return self._remembered(("count",), lambda: int(self._db.execute("SELECT COUNT(*) FROM facts").fetchone()[0]))
 
     # ---- documents -------------------------------------------------------------------------------
 
+    @_serialized
     def put_doc(self, doc: Doc) -> None:
         self._changed()
         with self._db:
@@ -250,6 +277,7 @@ class Ledger:
                              (doc.id, doc.kind, doc.subject, doc.episode, doc.text))
         self._changed()
 
+    @_serialized
     def docs(self, kind: DocKind | None = None, until_episode: int | None = None) -> list[Doc]:
         return list(self._remembered(("docs", kind, until_episode), lambda: self._read_docs(kind, until_episode)))
 

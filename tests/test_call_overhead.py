@@ -182,11 +182,11 @@ def test_hash_embedding_vectors_are_unchanged() -> None:
 def test_the_checkpoint_database_commits_without_fsync_and_stays_in_wal(tmp_path: Path) -> None:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from cliffhanger.agents.run import _fast_commits
+    from cliffhanger.agents.run import fast_commits
 
     async def open_it() -> tuple[int, str]:
         async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "checkpoints.sqlite")) as saver:
-            await _fast_commits(saver)
+            await fast_commits(saver)
             sync = await (await saver.conn.execute("PRAGMA synchronous")).fetchone()
             mode = await (await saver.conn.execute("PRAGMA journal_mode")).fetchone()
             return sync[0], mode[0]

@@ -127,8 +127,18 @@ class Crew(Mapping[str, M], Generic[M]):
             model.on_tokens = on_tokens
         self.budget, self.limiter = budget, limiter
 
+    def flush_usage(self) -> None:
+        """Wait until every usage line of the crew's models is in its file (lines are written beside the loop)."""
+        logs = {id(log): log for log in [self.usage, *(getattr(m, "usage", None) for m in self._models.values())]
+                if isinstance(log, UsageLog)}
+        for log in logs.values():
+            log.flush()
+
     def close(self) -> None:
-        self._closing.close()
+        try:
+            self.flush_usage()
+        finally:
+            self._closing.close()
 
     def __enter__(self) -> Crew[M]:
         return self

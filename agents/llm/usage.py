@@ -10,10 +10,12 @@ existed read as 0.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,8 +63,13 @@ class UsageLog:
         self.records: list[UsageRecord] = []
         self._lock = threading.Lock()
         self._running = UsageTotals()  # `_totals(self.records)`, kept as records come (progress asks at every step)
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: set[Future[None]] = set()
 
     def append(self, record: UsageRecord) -> None:
+        """Keep `record` and append its line to the file. Called on an event loop (a run's model calls), the
+        line goes to this log's writer thread, in order, so the loop (shared with other seasons and, on a
+        server, other runs) never waits on the disk; `flush` waits for it."""
         # The fields are plain values: read them directly (asdict deep-copies each one)
         line = json.dumps({name: getattr(record, name) for name in _FIELDS}, ensure_ascii=False)
         with self._lock:
@@ -70,14 +77,32 @@ class UsageLog:
             self._running = _plus(self._running, record)
             if self.path is None:
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One write() of a whole line with O_APPEND: a crash leaves whole lines, never half ones
-            # interleaved with another writer's.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, (line + "\n").encode("utf-8"))
-            finally:
-                os.close(fd)
+                asyncio.get_running_loop()
+            except RuntimeError:
+                self._write(line)
+                return
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-log")
+            future = self._writer.submit(self._write, line)
+            self._pending.add(future)
+            future.add_done_callback(self._pending.discard)
+
+    def _write(self, line: str) -> None:
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One write() of a whole line with O_APPEND: a crash leaves whole lines, never half ones
+        # interleaved with another writer's.
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (line + "\n").encode("utf-8"))
+        finally:
+            os.close(fd)
+
+    def flush(self) -> None:
+        """Wait until every line appended so far is in the file (raises a write's error)."""
+        for future in list(self._pending):
+            future.result()
 
     def totals(self) -> UsageSummary:
         """Calls, tokens and cost over the records of this process."""

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -208,14 +209,23 @@ async def extract_facts(model: StructuredModel, ledger: Ledger, script: EpisodeS
     """The episode's facts (ids resolved, evidence verified) and the reasons for anything dropped.
 
     Every kept fact is valid canon for every later reader; what is not is dropped here, with a note,
-    and never reaches the ledger."""
-    planned = {(ledger.resolve(s), a) for s, a in planned}
+    and never reaches the ledger. The ledger is read in a worker thread, off the event loop."""
+    resolved, prompt = await asyncio.to_thread(_extract_prompt, ledger, script, planned)
+    out = await model.structured(ExtractedFacts, [("user", prompt.text)], episode=script.episode, prompt=prompt.ref)
+    return await asyncio.to_thread(_kept_facts, ledger, script, out, resolved)
+
+
+def _extract_prompt(ledger: Ledger, script: EpisodeScript, planned: Iterable[tuple[str, str]]) -> tuple[set[tuple[str, str]], Any]:
+    resolved = {(ledger.resolve(s), a) for s, a in planned}
     entities = "\n".join(f"{e.id}: {', '.join(filter(None, [e.name, *e.aliases]))}" for e in ledger.entities())
     planned_text = ("Planned changes this episode (mark them change=true): "
-                    + "; ".join(f"{s}.{a}" for s, a in sorted(planned))) if planned else ""
-    prompt = render("continuity.extract_facts", episode=script.episode, entities=entities or "(none yet)",
-                    planned=planned_text, script=script_text(script), bible=canon_brief(ledger))
-    out = await model.structured(ExtractedFacts, [("user", prompt.text)], episode=script.episode, prompt=prompt.ref)
+                    + "; ".join(f"{s}.{a}" for s, a in sorted(resolved))) if resolved else ""
+    return resolved, render("continuity.extract_facts", episode=script.episode, entities=entities or "(none yet)",
+                            planned=planned_text, script=script_text(script), bible=canon_brief(ledger))
+
+
+def _kept_facts(ledger: Ledger, script: EpisodeScript, out: ExtractedFacts,
+                planned: set[tuple[str, str]]) -> tuple[list[Fact], list[str]]:
     text = script_text(script)
     facts: list[Fact] = []
     dropped: list[str] = []
@@ -293,9 +303,10 @@ async def review_continuity(model: StructuredModel | None, ledger: Ledger, index
                             script: EpisodeScript, facts: list[Fact], *, planned: Iterable[str] = (),
                             budget: int = 1200, dropped: list[str] | None = None) -> ContinuityReport:
     """Rule findings for `facts`, plus verified model findings when `model` is given. A model finding
-    whose subject is no entity id is dropped with a note in `dropped` (when given)."""
+    whose subject is no entity id is dropped with a note in `dropped` (when given). The ledger is read in a
+    worker thread, off the event loop."""
     dropped = [] if dropped is None else dropped
-    violations = ledger.check(facts, replacing_episode=script.episode)
+    violations = await asyncio.to_thread(ledger.check, facts, replacing_episode=script.episode)
     findings = [finding_from_violation(v) for v in violations]
     if model is not None:
         cast = sorted({c for s in script.scenes for c in s.cast})
@@ -303,28 +314,34 @@ async def review_continuity(model: StructuredModel | None, ledger: Ledger, index
                                    plan=script_text(script)[:2000], budget=budget)
         canon = ctx.text() or "(nothing recorded yet)"
         already = ", ".join(sorted({v.rule for v in violations})) or "none found"
-        bible = canon_brief(ledger)
+        bible = await asyncio.to_thread(canon_brief, ledger)
         prompt = render("continuity.review", episode=script.episode, previous=script.episode - 1, canon=canon,
                         already=already, planned="; ".join(planned) or "none", script=script_text(script), bible=bible)
         out = await model.structured(ModelFindings, [("user", prompt.text)], episode=script.episode,
                                      prompt=prompt.ref)
-        text = script_text(script)
-        for mf in out.findings:
-            if not (quoted_in(mf.canon_quote, f"{bible}\n{canon}") and quoted_in(mf.script_quote, text)):
-                continue  # unquoted or misquoted: not evidence, not a finding
-            scene = next((n for n, line in script_lines(script) if quoted_in(mf.script_quote, line)), None)
-            subject = canon_subject(ledger, mf.subject)
-            if subject is None:
-                dropped.append(f"model finding on {_shown(mf.subject)}: the subject is not an entity id or a known name")
-                continue
-            try:
-                findings.append(ContinuityFinding(
-                    rule="model_check", severity=mf.severity, subject=subject,
-                    canon_fact=_line(mf.canon_quote, ""), script_quote=_line(mf.script_quote, ""),
-                    episode=script.episode, scene=scene if scene is None or 1 <= scene <= 99 else None,
-                    explanation=_line(mf.explanation, "contradicts canon"),
-                    suggested_fix=_line(mf.suggested_fix, "rewrite the line")))
-            except ValidationError as exc:  # a bound this code does not know of: say so, never crash
-                dropped.append(f"model finding on {_shown(mf.subject)}: {exc.errors()[0]['msg']}")
+        findings += await asyncio.to_thread(_model_findings, ledger, script, out, f"{bible}\n{canon}", dropped)
     return ContinuityReport(findings=tuple(findings[:50]))
 
+
+def _model_findings(ledger: Ledger, script: EpisodeScript, out: ModelFindings, canon_text: str,
+                    dropped: list[str]) -> list[ContinuityFinding]:
+    text = script_text(script)
+    findings: list[ContinuityFinding] = []
+    for mf in out.findings:
+        if not (quoted_in(mf.canon_quote, canon_text) and quoted_in(mf.script_quote, text)):
+            continue  # unquoted or misquoted: not evidence, not a finding
+        scene = next((n for n, line in script_lines(script) if quoted_in(mf.script_quote, line)), None)
+        subject = canon_subject(ledger, mf.subject)
+        if subject is None:
+            dropped.append(f"model finding on {_shown(mf.subject)}: the subject is not an entity id or a known name")
+            continue
+        try:
+            findings.append(ContinuityFinding(
+                rule="model_check", severity=mf.severity, subject=subject,
+                canon_fact=_line(mf.canon_quote, ""), script_quote=_line(mf.script_quote, ""),
+                episode=script.episode, scene=scene if scene is None or 1 <= scene <= 99 else None,
+                explanation=_line(mf.explanation, "contradicts canon"),
+                suggested_fix=_line(mf.suggested_fix, "rewrite the line")))
+        except ValidationError as exc:  # a bound this code does not know of: say so, never crash
+            dropped.append(f"model finding on {_shown(mf.subject)}: {exc.errors()[0]['msg']}")
+    return findings

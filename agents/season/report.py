@@ -177,4 +177,8 @@ def report_markdown(summary: SeasonSummary, stop: str, wall_s: float | None) -> 
 
 
 def write_report(ctx: RunContext, stop: str, wall_s: float | None = None) -> None:
-    ctx.store.write_report(report_markdown(summarise(ctx.store, ctx.pack), stop, wall_s))
+    """report.md; a failed or budget-stopped run's one-line reason follows its stop (`RunContext.end`), so a
+    client of the server can show it."""
+    end = getattr(ctx, "end", None)
+    why = f" ({end.message})" if end is not None and end.message and stop in ("failed", "budget") else ""
+    ctx.store.write_report(report_markdown(summarise(ctx.store, ctx.pack), stop + why, wall_s))

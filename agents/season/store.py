@@ -193,6 +193,15 @@ class SeasonStore:
     def checkpoint_path(self) -> Path:
         return self.root / "checkpoints.sqlite"
 
+    def checkpoint_place(self) -> str | None:
+        """Where the season's checkpoints are kept ("sqlite", or a PostgreSQL URL without its password); None
+        when no run recorded it (the folder's SQLite file, as before the record existed)."""
+        path = self.root / "checkpoints.place"
+        return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
+
+    def record_checkpoint_place(self, place: str) -> None:
+        atomic_write(self.root / "checkpoints.place", place + "\n")
+
     @property
     def usage_path(self) -> Path:
         return self.root / "usage.jsonl"

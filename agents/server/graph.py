@@ -1,0 +1,99 @@
+"""The season graph as LangGraph Server loads it (`langgraph.json`: "cliffhanger.agents.server.graph:make_graph").
+
+The server calls the factory for every use of the graph: a run that executes gets the season opened through
+`run.open_run`, the one setup and teardown `cliffhanger draft` uses (the lock, the budget and limiter on the
+models, ledger, lore index; the report at the end), and the nodes bound to it; every other use (schemas,
+state reads, Studio's drawing) gets the same graph unbound, opening nothing. Progress goes out as the run's
+custom stream events (`{"kind", "episode", "detail"}`, what `cliffhanger draft` prints).
+
+The models, prices and [limits] come from the server process's settings (`cliffhanger serve` passes its
+--config and flags in the environment), opened once per worker process and shared by its seasons, as
+`cliffhanger draft A B C` shares them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from langgraph_sdk.runtime import ServerRuntime
+
+from cliffhanger.agents.errors import UserError, one_line
+from cliffhanger.agents.graph import build_graph
+from cliffhanger.agents.server.request import SeasonRequest
+
+CONFIG_ENV = "CLIFFHANGER_SERVE_CONFIG"      # the --config file `cliffhanger serve` was given
+EMBEDDING_ENV = "CLIFFHANGER_SERVE_EMBEDDING"  # "hash": the test embedding (the sim's seasons in tests)
+IN_FLIGHT_ENV = "CLIFFHANGER_SERVE_MAX_IN_FLIGHT"  # calls in flight per endpoint, all the server's seasons
+
+
+class RunRefused(ValueError):
+    """A run the server cannot start: a ValueError, so the server shows the client its message."""
+
+
+def emit_to_stream(kind: str, episode: int | None, detail: str) -> None:
+    """A progress event as a custom stream event of the run (nothing outside a run)."""
+    from langgraph.config import get_stream_writer
+
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:
+        return
+    writer({"kind": kind, "episode": episode, "detail": detail})
+
+
+@functools.cache
+def worker_crew() -> Any:
+    """The room's models for this worker process, from the server's settings: opened on the first run."""
+    from pathlib import Path as _Path
+
+    from cliffhanger.agents.llm.usage import UsageLog
+    from cliffhanger.agents.state import RunSettings
+    from cliffhanger.app.seasons import configure_limits, open_room_crew
+    from cliffhanger.app.settings import load_settings
+
+    config = os.environ.get(CONFIG_ENV)
+    settings = load_settings(_Path(config) if config else None, {})
+    configure_limits(settings, RunSettings(concurrency=int(os.environ.get(IN_FLIGHT_ENV) or 16)))
+    return open_room_crew(settings, UsageLog(), announce=lambda m: None)
+
+
+def _embedding() -> Any:
+    if os.environ.get(EMBEDDING_ENV) == "hash":
+        from cliffhanger.memory.embeddings import HashEmbedding
+
+        return HashEmbedding()
+    return None  # the USE model, loaded once per process
+
+
+@contextlib.asynccontextmanager
+async def make_graph(runtime: ServerRuntime) -> AsyncIterator[Any]:
+    execution = runtime.execution_runtime
+    if execution is None:  # a schema or state read: the graph's shape, nothing opened
+        yield build_graph(context_schema=SeasonRequest)
+        return
+    from cliffhanger.agents.llm.usage import UsageLog
+    from cliffhanger.agents.run import open_run
+    from cliffhanger.agents.season.store import SeasonStore
+
+    try:
+        request = SeasonRequest.from_wire(dict(execution.context or {}))
+        store = await asyncio.to_thread(SeasonStore.open, Path(request.season))
+        crew = worker_crew().for_season(UsageLog(store.usage_path))
+        opened = open_run(store, crew, request.settings(embedding=_embedding()), emit=emit_to_stream, signals=False)
+        ctx = await opened.__aenter__()
+    except UserError as exc:
+        raise RunRefused(one_line(str(exc), 400)) from None
+    failed: BaseException | None = None
+    try:
+        yield build_graph(bound=ctx, context_schema=SeasonRequest)
+    except BaseException as exc:
+        failed = exc
+        raise
+    finally:
+        await opened.__aexit__(type(failed) if failed else None, failed, failed.__traceback__ if failed else None)
