@@ -224,15 +224,6 @@ async def wind_down(ctx: RunContext, exc: BaseException) -> None:
         ctx.end.stop, ctx.end.message = "failed", redact(one_line(f"{exc.__class__.__name__}: {exc}", 400), None)
 
 
-async def fast_commits(saver: Any) -> None:
-    """Checkpoint commits without an fsync each (the saver keeps checkpoints.sqlite in WAL mode): a killed
-    process loses nothing committed, and a power cut at worst the last few checkpoints, after which the run
-    resumes from an earlier one (nodes are idempotent; the season folder is the record). Two fsyncs per
-    step less, and fewer fsyncs queued ahead of the artifacts' own."""
-    await saver.setup()
-    await saver.conn.execute("PRAGMA synchronous=NORMAL")
-
-
 # The stop events of the runs going on in each loop: seasons drafted side by side share one handler.
 _STOPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[threading.Event]] = weakref.WeakKeyDictionary()
 _HANDLED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[int]] = weakref.WeakKeyDictionary()

@@ -35,8 +35,7 @@ def serve(
     writes season folders itself, by absolute path.
     """
     from cliffhanger.agents.errors import UserError
-    from cliffhanger.agents.server.graph import CONFIG_ENV, IN_FLIGHT_ENV
-    from cliffhanger.app.serve import ServeRequest, serve_forever
+    from cliffhanger.app.serve import CONFIG_ENV, IN_FLIGHT_ENV, ServeRequest, serve_forever
     from cliffhanger.app.settings import load_settings
 
     if max_in_flight < 1:

@@ -28,7 +28,11 @@ from cliffhanger.agents.errors import UserError
 from cliffhanger.agents.server.request import GRAPH_ID
 
 DEFAULT_PORT = 8766
-FACTORY = "cliffhanger.agents.server.graph:make_graph"
+# What `cliffhanger serve` tells the server process (app/server_graph.py reads them), besides CLIFFHANGER_* settings:
+CONFIG_ENV = "CLIFFHANGER_SERVE_CONFIG"            # the --config file
+EMBEDDING_ENV = "CLIFFHANGER_SERVE_EMBEDDING"      # "hash": the test embedding (the sim's seasons in tests)
+IN_FLIGHT_ENV = "CLIFFHANGER_SERVE_MAX_IN_FLIGHT"  # calls in flight per endpoint, all the server's seasons
+FACTORY = "cliffhanger.app.server_graph:make_graph"
 # The checkpointer path is module.attr with a dot: langgraph-api reads "pkg.mod:attr" as a file name.
 SAVER = "cliffhanger.agents.server.checkpoint.make_saver"
 _URL = re.compile(r"API:\s*(?:\x1b\[[0-9;]*m)*(https?://[^\s\x1b]+)")

@@ -182,7 +182,7 @@ def test_hash_embedding_vectors_are_unchanged() -> None:
 def test_the_checkpoint_database_commits_without_fsync_and_stays_in_wal(tmp_path: Path) -> None:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from cliffhanger.agents.run import fast_commits
+    from cliffhanger.agents.server.checkpoint import fast_commits
 
     async def open_it() -> tuple[int, str]:
         async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "checkpoints.sqlite")) as saver:

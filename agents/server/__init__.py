@@ -1,3 +1,3 @@
-"""The room on LangGraph Server: the graph factory `langgraph.json` names, the request a client sends, the
-Postgres checkpointer. Needs the `serve` extra (langgraph-cli[inmem], langgraph-sdk,
-langgraph-checkpoint-postgres) only where the server or a client runs."""
+"""What running the room as a service needs below the app layer: the request a client sends a LangGraph server
+(`request`) and where checkpoints live (`checkpoint`: the season folder's SQLite file or PostgreSQL). The graph
+factory the server loads is `cliffhanger.app.server_graph` (it reads the app's settings)."""

@@ -1,4 +1,4 @@
-"""The season graph as LangGraph Server loads it (`langgraph.json`: "cliffhanger.agents.server.graph:make_graph").
+"""The season graph as LangGraph Server loads it (`langgraph.json`: "cliffhanger.app.server_graph:make_graph").
 
 The server calls the factory for every use of the graph: a run that executes gets the season opened through
 `run.open_run`, the one setup and teardown `cliffhanger draft` uses (the lock, the budget and limiter on the
@@ -26,10 +26,7 @@ from langgraph_sdk.runtime import ServerRuntime
 from cliffhanger.agents.errors import UserError, one_line
 from cliffhanger.agents.graph import build_graph
 from cliffhanger.agents.server.request import SeasonRequest
-
-CONFIG_ENV = "CLIFFHANGER_SERVE_CONFIG"      # the --config file `cliffhanger serve` was given
-EMBEDDING_ENV = "CLIFFHANGER_SERVE_EMBEDDING"  # "hash": the test embedding (the sim's seasons in tests)
-IN_FLIGHT_ENV = "CLIFFHANGER_SERVE_MAX_IN_FLIGHT"  # calls in flight per endpoint, all the server's seasons
+from cliffhanger.app.serve import CONFIG_ENV, EMBEDDING_ENV, IN_FLIGHT_ENV  # noqa: E402 - set by `cliffhanger serve`
 
 
 class RunRefused(ValueError):
