@@ -61,6 +61,8 @@ def submit(
     review: Annotated[str | None, typer.Option(help="'arc' pauses after the arc for your review")] = None,
     max_revisions: Annotated[int, typer.Option("--max-revisions", help="revisions per episode before the best wins")] = 2,
     target: Annotated[str, typer.Option(help="video model for shot lists")] = "generic",
+    move_checkpoints: Annotated[bool, typer.Option("--move-checkpoints", help="let a season's checkpoints move to "
+                                                   "the server's")] = False,
 ) -> None:
     """Draft seasons on a server started with `cliffhanger serve`; resumes each where it stopped.
 
@@ -74,5 +76,5 @@ def submit(
     if review not in (None, "arc"):
         raise UserError(f"--review {review!r} is not supported: use --review arc")
     run = RunSettings(until=until, concurrency=concurrency, budget_usd=budget_usd, review_arc=review == "arc",
-                      max_revisions=max_revisions, target=target)
+                      max_revisions=max_revisions, target=target, move_checkpoints=move_checkpoints)
     raise typer.Exit(run_submit(SubmitRequest(tuple(directories), server.rstrip("/"), follow, run)))

@@ -68,6 +68,19 @@ def _embedding() -> Any:
     return None  # the USE model, loaded once per process
 
 
+def _claim(store: Any, move: bool) -> None:
+    """The season's checkpoints are kept where this server keeps them, or the run is refused (see
+    `checkpoint.claim_place`); recorded in the season folder."""
+    from cliffhanger.agents.server.checkpoint import ENV, MEMORY, claim_place, where
+
+    url = os.environ.get(ENV)
+    place = where(url) if url else MEMORY
+    claim_place(store, place, move=move, fix_here="draft it with `cliffhanger draft`",
+                fix_there=lambda at: f"submit it to a server with --checkpoint-url for {at}")
+    if store.checkpoint_place() != place:
+        store.record_checkpoint_place(place)
+
+
 @contextlib.asynccontextmanager
 async def make_graph(runtime: ServerRuntime) -> AsyncIterator[Any]:
     execution = runtime.execution_runtime
@@ -81,6 +94,7 @@ async def make_graph(runtime: ServerRuntime) -> AsyncIterator[Any]:
     try:
         request = SeasonRequest.from_wire(dict(execution.context or {}))
         store = await asyncio.to_thread(SeasonStore.open, Path(request.season))
+        await asyncio.to_thread(_claim, store, request.move_checkpoints)
         crew = worker_crew().for_season(UsageLog(store.usage_path))
         opened = open_run(store, crew, request.settings(embedding=_embedding()), emit=emit_to_stream, signals=False)
         ctx = await opened.__aenter__()

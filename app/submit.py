@@ -158,7 +158,7 @@ async def _follow(client: Any, s: Submitted, req: SubmitRequest, how: dict[str, 
                 if kind in ("step", "accepted", "notice"):
                     say(f"{s.label}: " + (f"episode {ep}: " if ep else "") + one_line(str(detail), 200))
             elif part.event == "error" and isinstance(part.data, dict):
-                error = one_line(f"{part.data.get('error', 'error')}: {part.data.get('message', '')}", 300)
+                error = one_line(str(part.data.get("message") or part.data.get("error") or "error"), 300)
     except httpx.HTTPStatusError as exc:
         s.code, s.line = 2, _refused(exc)
         return
@@ -182,8 +182,10 @@ def outcome(folder: Path, status: str, error: str) -> tuple[int, str]:
     if status == "interrupted":
         return EXIT_STOPPED, "the run was cancelled at a step boundary; submit again to resume"
     reason = stopped.partition("(")[2].rstrip(")") if "(" in stopped else ""
-    if stopped.startswith("budget"):
+    if stopped.startswith("budget") and "internal error" in error.lower():
         return 2, reason or "stopped at its budget"
+    if error and "internal error" not in error.lower():  # a refusal (RunRefused) or a message the server shows
+        return 2, error
     # The server shows most errors as "an internal error": the season's report has the run's own message.
     return 1, f"the run failed: {reason or error or status}; submit again to resume once it is fixed"
 

@@ -190,3 +190,21 @@ def test_a_server_killed_mid_season_and_started_again_on_the_same_postgres_loses
     assert {ep: (store.episode_dir(ep) / "script.json").read_bytes() for ep in kept} == kept
     again = [r.episode for r in read_usage(store.usage_path) if r.role == "writer"][len(drafted):]
     assert not set(again) & set(kept), again
+
+
+def test_a_season_whose_checkpoints_are_in_its_folder_moves_to_the_server_only_when_asked(
+        server: Server, sim_for_server: str, tmp_path: Path) -> None:
+    from season_kit import run, sim_models
+
+    from cliffhanger.agents.llm.usage import UsageLog
+
+    store = make_season(tmp_path / "s", 2, free=1)
+    assert run(store, sim_models(sim_for_server, UsageLog(store.usage_path)), until=1).stop == "until"
+    lines, say = said()
+    assert submit(SubmitRequest((store.root,), server.url, follow=True), say) == 2
+    refusal = [ln for ln in lines if "keeps its checkpoints in its own folder" in ln]
+    assert refusal and "--move-checkpoints" in refusal[0], lines
+    assert store.accepted_episodes() == [1] and store.checkpoint_place() == "sqlite"
+    moved = RunSettings(move_checkpoints=True)
+    assert submit(SubmitRequest((store.root,), server.url, follow=True, run=moved), say) == 0, lines
+    assert store.accepted_episodes() == [1, 2] and store.checkpoint_place().startswith("postgresql://")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -76,6 +76,27 @@ async def fast_commits(saver: Any) -> None:
     await saver.conn.execute("PRAGMA synchronous=NORMAL")
 
 
+MEMORY = "server memory"  # a server without --checkpoint-url: gone when it stops, so nothing to move
+
+
+def claim_place(store: Any, wanted: str, *, move: bool, fix_here: str, fix_there: Callable[[str], str]) -> bool:
+    """Check that the season's checkpoints may be kept at `wanted` (True: they are moving there); ConfigError
+    (one line, with the fixes) when they are elsewhere and `move` is not given. The place is recorded by the
+    caller once it is open."""
+    current = store.checkpoint_place() or "sqlite"
+    started = current != MEMORY and (current != "sqlite" or store.checkpoint_path.exists())
+    if wanted == current or not started:
+        return False
+    if not move:
+        here = "in its own folder (checkpoints.sqlite)" if current == "sqlite" else f"at {current}"
+        fix = fix_here if current == "sqlite" else fix_there(current)
+        there = {"sqlite": "in the season folder", MEMORY: "in the server's memory"}.get(wanted, f"at {wanted}")
+        raise ConfigError(f"{store.root.name} keeps its checkpoints {here}: {fix}, or add --move-checkpoints to keep "
+                          f"them {there} from now on (the run restarts from the season folder, which keeps every "
+                          "accepted episode)")
+    return True
+
+
 @contextlib.asynccontextmanager
 async def open_checkpoints(store: Any, url: str | None, *, move: bool = False) -> AsyncIterator[tuple[Any, str]]:
     """The season's checkpointer and thread id: SQLite in the season folder (thread: the season id, as always),
@@ -86,17 +107,8 @@ async def open_checkpoints(store: Any, url: str | None, *, move: bool = False) -
     from cliffhanger.agents.server.request import thread_id
 
     wanted = where(url) if url else "sqlite"
-    current = store.checkpoint_place() or "sqlite"
-    started = current != "sqlite" or store.checkpoint_path.exists()
-    if wanted != current and started and not move:
-        here = "in its own folder (checkpoints.sqlite)" if current == "sqlite" else f"at {current}"
-        fix = ("draft it without --checkpoint-url" if current == "sqlite" else
-               f"pass --checkpoint-url for {current}")
-        there = "in the season folder" if wanted == "sqlite" else f"at {wanted}"
-        raise ConfigError(f"{store.root.name} keeps its checkpoints {here}: {fix}, or add --move-checkpoints to keep "
-                          f"them {there} from now on (the run restarts from the season folder, which keeps every "
-                          "accepted episode)")
-    moving = wanted != current and started
+    moving = claim_place(store, wanted, move=move, fix_here="draft it without --checkpoint-url",
+                         fix_there=lambda place: f"pass --checkpoint-url for {place}")
     if url is None:
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 

@@ -34,12 +34,14 @@ class SeasonRequest:
     review: str | None = None      # "arc": pause after the arc for a person's review
     target: str = "generic"
     budget_usd: float | None = None
+    move_checkpoints: bool = False  # the season's checkpoints may move to the server's
 
     @classmethod
     def of(cls, folder: Path, settings: RunSettings) -> SeasonRequest:
         return cls(season=str(folder.resolve()), until=settings.until, concurrency=settings.concurrency,
                    max_revisions=settings.max_revisions, review="arc" if settings.review_arc else None,
-                   target=settings.target, budget_usd=settings.budget_usd)
+                   target=settings.target, budget_usd=settings.budget_usd,
+                   move_checkpoints=settings.move_checkpoints)
 
     def wire(self) -> dict[str, Any]:
         return asdict(self)
