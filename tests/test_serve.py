@@ -208,3 +208,31 @@ def test_a_season_whose_checkpoints_are_in_its_folder_moves_to_the_server_only_w
     moved = RunSettings(move_checkpoints=True)
     assert submit(SubmitRequest((store.root,), server.url, follow=True, run=moved), say) == 0, lines
     assert store.accepted_episodes() == [1, 2] and store.checkpoint_place().startswith("postgresql://")
+
+
+def test_cliffhanger_serve_prints_its_url_and_stops_cleanly_on_ctrl_c(sim_for_server: str, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, **server_env(sim_for_server)}
+    proc = subprocess.Popen([sys.executable, "-m", "cliffhanger.app", "serve", "--port", "0", "--state-dir",
+                             str(tmp_path / "state")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("serving the room on http://127.0.0.1:"), line + (proc.stderr.read() if proc.stderr else "")
+        url = line.split()[4]
+        import urllib.request
+
+        with urllib.request.urlopen(f"{url}/ok", timeout=5) as resp:  # noqa: S310 - loopback
+            assert resp.status == 200
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "server stopped" in out
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/ok", timeout=2)  # noqa: S310 - nothing answers any more
