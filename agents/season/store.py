@@ -2,7 +2,7 @@
 
     season.toml  bible.json bible.md  arc.json  plan/{acts.json, act_N.json, imported.json}
     episodes/017/{script.json, script.fountain, shots.json, review.json, brief.json, revisions/, history/}
-    chat.jsonl  canon.sqlite  lore/  checkpoints.sqlite  usage.jsonl  report.md  exports/
+    chat.jsonl  canon.sqlite  lore/  checkpoints.sqlite (+ checkpoints.place)  usage.jsonl  report.md  exports/
 
 `SeasonStore` owns every path in the folder: callers read and write artifacts through its typed
 readers and writers (or take a path from it for a file a library writes, like the ledger), and no
@@ -193,14 +193,17 @@ class SeasonStore:
     def checkpoint_path(self) -> Path:
         return self.root / "checkpoints.sqlite"
 
+    @property
+    def _place_path(self) -> Path:
+        return self.root / "checkpoints.place"
+
     def checkpoint_place(self) -> str | None:
-        """Where the season's checkpoints are kept ("sqlite", or a PostgreSQL URL without its password); None
-        when no run recorded it (the folder's SQLite file, as before the record existed)."""
-        path = self.root / "checkpoints.place"
+        """Where the checkpoints are kept (`checkpoint.claim_place`); None: never recorded (the SQLite file)."""
+        path = self._place_path
         return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
 
     def record_checkpoint_place(self, place: str) -> None:
-        atomic_write(self.root / "checkpoints.place", place + "\n")
+        atomic_write(self._place_path, place + "\n")
 
     @property
     def usage_path(self) -> Path:
@@ -231,8 +234,7 @@ class SeasonStore:
         return self._episode_file(episode, "revisions") / f"r{revision:02d}.{kind}.json"
 
     def owns(self, path: Path) -> bool:
-        """Whether `path` is a file this store names: the record, a library's files (canon, checkpoints and
-        their sqlite sidecars, lore/), exports/, an episode's history/. A stray or misnamed file is not."""
+        """Whether `path` is a file this store names (record, canon, checkpoints, lore/, exports/, history/)."""
         path = path if path.is_absolute() else self.root / path
         folders = [self.lore_path, self.exports_dir]
         folders += [self._episode_file(e, "history") for e in self._episode_numbers()]
@@ -245,7 +247,8 @@ class SeasonStore:
 
     def _named_files(self) -> set[Path]:
         files = {self.spec_path, self.bible_path, self.bible_markdown_path, self.arc_path, self.chat_path,
-                 self.report_path, self.usage_path, self._lock_path, self.eval_run_path, self._plan_path("acts.json"),
+                 self.report_path, self.usage_path, self._lock_path, self.eval_run_path, self._place_path,
+                 self._plan_path("acts.json"),
                  self._plan_path("imported.json"), *(self._plan_path(f"act_{a}.json") for a in range(1, MAX_ACTS + 1))}
         for db in (self.ledger_path, self.checkpoint_path):
             files |= {db, *(db.with_name(db.name + side) for side in ("-wal", "-shm", "-journal"))}
@@ -285,8 +288,7 @@ class SeasonStore:
         return self._read(self.bible_path, Bible)
 
     def write_bible(self, bible: Bible, meta: dict[str, object] | None = None) -> None:
-        """bible.json, then bible.md rendered from it. A kill between the two leaves bible.md missing or
-        stale: `ensure_bible_markdown()`, run when planning starts or resumes, rewrites it."""
+        """bible.json, then bible.md from it (a kill between the two: `ensure_bible_markdown()` mends it)."""
         self.write_model(self.bible_path, bible, meta)
         atomic_write(self.bible_markdown_path, self._bible_markdown(bible))
 
