@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 from cliffhanger.agents.state import RunSettings
@@ -59,22 +58,8 @@ def new_season(folder: Path, episodes: int, i: int) -> None:
                     "--logline", f"第{i}个被调包的真千金回到豪门复仇。"], check=True, stdout=subprocess.DEVNULL)
 
 
-def busy_seconds(log: Path) -> float:
-    """Seconds the sim was answering at least one request (the union of their intervals)."""
-    spans = sorted((end - r["latency_ms"] / 1000, end) for line in log.read_text(encoding="utf-8").splitlines()
-                   if line.strip() for r in [json.loads(line)] for end in [datetime.fromisoformat(r["time"]).timestamp()])
-    total, start, stop = 0.0, None, None
-    for a, b in spans:
-        if stop is None or a > stop:
-            total += (stop - start) if stop is not None and start is not None else 0.0
-            start, stop = a, b
-        else:
-            stop = max(stop, b)
-    return total + ((stop - start) if stop is not None and start is not None else 0.0)
-
-
-def requests(log: Path) -> int:
-    return sum(1 for line in log.read_text(encoding="utf-8").splitlines() if line.strip())
+def logged(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def model_env(url: str) -> dict[str, str]:
@@ -94,6 +79,7 @@ def overhead(root: Path, episodes: int, jobs: int, checkpoint_url: str | None) -
     """ms per call outside the sim: (the command line's run_season in this process, the server's), each after an
     unmeasured warm-up season (one-time costs: imports, packs, the tokenizer), instant sim in its own process."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench import busy_seconds  # the union of the sim's answering intervals, as bench.py counts it
     from bench_overhead import draft  # the command line's figure, as scripts/bench_overhead.py measures it
     from bench_season import season  # the same season for both
 
@@ -119,7 +105,8 @@ def overhead(root: Path, episodes: int, jobs: int, checkpoint_url: str | None) -
         finally:
             sim.terminate()
             sim.wait()
-        figures.append((wall - busy_seconds(log)) / requests(log) * 1000)
+        answered = logged(log)
+        figures.append((wall - busy_seconds(answered)) / len(answered) * 1000)
     return figures[0], figures[1]
 
 
