@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cliffhanger.agents.errors import UserError
+from cliffhanger.agents.season.curve import SeasonCurve, read_curve
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
 from cliffhanger.agents.season.store import SeasonStore, atomic_write
 
@@ -66,7 +67,7 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
     missing = [e for e in wanted if e not in have]
     if bible is None or not have and fmt not in ("bible-md", "html"):
         raise UserError(f"nothing to export in {directory}: no accepted episodes yet; run `cliffhanger draft {directory}`")
-    text = _render(fmt, spec, bible, arc, scripts, shot_lists, target)
+    text = _render(fmt, spec, bible, arc, scripts, shot_lists, target, curve=_curve(store) if fmt == "html" else None)
     path = out if out is not None else store.exports_dir / FORMATS[fmt].format(target=target or "generic")
     try:
         if path.is_dir():  # inside the try: a name too long for the file system fails already here
@@ -78,7 +79,14 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
     return ExportResult(path, have, missing)
 
 
-def _render(fmt: str, spec, bible, arc, scripts, shot_lists, target) -> str:  # noqa: ANN001
+def _curve(store: SeasonStore) -> SeasonCurve:
+    """The season curve of the HTML book, with the arc audit's findings on it."""
+    from cliffhanger.agents.season.report import audit_arc
+
+    return read_curve(store, audit_arc(store))
+
+
+def _render(fmt: str, spec, bible, arc, scripts, shot_lists, target, curve=None) -> str:  # noqa: ANN001
     from cliffhanger.agents.season import screenplay
 
     script_list = [scripts[e] for e in sorted(scripts)]
@@ -102,4 +110,4 @@ def _render(fmt: str, spec, bible, arc, scripts, shot_lists, target) -> str:  # 
 
     if fmt == "bible-md":
         return export_book.season_markdown(spec, bible, arc, scripts, shot_lists)
-    return export_book.season_html(spec, bible, arc, scripts, shot_lists)
+    return export_book.season_html(spec, bible, arc, scripts, shot_lists, curve)

@@ -18,6 +18,7 @@ from html import escape
 from typing import TypeVar
 
 from cliffhanger.agents.season.artifacts import ArcPlan, Bible, DialogueLine, EpisodeScript, Scene, SeasonSpec
+from cliffhanger.agents.season.curve import SeasonCurve
 from cliffhanger.agents.season.shotlist import Shot, ShotList
 
 _A = TypeVar("_A", EpisodeScript, ShotList)
@@ -160,6 +161,7 @@ th,td{border:1px solid #ccc;padding:.3rem .4rem;vertical-align:top;text-align:le
 .line{margin:0 20% 0 20%}.action{margin:.5rem 0}.hook{font-weight:700;margin-top:1rem}
 .zh .cue{margin-left:0}.zh .line{margin:0 0 0 2em}
 .missing{color:#999}details summary{cursor:pointer;color:#555}
+.curve-scroll{overflow-x:auto}.curve-scroll svg{display:block;width:100%;min-width:640px;height:auto}
 """
 
 
@@ -208,7 +210,8 @@ def _shots_html(shots: ShotList) -> str:
 
 def season_html(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
                 scripts: Mapping[int, EpisodeScript] | Iterable[EpisodeScript],
-                shot_lists: Mapping[int, ShotList] | Iterable[ShotList]) -> str:
+                shot_lists: Mapping[int, ShotList] | Iterable[ShotList], curve: SeasonCurve | None = None) -> str:
+    """`curve`: the season curve, drawn inline as SVG under the title (`_curve_html`); None leaves it out."""
     scripts, shot_lists = _by_episode(scripts), _by_episode(shot_lists)
     names = {c.id: c.name for c in bible.characters}
     places = {loc.id: loc.name for loc in bible.locations}
@@ -220,7 +223,7 @@ def season_html(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
            f'<p class="meta">{_e(spec.genre)} · {_e(spec.language)} · {spec.episodes} episodes × {spec.runtime_s} s · '
            f"{_e(spec.paywall.mode)} · free episodes 1-{spec.paywall.free_episodes} · paywall at "
            f"{_e(', '.join(map(str, spec.paywall.paywall_episodes)) or 'none')}</p></header>",
-           "<section><h2>Bible</h2>", f"<p>{_e(bible.premise)}</p>"]
+           _curve_html(curve), "<section><h2>Bible</h2>", f"<p>{_e(bible.premise)}</p>"]
     if bible.world_rules:
         out.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in bible.world_rules) + "</ul>")
     out += ["<h3>Characters</h3>", _table(
@@ -262,3 +265,13 @@ def season_html(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
         out.append("</section>")
     out.append("</body></html>\n")
     return "\n".join(out)
+
+
+def _curve_html(curve: SeasonCurve | None) -> str:
+    """The season curve section: inline SVG (no script, nothing fetched), scrolled sideways on a narrow screen."""
+    if curve is None:
+        return ""
+    from cliffhanger.agents.season.curve_svg import curve_svg
+
+    return (f'<section id="curve"><h2>Season curve</h2><div class="curve-scroll">{curve_svg(curve)}</div>'
+            "</section>")

@@ -56,6 +56,7 @@ def test_a_season_drafts_with_the_servers_blocking_call_detector_on(tmp_path: Pa
     stop = asyncio.run(_draft_on_a_shared_loop(store, sim_models(url, UsageLog(store.usage_path))))
     assert stop == "done" and store.accepted_episodes() == [1, 2, 3]
     assert all(store.shots(ep) is not None for ep in (1, 2, 3))
+    assert store.curve_png_path.is_file()  # the report's picture was painted off the loop, too
 
 
 def test_the_detector_catches_canon_work_on_the_loop(tmp_path: Path) -> None:

@@ -159,6 +159,7 @@ def test_every_file_of_a_drafted_season_is_one_the_store_names(tmp_path: Path, s
     episode_files = [p for p in files if p.is_relative_to(store.root / "episodes")]
     assert len(files) > 40 and len(episode_files) > 4 * 8  # a floor first: the season really is on disk
     assert any("history" in p.parts for p in episode_files)
+    assert store.curve_png_path in files  # the season curve beside report.md
     assert [p.relative_to(store.root) for p in files if not store.owns(p)] == []
     # and the store says no to what it does not name
     for stray in ("notes.txt", "episodes/001/review.json.bak", "episodes/001/revisions/r0.draft.json",

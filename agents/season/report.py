@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 from cliffhanger.agents.llm.usage import read_usage, usage_summary
 from cliffhanger.agents.season.arc_check import ArcAudit, ArcFinding, check_arc
+from cliffhanger.agents.season.curve import INTENSITY_MAX, SCORE_MAX, STRENGTH_MAX, SeasonCurve, read_curve
 from cliffhanger.agents.season.store import SeasonError, SeasonStore
 from cliffhanger.genres.errors import GenreError
 
 if TYPE_CHECKING:
+    from cliffhanger.agents.season.artifacts import Review
     from cliffhanger.agents.state import RunContext
     from cliffhanger.genres.pack import GenrePack
 
@@ -58,6 +60,7 @@ class SeasonSummary:
     arc_checked: bool = False  # False: no arc yet, or the season's genre pack is not installed
     arc_findings: list[dict[str, object]] = field(default_factory=list)  # ArcFinding dicts
     arc_skipped: list[str] = field(default_factory=list)  # "rule: why" for rules the arc's fields cannot feed
+    curve: SeasonCurve | None = None  # the season curve's series (agents.season.curve)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -114,6 +117,7 @@ def summarise(store: SeasonStore, pack: GenrePack | None = None) -> SeasonSummar
         cost_unknown_calls=usage.cost_unknown_calls, calls=usage.calls, model_seconds=round(usage.latency_s, 1),
     )
     accepted = set(store.accepted_episodes())
+    reviews: dict[int, Review] = {}
     for ep in range(1, spec.episodes + 1):
         row = arc.row(ep) if arc else None
         line = EpisodeLine(ep, row.logline if row else "", spec.is_paywall(ep),
@@ -124,6 +128,7 @@ def summarise(store: SeasonStore, pack: GenrePack | None = None) -> SeasonSummar
             line.status = "drafting"
         review = store.review(ep) if ep in accepted else None
         if review is not None:
+            reviews[ep] = review
             line.status = "accepted"
             line.accepted_revision = review.accepted_revision
             reviewed = review.accepted  # None for imported episodes: they have no reviewed revisions
@@ -146,10 +151,12 @@ def summarise(store: SeasonStore, pack: GenrePack | None = None) -> SeasonSummar
                 if 1 <= ep <= len(summary.lines):
                     summary.lines[ep - 1].arc_findings.append(
                         f"{finding.rule} {finding.subject}: {finding.message}")
+    summary.curve = read_curve(store, audit, reviews)
     return summary
 
 
-def report_markdown(summary: SeasonSummary, stop: str, wall_s: float | None) -> str:
+def report_markdown(summary: SeasonSummary, stop: str, wall_s: float | None, curve: Sequence[str] = ()) -> str:
+    """The report; `curve` is its season curve section (`curve_markdown`), after the run's figures."""
     out = [f"# {summary.title}: run report", "",
            f"- Stopped: {stop}", f"- Episodes accepted: {summary.accepted} / {summary.episodes}; "
            f"shot lists: {summary.with_shots}",
@@ -158,6 +165,7 @@ def report_markdown(summary: SeasonSummary, stop: str, wall_s: float | None) -> 
                                                  if summary.cost_unknown_calls else "")]
     if wall_s is not None:
         out.append(f"- Wall time of the last run: {wall_s:.1f} s")
+    out += curve
     out += ["", "| ep | status | paywall | cliffhanger | revisions | score | open findings | arc | shots | logline |",
             "|---:|---|---|---|---:|---:|---:|---:|---:|---|"]
     for ln in summary.lines:
@@ -181,4 +189,43 @@ def write_report(ctx: RunContext, stop: str, wall_s: float | None = None) -> Non
     client of the server can show it."""
     end = getattr(ctx, "end", None)
     why = f" ({end.message})" if end is not None and end.message and stop in ("failed", "budget") else ""
-    ctx.store.write_report(report_markdown(summarise(ctx.store, ctx.pack), stop + why, wall_s))
+    summary = summarise(ctx.store, ctx.pack)
+    ctx.store.write_report(report_markdown(summary, stop + why, wall_s, curve_section(ctx.store, summary.curve)))
+
+
+# ---- the season curve -------------------------------------------------------------------------------
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float | None], top: float) -> str:
+    """One character per value on a 0..top scale; an unknown value is a space."""
+    return "".join(" " if v is None else _BARS[min(len(_BARS) - 1, max(0, round(v / top * (len(_BARS) - 1))))]
+                   for v in values)
+
+
+def curve_markdown(curve: SeasonCurve, picture: str | None, note: str | None) -> list[str]:
+    """The report's season curve: the picture (`picture`, a file name beside report.md) or the one-line `note`
+    saying why there is none, then the curve's main series as text, one character per episode."""
+    pts = curve.points
+    out = ["", "## Season curve", "", f"![season curve]({picture})" if picture else f"*{note}*", "", "```"]
+    rows = [("cliffhanger strength", [p.strength for p in pts], STRENGTH_MAX),
+            ("payoff intensity", [p.intensity_level for p in pts], INTENSITY_MAX),
+            ("critic: hook", [p.hook for p in pts], SCORE_MAX), ("critic: payoff", [p.payoff for p in pts], SCORE_MAX),
+            ("critic: pull", [p.cliffhanger_pull for p in pts], SCORE_MAX)]
+    out += [f"{name:21}|{sparkline(values, top)}|" for name, values, top in rows]
+    money = "".join("$" if p.episode in curve.first_paid else "^" if p.episode in curve.cuts else " " for p in pts)
+    if money.strip():
+        out.append(f"{'^ cut  $ first paid':21}|{money}|")
+    return [*out, "```"]
+
+
+def curve_section(store: SeasonStore, curve: SeasonCurve | None) -> list[str]:
+    """Paint season_curve.png beside report.md and return the report's section on it (a missing or failed
+    picture is a one-line note; the report is written anyway)."""
+    if curve is None:
+        return []
+    from cliffhanger.agents.season.curve_png import write_curve_png
+
+    note = write_curve_png(store, curve)
+    return curve_markdown(curve, None if note else store.curve_png_path.name, note)

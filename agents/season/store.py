@@ -1,8 +1,8 @@
 """The season folder: the record a person can read, diff and back up.
 
-    season.toml  bible.json bible.md  arc.json  plan/{acts.json, act_N.json, imported.json}
+    season.toml  bible.json bible.md  arc.json  plan/{acts.json, act_N.json, imported.json}  chat.jsonl
     episodes/017/{script.json, script.fountain, shots.json, review.json, brief.json, revisions/, history/}
-    chat.jsonl  canon.sqlite  lore/  checkpoints.sqlite (+ checkpoints.place)  usage.jsonl  report.md  exports/
+    canon.sqlite  lore/  checkpoints.{sqlite,place}  usage.jsonl  report.md  season_curve.png  exports/
 
 `SeasonStore` owns every path in the folder: callers read and write artifacts through its typed
 readers and writers (or take a path from it for a file a library writes, like the ledger), and no
@@ -164,6 +164,10 @@ class SeasonStore:
         return self.root / "report.md"
 
     @property
+    def curve_png_path(self) -> Path:
+        return self.root / "season_curve.png"
+
+    @property
     def exports_dir(self) -> Path:
         return self.root / "exports"
 
@@ -248,7 +252,7 @@ class SeasonStore:
     def _named_files(self) -> set[Path]:
         files = {self.spec_path, self.bible_path, self.bible_markdown_path, self.arc_path, self.chat_path,
                  self.report_path, self.usage_path, self._lock_path, self.eval_run_path, self._place_path,
-                 self._plan_path("acts.json"),
+                 self._plan_path("acts.json"), self.curve_png_path,
                  self._plan_path("imported.json"), *(self._plan_path(f"act_{a}.json") for a in range(1, MAX_ACTS + 1))}
         for db in (self.ledger_path, self.checkpoint_path):
             files |= {db, *(db.with_name(db.name + side) for side in ("-wal", "-shm", "-journal"))}
@@ -298,11 +302,9 @@ class SeasonStore:
         if bible is None:
             return False
         text = self._bible_markdown(bible)
-        try:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
             if self.bible_markdown_path.read_text(encoding="utf-8") == text:
                 return False
-        except (OSError, UnicodeDecodeError):
-            pass
         atomic_write(self.bible_markdown_path, text)
         return True
 
@@ -492,9 +494,7 @@ class SeasonStore:
             yield
 
     def remove_orphan_temp_files(self) -> list[Path]:
-        """Delete the temp files of atomic writes whose writer died (kill -9) before its rename.
-
-        Call with the lock held: then no writer of the record is mid-write, so every such file is an
-        orphan. `exports/` (written without the lock) and `lore/` (chromadb's) are left alone.
-        """
+        """Delete the temp files of atomic writes whose writer died (kill -9) before its rename. Call with the lock
+        held: then no writer of the record is mid-write, so every such file is an orphan. `exports/` (written
+        without the lock) and `lore/` (chromadb's) are left alone."""
         return remove_orphans(self.root, [self._plan_dir, self._episodes_dir])

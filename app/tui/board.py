@@ -1,5 +1,6 @@
 """The season board: one row per episode with its status, paywall and free markers, cliffhanger kind,
-critic score, open continuity findings, arc audit findings and shot count.
+critic score, open continuity findings, arc audit findings and shot count; above the table, the season curve
+as two sparklines (the planned cliffhanger strength, the critic's cliffhanger pull), refreshed with the rows.
 
 Rows update in place (the cursor stays where the writer left it); Enter or a click opens an episode. The
 arc audit's findings on the highlighted row show on a line under the table.
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Sparkline, Static
 
 from cliffhanger.app.console import untrusted
 
@@ -23,11 +24,15 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from cliffhanger.agents.season.artifacts import SeasonSpec
+    from cliffhanger.agents.season.curve import SeasonCurve
     from cliffhanger.agents.season.report import EpisodeLine
 
 COLUMNS = (("ep", "ep"), ("status", "status"), ("marker", "$"), ("cliffhanger", "cliffhanger"), ("score", "score"),
            ("findings", "open"), ("arc", "arc"), ("shots", "shots"), ("logline", "logline"))
 WIDTHS = {"ep": 3, "status": 9, "marker": 7, "cliffhanger": 22, "score": 5, "findings": 4, "arc": 3, "shots": 5}
+# The sparklines above the table: (CurvePoint attribute, label); 0 where a value is unknown (not planned, not
+# drafted), so every episode keeps its place along the line.
+CURVE_ROWS = (("strength", "plan strength"), ("cliffhanger_pull", "critic pull"))
 STATUS_STYLE = {"planned": "dim", "drafting": "yellow", "in review": "cyan", "accepted": "green"}
 
 
@@ -85,6 +90,11 @@ class BoardView(Vertical):
         self.arc: dict[int, list[str]] = {}  # episode -> the arc audit's findings on its row
 
     def compose(self) -> ComposeResult:
+        with Vertical(id="board-curve"):
+            for key, label in CURVE_ROWS:
+                with Horizontal(classes="curve-row"):
+                    yield Static(label, classes="curve-label", markup=False)
+                    yield Sparkline([], id=f"curve-{key}")
         yield BoardTable(id="board-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="board-detail", markup=False)
 
@@ -123,6 +133,21 @@ class BoardView(Vertical):
                     table.update_cell(str(ln.episode), key, cell, update_width=key == "logline")
             self._cells[ln.episode] = plain
         self.show_detail()
+
+    def show_curve(self, curve: SeasonCurve | None) -> None:
+        """Bring the sparklines up to date with the season curve; hidden when there is none."""
+        self.query_one("#board-curve").display = curve is not None
+        if curve is None:
+            return
+        for key, _ in CURVE_ROWS:
+            data = [float(getattr(p, key) or 0) for p in curve.points]
+            spark = self.query_one(f"#curve-{key}", Sparkline)
+            if list(spark.data or []) != data:
+                spark.data = data
+
+    def curve_data(self) -> dict[str, list[float]]:
+        """What each sparkline shows, by CurvePoint attribute."""
+        return {key: list(self.query_one(f"#curve-{key}", Sparkline).data or []) for key, _ in CURVE_ROWS}
 
     def highlighted(self) -> int | None:
         """The episode of the row under the cursor."""

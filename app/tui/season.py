@@ -128,6 +128,7 @@ class SeasonScreen(Screen[None]):
         self._refresh_error_shown = False
         self.summary = summary
         self.board.show(summary.lines, self.room.spec)
+        self.board.show_curve(summary.curve)
         self._show_lock(read_only, locked_by)
         self.sync_status_bars()
 
