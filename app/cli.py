@@ -252,19 +252,17 @@ def chat(
 @app.command()
 def export(
     directory: Annotated[Path, typer.Argument(help="season folder")],
-    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, jobs, bible-md, html")],
-    target: Annotated[str | None, typer.Option(help="video model: kling, runway, sora, veo, hailuo, wan, skyreels, generic")] = None,
-    out: Annotated[Path | None, typer.Option(help="output file or folder (default: DIR/exports/)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, jobs, budget, bible-md, html")],
+    target: Annotated[str | None, typer.Option(help="video model: kling, runway, sora, veo, hailuo, wan, skyreels, generic; all (budget)")] = None,
+    out: Annotated[str | None, typer.Option(help="output file, or folder (an existing one, or ending in /); default: DIR/exports/")] = None,
     episodes: Annotated[str | None, typer.Option(help="which episodes, e.g. 1-10 or 3,5 (default: all)")] = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Export scripts (Fountain, Final Draft, Chinese format), shot lists, video-model jobs or the season book."""
-    from cliffhanger.app.export import export_season
+    """Export scripts (Fountain, Final Draft, Chinese format), shot lists, video-model jobs, the video budget
+    (a table here, JSON in the file; [video_prices] in cliffhanger.toml set the prices) or the season book."""
+    from cliffhanger.app.export import run_export
 
-    result = export_season(directory, fmt, target=target, out=out, episodes=episodes)
-    eps = f"episodes {result.episodes[0]}-{result.episodes[-1]}" if result.episodes else "no episodes"
-    typer.echo(f"wrote {result.path} ({eps})")
-    if result.missing:
-        typer.echo(f"missing (not drafted yet): episodes {', '.join(map(str, result.missing))}", err=True)
+    run_export(directory, fmt, target=target, out=out, episodes=episodes, config=config)
 
 
 @canon_app.command("check")

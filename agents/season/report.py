@@ -13,6 +13,7 @@ from cliffhanger.agents.season.store import SeasonError, SeasonStore
 from cliffhanger.genres.errors import GenreError
 
 if TYPE_CHECKING:
+    from cliffhanger.agents.season.video_budget import VideoPrice
     from cliffhanger.agents.state import RunContext
     from cliffhanger.genres.pack import GenrePack
 
@@ -181,4 +182,20 @@ def write_report(ctx: RunContext, stop: str, wall_s: float | None = None) -> Non
     client of the server can show it."""
     end = getattr(ctx, "end", None)
     why = f" ({end.message})" if end is not None and end.message and stop in ("failed", "budget") else ""
-    ctx.store.write_report(report_markdown(summarise(ctx.store, ctx.pack), stop + why, wall_s))
+    markdown = report_markdown(summarise(ctx.store, ctx.pack), stop + why, wall_s)
+    ctx.store.write_report(markdown + video_budget_markdown(ctx.store, ctx.settings.video_prices))
+
+
+def video_budget_markdown(store: SeasonStore, prices: Mapping[str, VideoPrice] | None = None) -> str:
+    """report.md's "Video budget" section (`SeasonBudget.markdown`) for the shot lists in the folder;
+    "" while there are none."""
+    from cliffhanger.agents.season.video_budget import season_budget
+
+    try:
+        bible = store.bible()
+        lists = [sl for e in range(1, store.spec().episodes + 1) if (sl := store.shots(e)) is not None]
+    except SeasonError:  # a damaged file is named by the run and by `status`; the report goes without a budget
+        return ""
+    if not lists:
+        return ""
+    return "\n" + "\n".join(season_budget(lists, bible, prices=prices).markdown()) + "\n"
