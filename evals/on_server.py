@@ -97,7 +97,7 @@ async def draft_on_server(req: EvalRequest, cfg: EvalConfig, store: SeasonStore,
         shares.settle(share, max(0.0, _cost(store) - before))
     if _stamp(store) == report:
         run.stopped = ""  # this run wrote no report (refused before it opened the season): an earlier run's
-    if run.stopped.startswith("budget"):
+    if run.stopped.startswith("budget") or run.line.startswith("budget reached"):  # stopped, or refused at start
         raise BudgetExhausted(f"the season's share of --budget-usd (${share or 0:.4f}) ran out on the server: "
                               "raise --budget-usd and run the same command again")
     if run.code != 0 or not run.stopped.startswith("done"):

@@ -30,7 +30,7 @@ from cliffhanger.evals.suites import load_suite  # noqa: E402
 
 
 def write_config(path: Path, text: str, mode: str = "room") -> Path:
-    path.write_text(f'{text}\nmax_retries = 1\n[pipeline]\nmode = "{mode}"\nrevisions = false\nconcurrency = 2\n',
+    path.write_text(f'max_retries = 1\n{text}\n[pipeline]\nmode = "{mode}"\nrevisions = false\nconcurrency = 2\n',
                     encoding="utf-8")
     return path
 
@@ -179,3 +179,25 @@ def test_ctrl_c_under_submit_follow_cancels_the_run_and_a_resubmit_finishes(serv
     said: list[str] = []
     assert submit(SubmitRequest((store.root,), server.url, follow=True), said.append) == 0, said
     assert store.accepted_episodes() == list(range(1, 9))
+
+
+def test_a_server_season_stops_at_its_share_of_the_budget_and_more_budget_finishes_the_eval(
+        capsys, tmp_path: Path, server: Server, sim_for_server: str) -> None:
+    priced = f'provider = "sim"\nbase_url = "{sim_for_server}"\n[prices."sim-drama"]\ninput_per_m = 4.0\noutput_per_m = 4.0'
+    room = write_config(tmp_path / "room.toml", priced)
+    base = write_config(tmp_path / "baseline.toml", priced, "baseline")
+    out = tmp_path / "eval"
+    args = ["eval", "smoke", "--config", room, "--config", base, "--judge", "sim-drama", "--judge-provider", "sim",
+            "--judge-base-url", sim_for_server, "--out", out, "--bootstrap", "200", "--server", server.url]
+    code, _, err = run_cli(capsys, *args, "--budget-usd", "0.5")
+    assert code == 2 and "budget" in err.strip().splitlines()[-1], err
+    rooms = [out / "seasons" / "room" / p.id for p in load_suite("smoke").premises]
+    assert any((r / "report.md").exists() and "- Stopped: budget" in (r / "report.md").read_text(encoding="utf-8")
+               for r in rooms)  # the server's run stopped at its share, not the eval around it
+    from cliffhanger.agents.llm.usage import read_usage, usage_summary
+
+    spent = usage_summary(r for p in out.rglob("*usage.jsonl") for r in read_usage(p)).cost_usd
+    assert 0 < spent <= 0.5 + 1e-9  # the shares held never passed the eval's budget
+    code, _, err = run_cli(capsys, *args, "--budget-usd", "50")
+    assert code == 0, err
+    assert all(len(list((r / "episodes").glob("*/script.json"))) == 4 for r in rooms)
