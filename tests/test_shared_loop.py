@@ -36,11 +36,10 @@ async def _draft_on_a_shared_loop(store: Any, models: Any, budget_usd: float | N
     from langgraph.checkpoint.memory import InMemorySaver
 
     from cliffhanger.agents.graph import build_graph
+    from cliffhanger.agents.llm.call_limits import BudgetExhausted
     from cliffhanger.agents.run import open_run
     from cliffhanger.agents.server.request import SeasonRequest
     from cliffhanger.agents.state import RunSettings
-
-    from cliffhanger.agents.llm.call_limits import BudgetExhausted
 
     async with open_run(store, models, RunSettings(embedding=HashEmbedding(), budget_usd=budget_usd),
                         signals=False) as ctx:
