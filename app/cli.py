@@ -431,13 +431,14 @@ def eval_(
     bootstrap: Annotated[int, typer.Option(help="bootstrap resamples (over premises) for the intervals", min=100)] = 1000,
     genres_dir: GenresDirOpt = None,
     seasons: Annotated[int, typer.Option(help="(premise, config) seasons drafted at once")] = 4,
+    server: Annotated[str | None, typer.Option(help="draft the room seasons on this `cliffhanger serve` URL")] = None,
 ) -> None:
     """Compare script quality across configurations: draft, measure, judge pairwise, report."""
     from cliffhanger.app.eval_cmd import run_eval_command
 
     raise typer.Exit(run_eval_command(suite, config, judge=judge, judge_provider=judge_provider,
                                       judge_base_url=judge_base_url, out=out, budget_usd=budget_usd,
-                                      bootstrap=bootstrap, genres_dirs=genres_dir, seasons=seasons))
+                                      bootstrap=bootstrap, genres_dirs=genres_dir, seasons=seasons, server=server))
 
 
 @app.command()
