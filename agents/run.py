@@ -114,7 +114,7 @@ async def open_run(store: SeasonStore, models: Mapping[str, RoleModel], options:
     it, the one attached to the crew before) refuses, before anything is touched, a budget with unpriced
     models or one too small for one call.
     """
-    spec, pack, spent, typical_prompt = await asyncio.to_thread(_prepare, store, options)
+    spec, pack, spent, typical_prompt = await asyncio.to_thread(_prepare, store, options, models)
     started = time.monotonic()
     stop = stop or threading.Event()
     emit = emit or (lambda kind, episode, detail: None)
@@ -154,10 +154,14 @@ async def open_run(store: SeasonStore, models: Mapping[str, RoleModel], options:
         await asyncio.to_thread(lock.__exit__, None, None, None)
 
 
-def _prepare(store: SeasonStore, options: RunSettings) -> tuple[Any, Any, float, int | None]:
+def _prepare(store: SeasonStore, options: RunSettings,
+             models: Mapping[str, RoleModel]) -> tuple[Any, Any, float, int | None]:
     """(spec, pack, spent so far, the typical prompt of one call): the checks no run may start without, before
-    the season is locked or written."""
+    the season is locked or written. The models' tokenizers are loaded here, off the event loop."""
     from cliffhanger.genres.loader import load_catalog
+    from cliffhanger.memory.tokens import load_encodings
+
+    load_encodings([None, *(getattr(getattr(m, "endpoint", None), "model", None) for m in models.values())])
 
     spec = store.spec()
     if options.until is not None and not 1 <= options.until <= spec.episodes:

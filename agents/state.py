@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cliffhanger.agents.llm.crew import RoleModel
     from cliffhanger.agents.season.artifacts import SeasonSpec
     from cliffhanger.agents.season.store import SeasonStore
+    from cliffhanger.agents.season.video_budget import VideoPrice
     from cliffhanger.genres.pack import GenrePack
     from cliffhanger.memory.ledger import Ledger
     from cliffhanger.memory.lore import LoreIndex
@@ -74,6 +75,8 @@ class RunSettings:
     # PostgreSQL for the checkpoints instead of the season folder's SQLite file (may hold a password: not in repr)
     checkpoint_url: str | None = field(default=None, repr=False)
     move_checkpoints: bool = False  # the season's checkpoints may move to where this run keeps them
+    # [video_prices] of cliffhanger.toml, for the report's video budget (unset targets: the list prices)
+    video_prices: Mapping[str, VideoPrice] = field(default_factory=dict, hash=False)
 
 
 class BesideWork:

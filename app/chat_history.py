@@ -49,7 +49,7 @@ class ChatHistory:
             return
         line = json.dumps({"time": now, "role": role, "text": text}, ensure_ascii=False) + "\n"
         # One write on an O_APPEND descriptor: a crash leaves whole lines or a torn last line, never a mix.
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)  # the umask decides
         try:
             os.write(fd, line.encode("utf-8"))
         finally:

@@ -252,19 +252,17 @@ def chat(
 @app.command()
 def export(
     directory: Annotated[Path, typer.Argument(help="season folder")],
-    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, jobs, bible-md, html")],
-    target: Annotated[str | None, typer.Option(help="video model: kling, runway, sora, veo, hailuo, wan, skyreels, generic")] = None,
-    out: Annotated[Path | None, typer.Option(help="output file or folder (default: DIR/exports/)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, jobs, budget, bible-md, html")],
+    target: Annotated[str | None, typer.Option(help="video model: kling, runway, sora, veo, hailuo, wan, skyreels, generic; all (budget)")] = None,
+    out: Annotated[str | None, typer.Option(help="output file, or folder (an existing one, or ending in /); default: DIR/exports/")] = None,
     episodes: Annotated[str | None, typer.Option(help="which episodes, e.g. 1-10 or 3,5 (default: all)")] = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Export scripts (Fountain, Final Draft, Chinese format), shot lists, video-model jobs or the season book."""
-    from cliffhanger.app.export import export_season
+    """Export scripts (Fountain, Final Draft, Chinese format), shot lists, video-model jobs, the video budget
+    (a table here, JSON in the file; [video_prices] in cliffhanger.toml set the prices) or the season book."""
+    from cliffhanger.app.export import run_export
 
-    result = export_season(directory, fmt, target=target, out=out, episodes=episodes)
-    eps = f"episodes {result.episodes[0]}-{result.episodes[-1]}" if result.episodes else "no episodes"
-    typer.echo(f"wrote {result.path} ({eps})")
-    if result.missing:
-        typer.echo(f"missing (not drafted yet): episodes {', '.join(map(str, result.missing))}", err=True)
+    run_export(directory, fmt, target=target, out=out, episodes=episodes, config=config)
 
 
 @canon_app.command("check")
@@ -433,13 +431,14 @@ def eval_(
     bootstrap: Annotated[int, typer.Option(help="bootstrap resamples (over premises) for the intervals", min=100)] = 1000,
     genres_dir: GenresDirOpt = None,
     seasons: Annotated[int, typer.Option(help="(premise, config) seasons drafted at once")] = 4,
+    server: Annotated[str | None, typer.Option(help="draft the room seasons on this `cliffhanger serve` URL")] = None,
 ) -> None:
     """Compare script quality across configurations: draft, measure, judge pairwise, report."""
     from cliffhanger.app.eval_cmd import run_eval_command
 
     raise typer.Exit(run_eval_command(suite, config, judge=judge, judge_provider=judge_provider,
                                       judge_base_url=judge_base_url, out=out, budget_usd=budget_usd,
-                                      bootstrap=bootstrap, genres_dirs=genres_dir, seasons=seasons))
+                                      bootstrap=bootstrap, genres_dirs=genres_dir, seasons=seasons, server=server))
 
 
 @app.command()

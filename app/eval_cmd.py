@@ -53,7 +53,7 @@ def load_eval_config(path: Path) -> EvalConfig:
 
 def run_eval_command(suite_name: str, configs: list[Path], *, judge: str | None, judge_provider: str | None,
                      judge_base_url: str | None, out: Path | None, budget_usd: float | None, bootstrap: int,
-                     genres_dirs: list[Path] | None, seasons: int = 4) -> int:
+                     genres_dirs: list[Path] | None, seasons: int = 4, server: str | None = None) -> int:
     from cliffhanger.app.console import console, err_console, untrusted
     from cliffhanger.app.settings import load_settings
     from cliffhanger.evals.run import EvalRequest, run_eval
@@ -69,7 +69,9 @@ def run_eval_command(suite_name: str, configs: list[Path], *, judge: str | None,
     judge_ep = settings.endpoint("judge")
     if budget_usd is not None and budget_usd <= 0:
         raise UserError("--budget-usd must be more than 0")
-    req = EvalRequest(suite=suite, configs=resolved, judge=judge_ep, out=out or Path(f"eval-{suite.name}"),
+    # With --server the server writes the seasons: it is given the eval folder by absolute path.
+    folder = (out or Path(f"eval-{suite.name}")).absolute() if server else out or Path(f"eval-{suite.name}")
+    req = EvalRequest(suite=suite, configs=resolved, judge=judge_ep, out=folder, server=server,
                       budget_usd=budget_usd, judge_policy=settings.policy(), judge_prices=settings.price_overrides(),
                       bootstrap=bootstrap, seasons=seasons, progress=lambda m: err_console().print(untrusted(m), soft_wrap=True))
     outcome = asyncio.run(run_eval(req))

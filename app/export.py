@@ -1,12 +1,17 @@
-"""`cliffhanger export`: scripts, shot lists, video-model jobs and the season book, from the season folder.
+"""`cliffhanger export`: scripts, shot lists, video-model jobs, the video budget and the season book, from the
+season folder.
 
-File names come only from the format and episode numbers, never from titles or ids, so nothing a model
-wrote can steer a file outside `--out`. A season with missing episodes exports what it has and names
-what is missing.
+File names come only from the format and the target, never from titles or ids, so nothing a model wrote can
+steer a file outside `--out`. `--out` names a file, or a folder when it is one already or ends in a slash
+(`exports/`), and then the format's default name is written inside it. A season with missing episodes
+exports what it has and names what is missing. Every export that names a target (shots JSON and CSV, jobs,
+budget) cuts the shot lists for it the same way (`ShotList.for_target`), whatever target they were planned for.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,12 +19,17 @@ from cliffhanger.agents.errors import UserError
 from cliffhanger.agents.season.curve import SeasonCurve, read_curve
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
 from cliffhanger.agents.season.store import SeasonStore, atomic_write
+from cliffhanger.agents.season.video_budget import SeasonBudget, VideoPrice, season_budget
 
 FORMATS = {
     "fountain": "season.fountain", "fdx": "season.fdx", "zh-script": "season.zh.txt", "shots-json": "shots.json",
     "shots-csv": "shots.csv", "jobs": "jobs.{target}.jsonl", "bible-md": "season.md", "html": "season.html",
+    "budget": "budget.{target}.json",
 }
 TARGETS = tuple(CLIP_LENGTHS_S)
+ALL = "all"  # --target all: every target at once (the budget only)
+SHOT_FORMATS = ("shots-json", "shots-csv", "jobs", "budget")
+PRICED_FORMATS = ("budget", "bible-md", "html")  # the ones that read [video_prices]
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class ExportResult:
     path: Path
     episodes: list[int]
     missing: list[int]
+    budget: SeasonBudget | None = None  # --format budget: what the file holds, for the terminal
 
 
 def parse_episodes(text: str | None, last: int) -> list[int]:
@@ -49,34 +60,65 @@ def parse_episodes(text: str | None, last: int) -> list[int]:
     return sorted(out)
 
 
-def export_season(directory: Path, fmt: str, *, target: str | None = None, out: Path | None = None,
-                  episodes: str | None = None) -> ExportResult:
+def check_target(fmt: str, target: str | None) -> None:
+    """UserError (one line, naming the known targets) for a target `fmt` cannot take."""
+    known = ", ".join(TARGETS)
+    if target == ALL and fmt != "budget":
+        raise UserError(f"--target all is for --format budget; --format {fmt} takes one target: {known}")
+    if target is not None and target not in (*TARGETS, ALL):
+        raise UserError(f"unknown target {target!r}: use one of {known} (or all, with --format budget)")
+    if fmt == "jobs" and target is None:
+        raise UserError(f"--format jobs needs --target: one of {known}")
+
+
+def output_path(out: Path | str | None, default_dir: Path, name: str) -> Path:
+    """Where an export goes: `out` as a file, or `name` inside it when `out` ends in a path separator or is a
+    folder already; without `out`, `name` in `default_dir`. OSError from the file system (a name too long)."""
+    if out is None:
+        return default_dir / name
+    text = os.fspath(out)
+    path = Path(text)
+    return path / name if text.endswith(("/", os.sep)) or path.is_dir() else path
+
+
+def export_season(directory: Path, fmt: str, *, target: str | None = None, out: Path | str | None = None,
+                  episodes: str | None = None, video_prices: Mapping[str, VideoPrice] | None = None) -> ExportResult:
+    """Write one export; `video_prices` (the user's [video_prices]) price the budget and the book's budget."""
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    if target is not None and target not in TARGETS:
-        raise UserError(f"unknown target {target!r}: use one of {', '.join(TARGETS)}")
-    if fmt == "jobs" and target is None:
-        raise UserError(f"--format jobs needs --target: one of {', '.join(TARGETS)}")
+    check_target(fmt, target)
+    if fmt == "budget" and target is None:
+        target = ALL
     store = SeasonStore.open(directory)
     spec, bible, arc = store.spec(), store.bible(), store.arc()
     wanted = parse_episodes(episodes, spec.episodes)
     scripts = {e: s for e in wanted if (s := store.script(e)) is not None}
     shot_lists = {e: s for e in wanted if (s := store.shots(e)) is not None}
-    needs_shots = fmt in ("shots-json", "shots-csv", "jobs")
-    have = sorted(shot_lists if needs_shots else scripts)
+    have = sorted(shot_lists if fmt in SHOT_FORMATS else scripts)
     missing = [e for e in wanted if e not in have]
     if bible is None or not have and fmt not in ("bible-md", "html"):
         raise UserError(f"nothing to export in {directory}: no accepted episodes yet; run `cliffhanger draft {directory}`")
-    text = _render(fmt, spec, bible, arc, scripts, shot_lists, target, curve=_curve(store) if fmt == "html" else None)
-    path = out if out is not None else store.exports_dir / FORMATS[fmt].format(target=target or "generic")
+    lists = [shot_lists[e] for e in sorted(shot_lists)]
+    if target not in (None, ALL):  # each target's own clip lengths, as its jobs file has them
+        lists = [sl.for_target(target) for sl in lists]  # type: ignore[arg-type]  # checked: a VideoTarget
+    name = FORMATS[fmt].format(target=target or "generic")
+    budget = None
+    path = Path(os.fspath(out)) if out is not None else store.exports_dir / name
+    curve = _curve(store) if fmt == "html" else None
     try:
-        if path.is_dir():  # inside the try: a name too long for the file system fails already here
-            path = path / FORMATS[fmt].format(target=target or "generic")
+        path = output_path(out, store.exports_dir, name)  # inside the try: a name too long for the file system
+        if fmt == "budget":
+            from cliffhanger.app.export_budget import budget_json, budget_text
+
+            budget = season_budget(lists, bible, TARGETS if target == ALL else (str(target),), video_prices)
+            text = budget_json(budget, missing) if path.suffix in (".json", "") else budget_text(budget)
+        else:
+            text = _render(fmt, spec, bible, arc, scripts, lists, target, video_prices, curve)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, text)
     except OSError as exc:  # permission, a file where a folder should be, a read-only file system...
         raise UserError(f"cannot write {path} ({exc.__class__.__name__}): choose an --out you can write to") from None
-    return ExportResult(path, have, missing)
+    return ExportResult(path, have, missing, budget)
 
 
 def _curve(store: SeasonStore) -> SeasonCurve:
@@ -86,11 +128,32 @@ def _curve(store: SeasonStore) -> SeasonCurve:
     return read_curve(store, audit_arc(store))
 
 
-def _render(fmt: str, spec, bible, arc, scripts, shot_lists, target, curve=None) -> str:  # noqa: ANN001
+def run_export(directory: Path, fmt: str, *, target: str | None, out: str | None, episodes: str | None,
+               config: Path | None) -> None:
+    """`cliffhanger export`: the export written and named on stdout (the budget's table first), the episodes
+    still missing on stderr."""
+    import typer
+
+    prices = None
+    if fmt in PRICED_FORMATS:
+        from cliffhanger.app.settings import load_settings
+
+        prices = load_settings(config).video_price_overrides()
+    result = export_season(directory, fmt, target=target, out=out, episodes=episodes, video_prices=prices)
+    if result.budget is not None:
+        from cliffhanger.app.export_budget import print_budget
+
+        print_budget(result.budget)
+    eps = f"episodes {result.episodes[0]}-{result.episodes[-1]}" if result.episodes else "no episodes"
+    typer.echo(f"wrote {result.path} ({eps})")
+    if result.missing:
+        typer.echo(f"missing (not drafted yet): episodes {', '.join(map(str, result.missing))}", err=True)
+
+
+def _render(fmt: str, spec, bible, arc, scripts, shot_list_list, target, prices, curve=None) -> str:  # noqa: ANN001
     from cliffhanger.agents.season import screenplay
 
     script_list = [scripts[e] for e in sorted(scripts)]
-    shot_list_list = [shot_lists[e] for e in sorted(shot_lists)]
 
     if fmt == "fountain":
         return screenplay.fountain_season(script_list, bible, spec)
@@ -108,6 +171,7 @@ def _render(fmt: str, spec, bible, arc, scripts, shot_lists, target, curve=None)
         return export_shots.jobs_jsonl(shot_list_list, target, bible)
     from cliffhanger.app import export_book
 
+    budget = season_budget(shot_list_list, bible, TARGETS, prices)
     if fmt == "bible-md":
-        return export_book.season_markdown(spec, bible, arc, scripts, shot_lists)
-    return export_book.season_html(spec, bible, arc, scripts, shot_lists, curve)
+        return export_book.season_markdown(spec, bible, arc, scripts, shot_list_list, budget=budget)
+    return export_book.season_html(spec, bible, arc, scripts, shot_list_list, curve, budget=budget)

@@ -9,6 +9,7 @@ Contracts
   `<script>`: it is shown, never run.
 - Markdown: `<` is written as `&lt;` so renderers that pass HTML through cannot run model output,
   and table cells have `|` escaped and newlines flattened.
+- With a `budget` (`video_budget.season_budget`), both carry a "Video budget" section after the arc.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TypeVar
 from cliffhanger.agents.season.artifacts import ArcPlan, Bible, DialogueLine, EpisodeScript, Scene, SeasonSpec
 from cliffhanger.agents.season.curve import SeasonCurve
 from cliffhanger.agents.season.shotlist import Shot, ShotList
+from cliffhanger.agents.season.video_budget import SeasonBudget
 
 _A = TypeVar("_A", EpisodeScript, ShotList)
 _TIME_EN = {"day": "DAY", "night": "NIGHT", "dawn": "DAWN", "dusk": "DUSK"}
@@ -94,7 +96,8 @@ def _row(cells: Iterable[object]) -> str:
 
 def season_markdown(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
                     scripts: Mapping[int, EpisodeScript] | Iterable[EpisodeScript],
-                    shot_lists: Mapping[int, ShotList] | Iterable[ShotList]) -> str:
+                    shot_lists: Mapping[int, ShotList] | Iterable[ShotList], *,
+                    budget: SeasonBudget | None = None) -> str:
     scripts, shot_lists = _by_episode(scripts), _by_episode(shot_lists)
     names = {c.id: c.name for c in bible.characters}
     places = {loc.id: loc.name for loc in bible.locations}
@@ -115,6 +118,8 @@ def season_markdown(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
                          "yes" if row.episode in scripts else NOT_DRAFTED]))
     if arc is None:
         out.append("The arc is not planned yet.")
+    if budget is not None:
+        out += ["", *budget.markdown()]
     for ep in range(1, spec.episodes + 1):
         script = scripts.get(ep)
         if script is None:
@@ -210,7 +215,8 @@ def _shots_html(shots: ShotList) -> str:
 
 def season_html(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
                 scripts: Mapping[int, EpisodeScript] | Iterable[EpisodeScript],
-                shot_lists: Mapping[int, ShotList] | Iterable[ShotList], curve: SeasonCurve | None = None) -> str:
+                shot_lists: Mapping[int, ShotList] | Iterable[ShotList], curve: SeasonCurve | None = None, *,
+                budget: SeasonBudget | None = None) -> str:
     """`curve`: the season curve, drawn inline as SVG under the title (`_curve_html`); None leaves it out."""
     scripts, shot_lists = _by_episode(scripts), _by_episode(shot_lists)
     names = {c.id: c.name for c in bible.characters}
@@ -253,6 +259,10 @@ def season_html(spec: SeasonSpec, bible: Bible, arc: ArcPlan | None,
         out.append(_table(["Ep", "Access", "Logline", "Opening hook", "Payoff", "Cliffhanger", "Hook line", "Script"],
                           rows, raw=True))
     out.append("</section>")
+    if budget is not None:
+        from cliffhanger.app.export_budget import budget_html
+
+        out.append(budget_html(budget))
     for ep in range(1, spec.episodes + 1):
         script = scripts.get(ep)
         if script is None:

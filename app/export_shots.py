@@ -15,8 +15,8 @@ Contracts
   slots for tools that take subject references, and `image_fields`, the body fields holding a season-relative image reference that the
   sender must turn into an upload, URL or base64 first). Frame references like '001-01-02:last' point
   at the last frame of an earlier clip; 'EEE-SS-NN:keyframe' is a still the sender must make first.
-- Durations are put on the target's clip lengths (`ShotList.retimed()` when a shot list was cut for
-  another target or has off-grid shots); prompts are cut at a word boundary to the target's limit
+- Durations are put on the target's clip lengths (`ShotList.for_target()`: retimed when a shot list was
+  cut for another target or has off-grid shots; shots JSON/CSV with a target and the budget do the same); prompts are cut at a word boundary to the target's limit
   (the locked descriptors come first in every prompt, so they survive the cut).
 - `validate_job(target, body)` checks a body against a small hand-written JSON schema of that target.
 
@@ -249,12 +249,6 @@ def _get(body: Any, path: str) -> Any:
     return body
 
 
-def _on_grid(shot_list: ShotList, target: VideoTarget) -> ShotList:
-    if shot_list.target == target and not shot_list.off_grid():
-        return shot_list
-    return ShotList.model_validate({**shot_list.model_dump(), "target": target}).retimed()
-
-
 def jobs(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, native: bool = False) -> list[dict]:
     """One job per shot for `target` (module docstring). `native` sends the script-language prompt.
     Reference slots take the bible's reference image (canon wins over a drifted shot). ValueError when
@@ -262,7 +256,7 @@ def jobs(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, n
     canon = {c.id: c for c in bible.characters}
     out = []
     for sl in shot_lists:
-        for shot in _on_grid(sl, target).shots:
+        for shot in sl.for_target(target).shots:
             frame = FRAMES[target].get(shot.aspect_ratio)
             if frame is None:
                 raise ValueError(f"shot {shot.shot_id} is {shot.aspect_ratio}, which {target} cannot render: "

@@ -31,6 +31,7 @@ from cliffhanger.app.seasons import (
     open_room_crew,
     print_arc_audit,
     run_outcome,
+    with_video_prices,
 )
 from cliffhanger.app.settings import Settings, load_settings
 
@@ -97,7 +98,7 @@ def draft_seasons(req: DraftRequest) -> int:
     if stores:
         root_usage = UsageLog()  # the crew's own log: models asked of servers; each season logs to its own
         with open_room_crew(settings, root_usage) as crew, SeasonsProgress(live=req.live) as progress:
-            asyncio.run(_draft_all(crew, stores, outcomes, req.run, progress))
+            asyncio.run(_draft_all(crew, stores, outcomes, with_video_prices(req.run, settings), progress))
     return _report(outcomes, stores)
 
 

@@ -337,7 +337,8 @@ class Room:
         if until is None and self._next_episode() is None and not changed:
             return self._done("every episode is already accepted", action, on_text)
         models = {r: self._model(r) for r in ROOM_ROLES}
-        settings = RunSettings(until=until, embedding=self.embedding)
+        settings = RunSettings(until=until, embedding=self.embedding,
+                               video_prices=self._settings.video_price_overrides() if self._settings else {})
 
         async def draft(emit: Listener, stop: threading.Event) -> RunResult:
             # Deferred: the graph (langgraph, ~0.7 s) loads with the first draft, not when a season opens.
@@ -363,6 +364,7 @@ class Room:
                 f"canon: «{f.canon_fact}»\nscript (scene {f.scene}): «{f.script_quote}»\nsuggested fix: {f.suggested_fix}")
 
     def _export(self, action: Action) -> str:
-        res = export_season(self.store.root, action.format, target=action.target or None)
+        prices = self._settings.video_price_overrides() if self._settings else None
+        res = export_season(self.store.root, action.format, target=action.target or None, video_prices=prices)
         missing = f"; not yet available: episodes {res.missing[0]}-{res.missing[-1]}" if res.missing else ""
         return f"exported {len(res.episodes)} episodes to {res.path}{missing}"

@@ -111,7 +111,12 @@ def draft_season(req: DraftRequest) -> int:
     settings = load_settings(req.config, req.flags)
     if req.dry_run:
         return _dry_run(store, settings, req)
-    return _run(store, settings, req.run, req.live, sim=False)
+    return _run(store, settings, with_video_prices(req.run, settings), req.live, sim=False)
+
+
+def with_video_prices(options: RunSettings, settings: Settings) -> RunSettings:
+    """`options` with the user's [video_prices], which the run's report prices its video budget with."""
+    return dataclasses.replace(options, video_prices=settings.video_price_overrides())
 
 
 def _run(store: SeasonStore, settings: Settings, options: RunSettings, live: bool | None, *, sim: bool) -> int:

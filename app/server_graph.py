@@ -8,7 +8,9 @@ custom stream events (`{"kind", "episode", "detail"}`, what `cliffhanger draft` 
 
 The models, prices and [limits] come from the server process's settings (`cliffhanger serve` passes its
 --config and flags in the environment), opened once per worker process and shared by its seasons, as
-`cliffhanger draft A B C` shares them.
+`cliffhanger draft A B C` shares them. A run whose context names its own models (an eval's config) gets
+those, with the server's keys only where the server's settings name the same provider and URL; each such
+set of models is opened once per worker process too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -45,19 +48,62 @@ def emit_to_stream(kind: str, episode: int | None, detail: str) -> None:
 
 
 @functools.cache
-def worker_crew() -> Any:
-    """The room's models for this worker process, from the server's settings: opened on the first run."""
-    from pathlib import Path as _Path
-
-    from cliffhanger.agents.llm.usage import UsageLog
+def server_settings() -> Any:
+    """The server's settings (its --config and flags), with the process's endpoint limits configured."""
     from cliffhanger.agents.state import RunSettings
-    from cliffhanger.app.seasons import configure_limits, open_room_crew
+    from cliffhanger.app.seasons import configure_limits
     from cliffhanger.app.settings import load_settings
 
     config = os.environ.get(CONFIG_ENV)
-    settings = load_settings(_Path(config) if config else None, {})
+    settings = load_settings(Path(config) if config else None, {})
     configure_limits(settings, RunSettings(concurrency=int(os.environ.get(IN_FLIGHT_ENV) or 16)))
-    return open_room_crew(settings, UsageLog(), announce=lambda m: None)
+    return settings
+
+
+@functools.cache
+def worker_crew() -> Any:
+    """The room's models for this worker process, from the server's settings: opened on the first run."""
+    from cliffhanger.agents.llm.usage import UsageLog
+    from cliffhanger.app.seasons import open_room_crew
+
+    return open_room_crew(server_settings(), UsageLog(), announce=lambda m: None)
+
+
+def _own_endpoints() -> dict[str, Any]:
+    """The server's own room endpoints (with their keys); none when its settings name no model."""
+    from cliffhanger.agents.errors import ConfigError
+    from cliffhanger.agents.llm.local import local_available
+    from cliffhanger.agents.llm.role_names import ROOM_ROLES
+
+    try:
+        return dict(server_settings().endpoints(ROOM_ROLES, local_installed=local_available()))
+    except ConfigError:
+        return {}
+
+
+_crews: dict[str, Any] = {}
+_crews_lock = threading.Lock()
+
+
+def request_crew(request: SeasonRequest) -> Any:
+    """The crew for the models a run's context names, opened once per worker process for each set of them."""
+    import json
+
+    from cliffhanger.agents.llm.crew import open_crew
+    from cliffhanger.agents.llm.usage import UsageLog
+    from cliffhanger.agents.server.request import with_server_keys
+
+    wanted = request.endpoints() or {}
+    key = json.dumps([request.models, request.prices], sort_keys=True)
+    with _crews_lock:
+        if key in _crews:
+            return _crews[key]
+        settings = server_settings()
+        _crews[key] = open_crew(with_server_keys(wanted, _own_endpoints()), usage=UsageLog(),
+                                policy=settings.policy(), prices={**settings.price_overrides(),
+                                                                  **request.price_overrides()},
+                                cache_dir=settings.cache_dir, announce=lambda m: None)
+        return _crews[key]
 
 
 def _embedding() -> Any:
@@ -95,7 +141,8 @@ async def make_graph(runtime: ServerRuntime) -> AsyncIterator[Any]:
         request = SeasonRequest.from_wire(dict(execution.context or {}))
         store = await asyncio.to_thread(SeasonStore.open, Path(request.season))
         await asyncio.to_thread(_claim, store, request.move_checkpoints)
-        crew = worker_crew().for_season(UsageLog(store.usage_path))
+        shared = worker_crew() if request.models is None else await asyncio.to_thread(request_crew, request)
+        crew = shared.for_season(UsageLog(store.usage_path))
         opened = open_run(store, crew, request.settings(embedding=_embedding()), emit=emit_to_stream, signals=False)
         ctx = await opened.__aenter__()
     except UserError as exc:

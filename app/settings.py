@@ -32,6 +32,8 @@ from cliffhanger.agents.llm.call_limits import RateLimits
 from cliffhanger.agents.llm.endpoint import CallPolicy, EndpointConfig
 from cliffhanger.agents.llm.profiles import PROFILES, Price, StructuredMethod, provider_for
 from cliffhanger.agents.llm.role_names import ROLES, Role
+from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
+from cliffhanger.agents.season.video_budget import VideoPrice
 
 CONFIG_NAME = "cliffhanger.toml"
 _toml_data: ContextVar[dict[str, Any] | None] = ContextVar("_toml_data", default=None)
@@ -76,6 +78,48 @@ class PriceSettings(BaseModel):
     cached_input_per_m: float | None = Field(
         None, ge=0, validation_alias=AliasChoices("cached_input_per_m", "cached_input_per_mtok"),
         description="USD per million input tokens read from the provider's prompt cache; unset: full input price")
+
+
+class VideoPriceSettings(BaseModel):
+    """`[video_prices.TARGET]`: what one video target charges, replacing the built-in list price."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_second_usd: float | None = Field(None, ge=0, description="USD per second of generated video")
+    per_clip_usd: float | dict[float, float] | None = Field(
+        None, description="USD per clip whatever its length, or per clip length: { 5 = 1.40, 10 = 2.80 }")
+
+    @model_validator(mode="after")
+    def _one_price(self) -> VideoPriceSettings:
+        if (self.per_second_usd is None) == (self.per_clip_usd is None):
+            raise ValueError("give per_second_usd or per_clip_usd (one of them)")
+        clip = self.per_clip_usd
+        if isinstance(clip, dict) and (not clip or min(clip.values()) < 0 or min(clip) <= 0):
+            raise ValueError("per_clip_usd by clip length takes lengths in seconds and prices of 0 or more, "
+                             "e.g. { 5 = 1.40, 10 = 2.80 }")
+        if isinstance(clip, float) and clip < 0:
+            raise ValueError("per_clip_usd must be 0 or more")
+        return self
+
+    def price(self) -> VideoPrice:
+        clip = self.per_clip_usd
+        return VideoPrice(per_second_usd=self.per_second_usd, per_clip_usd=clip if not isinstance(clip, dict) else None,
+                          per_length_usd=tuple(sorted(clip.items())) if isinstance(clip, dict) else (),
+                          source=f"your price, from {CONFIG_NAME} or CLIFFHANGER_VIDEO_PRICES")
+
+
+def _check_video_targets(value: dict[str, VideoPriceSettings]) -> dict[str, VideoPriceSettings]:
+    for target, p in value.items():
+        if target not in CLIP_LENGTHS_S:
+            raise ValueError(f"unknown video target {target!r}: use one of {', '.join(CLIP_LENGTHS_S)}")
+        lengths = CLIP_LENGTHS_S[target]
+        if isinstance(p.per_clip_usd, dict):
+            missing = [n for n in lengths if not any(abs(n - k) < 0.01 for k in p.per_clip_usd)]
+            if not lengths or missing:
+                raise ValueError(f"{target}: per_clip_usd by length needs a price for every clip length "
+                                 f"{target} renders ({', '.join(f'{n:g}' for n in lengths) or 'any length'}); "
+                                 "otherwise give one per_clip_usd or per_second_usd")
+    return value
 
 
 class LimitSettings(BaseModel):
@@ -125,10 +169,13 @@ class Settings(BaseSettings):
     roles: dict[Role, RoleSettings] = Field(default_factory=dict)
     prices: dict[str, PriceSettings] = Field(default_factory=dict)
     limits: dict[str, LimitSettings] = Field(default_factory=dict, description="[limits.PROVIDER] rate limits")
+    video_prices: dict[str, VideoPriceSettings] = Field(default_factory=dict, description="[video_prices.TARGET]: "
+                                                        "what a video model charges (the budget export)")
     cache_dir: Path | None = Field(None, description="where the bundled model is assembled")
 
     _provider = field_validator("provider")(_check_provider)
     _limits = field_validator("limits")(_check_limit_providers)
+    _video = field_validator("video_prices")(_check_video_targets)
 
     @classmethod
     def settings_customise_sources(
@@ -154,6 +201,9 @@ class Settings(BaseSettings):
 
     def price_overrides(self) -> dict[str, Price]:
         return {name: Price(p.input_per_m, p.output_per_m, p.cached_input_per_m) for name, p in self.prices.items()}
+
+    def video_price_overrides(self) -> dict[str, VideoPrice]:
+        return {target: p.price() for target, p in self.video_prices.items()}
 
     def endpoint(self, role: Role, *, local_installed: bool = False) -> EndpointConfig:
         """The endpoint for `role`; ConfigError (one line, with the fix) when it can't be resolved.

@@ -33,6 +33,7 @@ from cliffhanger.agents.llm.role_names import JUDGE, ROOM_ROLES
 from cliffhanger.agents.llm.usage import UsageLog
 from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.evals.configs import EvalConfig
+from cliffhanger.evals.on_server import ServerShares, draft_on_server
 from cliffhanger.evals.suites import Premise
 from cliffhanger.genres.loader import load_catalog
 
@@ -102,11 +103,9 @@ def _roles(cfg: EvalConfig) -> tuple[str, ...]:
 
 
 async def draft_season(req: EvalRequest, cfg: EvalConfig, premise: Premise, endpoints: dict[str, EndpointConfig],
-                       budget: Budget | None, limiter: CallLimiter) -> SeasonStore:
-    """One season drafted (or continued) to its last episode; BudgetExhausted, or a UserError when it fails."""
-    from cliffhanger.agents.run import run_season
-    from cliffhanger.agents.state import RunSettings
-    from cliffhanger.evals.baseline import draft_baseline
+                       budget: Budget | None, limiter: CallLimiter, shares: ServerShares | None = None) -> SeasonStore:
+    """One season drafted (or continued) to its last episode, on the eval's server when it has one (room
+    configs only); BudgetExhausted, or a UserError when it fails."""
     root = season_dir(req.out, cfg.name, premise.id)
     store = SeasonStore.open_or_create(root, premise.spec())
     if len(store.accepted_episodes()) == premise.episodes:
@@ -115,20 +114,10 @@ async def draft_season(req: EvalRequest, cfg: EvalConfig, premise: Premise, endp
     req.progress(f"season {name}: started")
     started = time.monotonic()
     try:
-        with open_crew(endpoints, usage=UsageLog(store.usage_path), policy=cfg.policy, prices=cfg.prices) as crew:
-            # The eval's one budget: run_season keeps it, the seasons and the judge all charge it.
-            crew.attach(budget=budget, limiter=limiter, on_tokens=None)
-            if cfg.pipeline.mode == "baseline":
-                await draft_baseline(store, load_catalog().get(premise.genre), dict(crew))
-            else:
-                p = cfg.pipeline
-                result = await run_season(store, crew, RunSettings(
-                    max_revisions=p.bound, critic=p.critic, canon_memory=p.canon_memory, concurrency=p.concurrency,
-                    target=p.target, embedding=req.embedding))
-                if result.stop == "budget":
-                    raise BudgetExhausted(result.message)
-                if result.stop != "done":
-                    raise EvalStopped(f"drafting stopped ({result.stop}){': ' + result.message if result.message else ''}")
+        if req.server and cfg.pipeline.mode == "room":
+            await draft_on_server(req, cfg, store, endpoints, shares or ServerShares(budget, req.seasons))
+        else:
+            await _draft_here(req, cfg, premise, store, endpoints, budget, limiter)
     finally:
         store.add_eval_wall(time.monotonic() - started)
     req.progress(f"season {name}: finished ({len(store.accepted_episodes())} episodes, "
@@ -136,12 +125,35 @@ async def draft_season(req: EvalRequest, cfg: EvalConfig, premise: Premise, endp
     return store
 
 
+async def _draft_here(req: EvalRequest, cfg: EvalConfig, premise: Premise, store: SeasonStore,
+                      endpoints: dict[str, EndpointConfig], budget: Budget | None, limiter: CallLimiter) -> None:
+    from cliffhanger.agents.run import run_season
+    from cliffhanger.agents.state import RunSettings
+    from cliffhanger.evals.baseline import draft_baseline
+
+    with open_crew(endpoints, usage=UsageLog(store.usage_path), policy=cfg.policy, prices=cfg.prices) as crew:
+        # The eval's one budget: run_season keeps it, the seasons and the judge all charge it.
+        crew.attach(budget=budget, limiter=limiter, on_tokens=None)
+        if cfg.pipeline.mode == "baseline":
+            await draft_baseline(store, load_catalog().get(premise.genre), dict(crew))
+        else:
+            p = cfg.pipeline
+            result = await run_season(store, crew, RunSettings(
+                max_revisions=p.bound, critic=p.critic, canon_memory=p.canon_memory, concurrency=p.concurrency,
+                target=p.target, embedding=req.embedding))
+            if result.stop == "budget":
+                raise BudgetExhausted(result.message)
+            if result.stop != "done":
+                raise EvalStopped(f"drafting stopped ({result.stop}){': ' + result.message if result.message else ''}")
+
+
 async def draft_and_judge(req: EvalRequest, budget: Budget | None, judge_premise: JudgePremise) -> Drafted:
     """Draft every season (at most `req.seasons` at once) and judge each premise once its seasons exist."""
     state = Drafted()
     limiter = CallLimiter()  # the eval's: server slots shared by every client of every season and the judge
     seats = asyncio.Semaphore(req.seasons)
-    judge_slots = asyncio.Semaphore(max(4, req.seasons))  # judgments in flight (a pair is two calls)
+    judge_slots = asyncio.Semaphore(max(4, req.seasons))
+    shares = ServerShares(budget, req.seasons)  # the budget's shares held by seasons running on a server  # judgments in flight (a pair is two calls)
     left = {p.id: len(req.configs) for p in req.suite.premises}
     seasons: list[asyncio.Task[None]] = []
     judging: list[asyncio.Task[None]] = []
@@ -177,7 +189,8 @@ async def draft_and_judge(req: EvalRequest, budget: Budget | None, judge_premise
                 async with seats:
                     if state.closing:
                         return
-                    state.stores[key] = await draft_season(req, cfg, premise, endpoints[cfg.name], budget, limiter)
+                    state.stores[key] = await draft_season(req, cfg, premise, endpoints[cfg.name], budget, limiter,
+                                                           shares)
             except BudgetExhausted as exc:
                 halt(str(exc))
             except (UserError, OSError) as exc:  # ModelError, SeasonError, a stopped run, a full disk

@@ -56,6 +56,7 @@ class EvalRequest:
     judge_model: RoleModel | None = None  # a ready model (tests: a scripted judge); overrides `judge`
     progress: Progress = lambda _msg: None
     seasons: int = 4               # seasons drafted at once
+    server: str | None = None      # a LangGraph server's URL: room seasons are drafted there (evals/on_server.py)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,17 @@ def _check_manifest(req: EvalRequest) -> None:
                         "results.jsonl away to judge everything again")
     atomic_write(path, json.dumps({"suite": req.suite.name, "configs": described, "judge": judge},
                                   ensure_ascii=False, indent=2) + "\n")
+
+
+async def _check_server(url: str) -> None:
+    """One line (with the fix) before anything is drafted when no season server answers at `url`."""
+    try:
+        from langgraph_sdk import get_client
+    except ImportError:
+        raise UserError('--server needs the serve extra: pip install "cliffhanger[serve]"') from None
+    from cliffhanger.agents.server.client import check_server
+
+    await check_server(get_client(url=url), url)
 
 
 def _spent(out: Path) -> float:
@@ -316,6 +328,8 @@ async def run_eval(req: EvalRequest) -> EvalOutcome:
     except (FileExistsError, NotADirectoryError):
         raise UserError(f"--out {req.out} is a file (or lies under one): give a folder for the eval") from None
     _check_manifest(req)
+    if req.server:
+        await _check_server(req.server)
     budget = Budget(req.budget_usd, _spent(req.out)) if req.budget_usd is not None else None
     try:
         state = await draft_and_judge(req, budget, lambda judge, premise, stores, slots: _judge_premise(

@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -231,7 +231,10 @@ class LoreIndex:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             return
-        fd, tmp = tempfile.mkstemp(prefix=f".{PENDING}.", suffix=".tmp", dir=self.folder)
+        # Mode 0666 under the user's umask, as store_io.open_temp makes them (mkstemp's 0600 would leave a
+        # teammate sharing the season unable to read the marker, and so blind to lore not yet synced).
+        tmp = os.path.join(self.folder, f".{PENDING}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(sorted(episodes)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ def encoding_for(model: str | None) -> tiktoken.Encoding:
         except Exception:  # noqa: BLE001 - unknown model names and cache misses both fall back
             pass
     return tiktoken.get_encoding(OFFLINE_ENCODING)
+
+
+def load_encodings(models: Iterable[str | None]) -> None:
+    """Load the models' encodings now (a file read, a temp-folder lookup): a run does it in a worker thread
+    before its first call counts tokens on the event loop."""
+    for model in set(models):
+        encoding_for(model)
 
 
 def _cached_locally(model: str) -> bool:

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures of their own modules: a private PostgreSQL (postgres_url), a `cliffhanger serve` on it (server).
+pytest_plugins = ["pg_kit", "serve_kit"]
+
 # Shared helpers (tests/season_kit.py) import as plain modules; tests/ is not a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

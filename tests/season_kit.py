@@ -118,3 +118,37 @@ def prompt_values(prompt: str, template: str) -> dict[str, str] | None:
     rendered from that template. Reads the request, not the code that built it."""
     m = _template_pattern(template).fullmatch(prompt)
     return m.groupdict() if m else None
+
+
+# ---- a season with shot lists, written by hand (no model): exports and the video budget ----------------------
+
+def shot_season(root: Path, durations: Mapping[int, list[float]], *, episodes: int = 4,
+                target: str = "generic") -> SeasonStore:
+    """A zh season with the sample bible and, for each episode in `durations`, a script and a shot list cut for
+    `target` whose shots last those seconds (bible characters in turn, the bible's first location, no dialogue)."""
+    from conftest import load_sample
+
+    from cliffhanger.agents.season.artifacts import Bible, EpisodeScript
+    from cliffhanger.agents.season.shotlist import Shot, ShotCharacter, ShotList, shot_id
+
+    bible = Bible.model_validate(load_sample("zh_bible"))
+    spec = SeasonSpec.create(title="千金归来", logline="被调包的真千金回到豪门复仇。", genre="revenge", language="zh",
+                             episodes=episodes, runtime_s=60, free_episodes=2)
+    store = SeasonStore.create(root, spec)
+    store.write_bible(bible)
+    script = load_sample("zh_script")
+    for ep, lengths in durations.items():
+        store.write_script(ep, EpisodeScript.model_validate({**script, "episode": ep}), "Title: 千金归来\n")
+        shots, start = [], 0.0
+        for i, seconds in enumerate(lengths):
+            who = bible.characters[i % len(bible.characters)]
+            shots.append(Shot(
+                episode=ep, scene=1, shot_id=shot_id(ep, 1, i + 1), start_s=start, duration_s=seconds,
+                shot_size="medium", angle="eye_level", movement="static", lens="35mm",
+                characters=[ShotCharacter.from_character(who)], location=bible.locations[0].id, time_of_day="night",
+                action="She turns to face the room.", dialogue=[], sound={"vo_os": None, "sfx": [], "music_cue": None},
+                on_screen_text=None, first_frame_ref=None, last_frame_ref=None, prompt=f"{who.visual.as_prompt()}, turns",
+                prompt_native="她转身。", negative_prompt="extra fingers", beat_role="escalation"))
+            start += seconds
+        store.write_shots(ep, ShotList(episode=ep, target=target, runtime_s=60, shots=shots))
+    return store

@@ -9,7 +9,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from pg_kit import postgres_url  # noqa: F401 - the fixture
 from season_kit import make_season, run, run_cli, sim_models, tree_hash
 
 from cliffhanger.agents.errors import ConfigError
@@ -30,7 +29,7 @@ def writer_episodes(store) -> list[int]:  # noqa: ANN001
     return [r.episode for r in read_usage(store.usage_path) if r.role == "writer"]
 
 
-def test_a_season_stops_and_resumes_from_postgres(tmp_path: Path, sim_url: str, postgres_url: str) -> None:  # noqa: F811
+def test_a_season_stops_and_resumes_from_postgres(tmp_path: Path, sim_url: str, postgres_url: str) -> None:
     url = with_password(postgres_url)
     store = make_season(tmp_path / "s", 3, free=2)
     usage = UsageLog(store.usage_path)
@@ -71,7 +70,7 @@ def test_a_season_stops_and_resumes_from_postgres(tmp_path: Path, sim_url: str, 
 
 
 def test_checkpoints_move_between_the_folder_and_postgres_only_when_asked(tmp_path: Path, sim_url: str,
-                                                                          postgres_url: str) -> None:  # noqa: F811
+                                                                          postgres_url: str) -> None:
     store = make_season(tmp_path / "s", 3, free=2)
     usage = UsageLog(store.usage_path)
     assert run(store, sim_models(sim_url, usage), until=1).stop == "until"  # SQLite in the folder

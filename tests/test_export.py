@@ -60,7 +60,7 @@ def test_every_format_exports_what_exists_and_names_what_is_missing(capsys, seas
     code, out, err = cli(capsys, *args)
     assert code == 0, err
     (written,) = list(out_dir.iterdir())  # one file, named by the format only
-    assert written.name == FORMATS[fmt].format(target="kling")
+    assert written.name == FORMATS[fmt].format(target="all" if fmt == "budget" else "kling")  # budget: every target
     assert "missing (not drafted yet): episodes 4" in err
     text = written.read_text(encoding="utf-8")
     if fmt == "fdx":
@@ -74,6 +74,8 @@ def test_every_format_exports_what_exists_and_names_what_is_missing(capsys, seas
         assert lines and all(validate_job("kling", ln["body"]) == [] for ln in lines)
     elif fmt == "html":
         assert "<script" not in text.lower() and "not drafted yet" in text
+    elif fmt == "budget":
+        assert [e["episode"] for e in json.loads(text)["targets"][0]["episodes"]] == [1, 2, 3]
 
 
 def test_titles_with_path_characters_never_steer_files(capsys, season: Path, tmp_path: Path) -> None:

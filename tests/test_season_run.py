@@ -64,6 +64,7 @@ def test_twelve_episode_season_against_the_sim(tmp_path: Path, sim_url: str) -> 
             assert arc.row(ep).cliffhanger.kind in strong and arc.row(ep).cliffhanger.strength == 5
     report = (store.root / "report.md").read_text(encoding="utf-8")
     assert "Stopped: done" in report and "Episodes accepted: 12 / 12" in report
+    assert "## Video budget" in report and "| kling | " in report  # the shot lists priced, every target
     rows = read_usage(store.usage_path)
     assert {r.role for r in rows} == set(ROLES)
     assert all(r.prompt for r in rows)  # every call records the prompt that made it

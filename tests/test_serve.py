@@ -5,46 +5,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pg_kit import postgres_url  # noqa: F401 - the fixture
 from season_kit import make_season, tree_hash
 
 pytest.importorskip("langgraph_api", reason="the serve extra is not installed")
+
+from serve_kit import server_env  # noqa: E402
 
 from cliffhanger.agents.errors import UserError  # noqa: E402
 from cliffhanger.agents.llm.usage import read_usage  # noqa: E402
 from cliffhanger.agents.state import RunSettings  # noqa: E402
 from cliffhanger.app.serve import Server, ServeRequest, start_server  # noqa: E402
 from cliffhanger.app.submit import SubmitRequest, submit  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def sim_for_server() -> Iterator[str]:
-    from cliffhanger.agents.sim.config import SimConfig
-    from cliffhanger.agents.sim.faults import FaultPlan
-    from cliffhanger.agents.sim.runner import run_in_thread
-
-    with run_in_thread(SimConfig(faults=FaultPlan(), tps=4000.0)) as url:
-        yield url
-
-
-def server_env(sim: str) -> dict[str, str]:
-    return {"CLIFFHANGER_PROVIDER": "openai-compatible", "CLIFFHANGER_BASE_URL": sim, "CLIFFHANGER_MODEL": "sim-drama",
-            "OPENAI_API_KEY": "sim", "CLIFFHANGER_SERVE_EMBEDDING": "hash"}
-
-
-@pytest.fixture(scope="module")
-def server(sim_for_server: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:  # noqa: F811
-    started = start_server(ServeRequest(port=0, jobs=4, checkpoint_url=postgres_url, env=server_env(sim_for_server),
-                                        state_dir=tmp_path_factory.mktemp("server")))
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def said() -> tuple[list[str], Any]:
@@ -161,7 +136,7 @@ def test_langgraph_json_at_the_repo_root_names_the_installed_factory() -> None:
 
 
 def test_a_server_killed_mid_season_and_started_again_on_the_same_postgres_loses_nothing(
-        sim_for_server: str, postgres_url: str, tmp_path: Path) -> None:  # noqa: F811
+        sim_for_server: str, postgres_url: str, tmp_path: Path) -> None:
     import signal
 
     store = make_season(tmp_path / "s", 4, free=2)

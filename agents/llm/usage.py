@@ -93,7 +93,7 @@ class UsageLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One write() of a whole line with O_APPEND: a crash leaves whole lines, never half ones
         # interleaved with another writer's.
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # the umask decides
         try:
             os.write(fd, (line + "\n").encode("utf-8"))
         finally:

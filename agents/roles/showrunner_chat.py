@@ -27,7 +27,7 @@ Short = Annotated[str, StringConstraints(max_length=2000)]
 CHARACTER_FIELDS = ("name", "age", "want", "secret", "arc", "voice", "face", "hair", "build", "age_look",
                     "wardrobe", "marks")
 ARC_FIELDS = ("logline", "payoff", "opening_hook", "cliffhanger", "cliffhanger_kind", "strength")
-EXPORT_FORMATS = ("fountain", "fdx", "zh-script", "shots-json", "shots-csv", "jobs", "bible-md", "html")
+EXPORT_FORMATS = ("fountain", "fdx", "zh-script", "shots-json", "shots-csv", "jobs", "budget", "bible-md", "html")
 
 
 class Action(BaseModel):

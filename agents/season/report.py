@@ -15,6 +15,7 @@ from cliffhanger.genres.errors import GenreError
 
 if TYPE_CHECKING:
     from cliffhanger.agents.season.artifacts import Review
+    from cliffhanger.agents.season.video_budget import VideoPrice
     from cliffhanger.agents.state import RunContext
     from cliffhanger.genres.pack import GenrePack
 
@@ -190,7 +191,8 @@ def write_report(ctx: RunContext, stop: str, wall_s: float | None = None) -> Non
     end = getattr(ctx, "end", None)
     why = f" ({end.message})" if end is not None and end.message and stop in ("failed", "budget") else ""
     summary = summarise(ctx.store, ctx.pack)
-    ctx.store.write_report(report_markdown(summary, stop + why, wall_s, curve_section(ctx.store, summary.curve)))
+    markdown = report_markdown(summary, stop + why, wall_s, curve_section(ctx.store, summary.curve))
+    ctx.store.write_report(markdown + video_budget_markdown(ctx.store, ctx.settings.video_prices))
 
 
 # ---- the season curve -------------------------------------------------------------------------------
@@ -229,3 +231,18 @@ def curve_section(store: SeasonStore, curve: SeasonCurve | None) -> list[str]:
 
     note = write_curve_png(store, curve)
     return curve_markdown(curve, None if note else store.curve_png_path.name, note)
+
+
+def video_budget_markdown(store: SeasonStore, prices: Mapping[str, VideoPrice] | None = None) -> str:
+    """report.md's "Video budget" section (`SeasonBudget.markdown`) for the shot lists in the folder;
+    "" while there are none."""
+    from cliffhanger.agents.season.video_budget import season_budget
+
+    try:
+        bible = store.bible()
+        lists = [sl for e in range(1, store.spec().episodes + 1) if (sl := store.shots(e)) is not None]
+    except SeasonError:  # a damaged file is named by the run and by `status`; the report goes without a budget
+        return ""
+    if not lists:
+        return ""
+    return "\n" + "\n".join(season_budget(lists, bible, prices=prices).markdown()) + "\n"

@@ -4,7 +4,8 @@ Contracts: shots follow each other without gaps (shot N+1 starts where shot N en
 TIMING_EPSILON_S, the first at 0), shot ids are `EEE-SS-NN` and agree with the shot's episode and
 scene, and dialogue fits inside its shot. Durations are meant to be one of the target model's clip
 lengths (`CLIP_LENGTHS_S`); validation does not insist, so a model's raw answer parses and
-`ShotList.retimed()` can snap it. Schema notes for OpenAI strict mode are in `artifacts`.
+`ShotList.retimed()` can snap it (`ShotList.for_target()` re-cuts a list planned for another target).
+Schema notes for OpenAI strict mode are in `artifacts`.
 """
 
 from __future__ import annotations
@@ -223,6 +224,14 @@ class ShotList(Artifact):
             shots.append(Shot.model_validate(data))
             start += duration
         return ShotList.model_validate({**self.model_dump(), "shots": [s.model_dump() for s in shots]})
+
+    def for_target(self, target: VideoTarget) -> ShotList:
+        """The shot list as `target` takes it: itself when it was cut for `target` and every shot is on its grid,
+        else a copy for `target`, `retimed()`. Every export naming a target (shots JSON and CSV, jobs, the
+        budget) goes through here, so they agree clip for clip."""
+        if self.target == target and not self.off_grid():
+            return self
+        return ShotList.model_validate({**self.model_dump(), "target": target}).retimed()
 
     def problems_against(self, bible: Bible, walk_ons: Iterable[WalkOn] = ()) -> list[str]:
         """Characters unknown to the bible (or to the episode's `walk_ons`), or whose descriptor or reference

@@ -13,7 +13,7 @@ import fcntl
 import json
 import os
 import re
-import tempfile
+import secrets
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,21 +32,40 @@ M = TypeVar("M", bound=BaseModel)
 #    fields read as unknown (None) or empty, a reveal written as a secret id as {secret, to: null}.
 FORMAT = 2
 _LOCK_TRIES = 6
-_ORPHAN = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # atomic_write's temp names (tempfile.mkstemp)
+_ORPHAN = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # temp names: open_temp's, and mkstemp's of older versions
 
 
 class SeasonError(UserError):
     """A season folder that cannot be used as asked."""
 
 
+def open_temp(folder: Path, name: str) -> tuple[int, str]:
+    """A new, empty `.NAME.XXXXXXXX.tmp` in `folder`, open for writing: (fd, path).
+
+    Unlike tempfile.mkstemp (always 0600, which shuts out the team sharing a season folder), the file is
+    created with mode 0666, so the kernel applies the user's umask (and a folder's default ACL) as it does
+    for any file a program makes: umask 022 gives 0644, 002 gives 0664, 077 keeps it private. Nothing reads
+    or changes the process umask, so threads writing at the same time are safe.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name for {name} in {folder}")
+
+
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write `data` to `path` so that readers see the old content or the new, never a mix."""
+    """Write `data` to `path` so that readers see the old content or the new, never a mix. A new file gets
+    the user's umask (`open_temp`); a replaced one too, whatever mode it had."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = open_temp(path.parent, path.name)
     except FileNotFoundError:  # the folder's first file (asking first would cost every write two more syscalls)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = open_temp(path.parent, path.name)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
