@@ -31,6 +31,7 @@ from cliffhanger.agents.season.curve_png import curve_png
 from cliffhanger.agents.season.curve_svg import curve_svg
 from cliffhanger.agents.season.report import audit_arc, summarise, write_report
 from cliffhanger.agents.season.store import SeasonStore
+from cliffhanger.agents.state import RunSettings
 from cliffhanger.app.export_book import season_html
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -175,7 +176,7 @@ def test_status_json_has_the_series(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def _report(store: SeasonStore) -> str:
-    write_report(SimpleNamespace(store=store, pack=None, end=None), "done", 1.0)
+    write_report(SimpleNamespace(store=store, pack=None, end=None, settings=RunSettings()), "done", 1.0)
     return store.report_path.read_text(encoding="utf-8")
 
 
