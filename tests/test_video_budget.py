@@ -171,3 +171,21 @@ def test_report_and_book_carry_the_budget_at_the_users_prices(capsys, season: Pa
     assert run_cli(capsys, "export", season, "--format", "bible-md")[0] == 0
     md = (season / "exports" / "season.md").read_text(encoding="utf-8")
     assert "## Video budget" in md and "| kling | 9 | 60 | $2.00/s | 120.00 | 9 |" in md
+
+
+def test_a_recut_that_loses_runtime_says_so_and_one_planned_for_the_target_does_not(capsys, tmp_path: Path) -> None:
+    from cliffhanger.agents.season.store import SeasonStore
+    from cliffhanger.agents.season.video_budget import season_budget
+
+    store = shot_season(tmp_path / "generic", {1: [12.0, 12.0, 12.0, 12.0, 12.0]})  # 60 s of 12 s shots
+    lists = [sl for e in (1, 2) if (sl := store.shots(e)) is not None]
+    budget = {b.target: b for b in season_budget(lists, store.bible()).targets}
+    assert budget["generic"].planned_seconds == 60.0 and budget["generic"].short_line() is None
+    short = budget["skyreels"].short_line()  # 5 s clips at most: 25 s of the 60 planned
+    assert budget["skyreels"].seconds == 25.0 and short is not None and "25 s of the 60 s planned" in short
+    assert "--target skyreels" in short and budget["sora"].short_line() is None  # 12 s clips: nothing lost
+    code, out, _ = run_cli(capsys, "export", store.root, "--format", "budget")
+    assert code == 0 and "short skyreels: re-cut from shots planned for generic" in out
+    kling = shot_season(tmp_path / "kling", {1: [10.0, 10.0, 10.0, 10.0, 10.0, 10.0]}, target="kling")
+    planned = [sl for e in (1,) if (sl := SeasonStore.open(kling.root).shots(e)) is not None]
+    assert season_budget(planned, kling.bible(), ("kling",)).targets[0].short_line() is None

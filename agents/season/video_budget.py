@@ -130,6 +130,8 @@ class TargetBudget:
     target: str
     price: VideoPrice | None
     episodes: tuple[EpisodeBudget, ...]
+    planned_seconds: float = 0.0  # the shot lists' own length, as planned (for their own target)
+    planned_for: tuple[str, ...] = ()  # the targets the shot lists were planned for
 
     @property
     def clips(self) -> int:
@@ -149,6 +151,16 @@ class TargetBudget:
         costs = [e.cost_usd for e in self.episodes]
         return None if not costs or None in costs else round(sum(c for c in costs if c is not None), 4)
 
+    def short_line(self) -> str | None:
+        """A warning when the re-cut clips cover less (or more) than the planned runtime by over 10%: each shot
+        snaps to one of the target's clip lengths, so shots longer than its longest clip come out short."""
+        if not self.planned_seconds or abs(self.seconds - self.planned_seconds) <= 0.10 * self.planned_seconds:
+            return None
+        return (f"{self.target}: re-cut from shots planned for {', '.join(self.planned_for)}, its clips cover "
+                f"{self.seconds:,.0f} s of the {self.planned_seconds:,.0f} s planned (a shot is one clip, up to "
+                f"{max(CLIP_LENGTHS_S.get(self.target) or (0,)):g} s): plan with `cliffhanger draft --target "
+                f"{self.target}` for a true count")
+
     def price_line(self) -> str:
         if self.price is None:
             return f"{self.target}: no price known; set {CONFIG_HINT.format(target=self.target)}"
@@ -160,6 +172,7 @@ class TargetBudget:
             "per_length_usd": {f"{n:g}": usd for n, usd in self.price.per_length_usd} or None,
             "source": self.price.source}
         return {"target": self.target, "price": price, "clips": self.clips, "seconds": self.seconds,
+                "planned_seconds": self.planned_seconds, "warning": self.short_line(),
                 "cost_usd": self.cost_usd, "jobs": self.jobs,
                 "episodes": [{"episode": e.episode, "clips": e.clips, "seconds": e.seconds, "cost_usd": e.cost_usd,
                               "references": e.references} for e in self.episodes]}
@@ -170,13 +183,15 @@ def target_budget(shot_lists: Iterable[ShotList], bible: Bible | None, target: s
     """`target`'s budget for `shot_lists` (in episode order), priced with `prices` over the list prices."""
     price = price_of(target, prices)
     rows = []
-    for sl in sorted(shot_lists, key=lambda s: s.episode):
+    lists = sorted(shot_lists, key=lambda s: s.episode)
+    for sl in lists:
         cut = sl.for_target(target)  # type: ignore[arg-type]  # TARGETS are VideoTarget values
         costs = [price.clip_cost(s.duration_s) if price else None for s in cut.shots]
         cost = None if None in costs else round(sum(c for c in costs if c is not None), 4)
         rows.append(EpisodeBudget(sl.episode, len(cut.shots), cut.total_duration_s, cost,
                                   references([sl], bible).count))
-    return TargetBudget(target, price, tuple(rows))
+    return TargetBudget(target, price, tuple(rows), round(sum(sl.total_duration_s for sl in lists), 3),
+                        tuple(sorted({sl.target for sl in lists})))
 
 
 @dataclass(frozen=True)
@@ -211,7 +226,7 @@ class SeasonBudget:
                 f"| {usd(b.cost_usd)} | {b.jobs:,} |" for b in self.targets]
         unknown = [b.target for b in self.targets if b.cost_usd is None]
         refs = self.references.line()
-        out += ["", f"- {refs[0].upper()}{refs[1:]}",
+        out += ["", *(f"- Short: {w}" for b in self.targets if (w := b.short_line())), f"- {refs[0].upper()}{refs[1:]}",
                 f"- Prices: list prices as of {PRICES_AS_OF} unless set with {CONFIG_HINT.format(target='TARGET')}"
                 + (f"; unknown for {', '.join(unknown)}" if unknown else "")]
         return out
