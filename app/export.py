@@ -77,6 +77,8 @@ def output_path(out: Path | str | None, default_dir: Path, name: str) -> Path:
     if out is None:
         return default_dir / name
     text = os.fspath(out)
+    if "\x00" in text:
+        raise UserError(f"--out {text!r} holds a null byte: give a plain file or folder path")
     path = Path(text)
     return path / name if text.endswith(("/", os.sep)) or path.is_dir() else path
 

@@ -201,7 +201,7 @@ def test_model_names_that_look_like_paths_stay_inside_the_season(tmp_path: Path,
 def _export(root: Path, fmt: str) -> Path:
     from cliffhanger.app.export import export_season
 
-    return export_season(root, fmt, target="kling" if fmt == "jobs" else None).path
+    return export_season(root, fmt, target="kling" if fmt in ("jobs", "budget") else None).path
 
 
 def test_model_ids_that_look_like_paths_are_refused_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
