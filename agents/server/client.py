@@ -101,10 +101,19 @@ async def follow(client: Any, run: ServerRun, url: str, context: SeasonRequest, 
     run.code, run.line = outcome(run.folder, status, error)
 
 
+CANCEL_WAIT_S = 30.0
+
+
 async def cancel_runs(client: Any, runs: list[ServerRun]) -> None:
-    """Cancel every started run (each stops at its current step); errors are ignored, the runs may have ended."""
+    """Cancel every started run and wait (up to CANCEL_WAIT_S) until each has stopped at its current step, so a
+    submit right after finds the season free; errors are ignored, the runs may have ended."""
     started = [r for r in runs if r.run_id]
-    await asyncio.gather(*(client.runs.cancel(r.thread, r.run_id) for r in started), return_exceptions=True)
+    cancels = asyncio.gather(*(client.runs.cancel(r.thread, r.run_id, wait=True) for r in started),
+                             return_exceptions=True)
+    try:
+        await asyncio.wait_for(cancels, CANCEL_WAIT_S)
+    except TimeoutError:
+        pass
 
 
 async def run_to_end(url: str, run: ServerRun, context: SeasonRequest, say: Callable[[str], None]) -> ServerRun:
