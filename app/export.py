@@ -1,5 +1,5 @@
-"""`cliffhanger export`: scripts, shot lists, video-model jobs, the video budget and the season book, from the
-season folder.
+"""`cliffhanger export`: scripts, shot lists, video-model jobs, keyframes, reference sheets, the video budget and
+the season book, from the season folder.
 
 File names come only from the format and the target, never from titles or ids, so nothing a model wrote can
 steer a file outside `--out`. `--out` names a file, or a folder when it is one already or ends in a slash
@@ -20,15 +20,18 @@ from cliffhanger.agents.season.curve import SeasonCurve, read_curve
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
 from cliffhanger.agents.season.store import SeasonStore, atomic_write
 from cliffhanger.agents.season.video_budget import SeasonBudget, VideoPrice, season_budget
+from cliffhanger.app.export_frames import FRAME_FORMATS, render_frames
 
 FORMATS = {
     "fountain": "season.fountain", "fdx": "season.fdx", "zh-script": "season.zh.txt", "shots-json": "shots.json",
     "shots-csv": "shots.csv", "jobs": "jobs.{target}.jsonl", "bible-md": "season.md", "html": "season.html",
     "budget": "budget.{target}.json",
+    "keyframes": "keyframes.jsonl", "references": "references.jsonl",
 }
 TARGETS = tuple(CLIP_LENGTHS_S)
 ALL = "all"  # --target all: every target at once (the budget only)
-SHOT_FORMATS = ("shots-json", "shots-csv", "jobs", "budget")
+SHOT_FORMATS = ("shots-json", "shots-csv", "jobs", "budget", "keyframes")
+BIBLE_FORMATS = ("bible-md", "html", "references")  # written from the bible alone when no episode is drafted
 PRICED_FORMATS = ("budget", "bible-md", "html")  # the ones that read [video_prices]
 
 
@@ -38,6 +41,7 @@ class ExportResult:
     episodes: list[int]
     missing: list[int]
     budget: SeasonBudget | None = None  # --format budget: what the file holds, for the terminal
+    notes: tuple[str, ...] = ()  # warning lines for stderr (ids assets.toml has no image for)
 
 
 def parse_episodes(text: str | None, last: int) -> list[int]:
@@ -98,13 +102,13 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
     shot_lists = {e: s for e in wanted if (s := store.shots(e)) is not None}
     have = sorted(shot_lists if fmt in SHOT_FORMATS else scripts)
     missing = [e for e in wanted if e not in have]
-    if bible is None or not have and fmt not in ("bible-md", "html"):
+    if bible is None or not have and fmt not in BIBLE_FORMATS:
         raise UserError(f"nothing to export in {directory}: no accepted episodes yet; run `cliffhanger draft {directory}`")
     lists = [shot_lists[e] for e in sorted(shot_lists)]
     if target not in (None, ALL):  # each target's own clip lengths, as its jobs file has them
         lists = [sl.for_target(target) for sl in lists]  # type: ignore[arg-type]  # checked: a VideoTarget
     name = FORMATS[fmt].format(target=target or "generic")
-    budget = None
+    budget, notes = None, []
     path = Path(os.fspath(out)) if out is not None else store.exports_dir / name
     curve = _curve(store) if fmt == "html" else None
     try:
@@ -114,13 +118,15 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
 
             budget = season_budget(lists, bible, TARGETS if target == ALL else (str(target),), video_prices)
             text = budget_json(budget, missing) if path.suffix in (".json", "") else budget_text(budget)
+        elif fmt in FRAME_FORMATS:  # canon's looks and assets.toml; every job checked before anything is written
+            text, notes = render_frames(store, fmt, spec, bible, lists, target, wanted)
         else:
             text = _render(fmt, spec, bible, arc, scripts, lists, target, video_prices, curve)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, text)
     except OSError as exc:  # permission, a file where a folder should be, a read-only file system...
         raise UserError(f"cannot write {path} ({exc.__class__.__name__}): choose an --out you can write to") from None
-    return ExportResult(path, have, missing, budget)
+    return ExportResult(path, have, missing, budget, tuple(notes))
 
 
 def _curve(store: SeasonStore) -> SeasonCurve:
@@ -150,6 +156,8 @@ def run_export(directory: Path, fmt: str, *, target: str | None, out: str | None
     typer.echo(f"wrote {result.path} ({eps})")
     if result.missing:
         typer.echo(f"missing (not drafted yet): episodes {', '.join(map(str, result.missing))}", err=True)
+    for note in result.notes:
+        typer.echo(note, err=True)
 
 
 def _render(fmt: str, spec, bible, arc, scripts, shot_list_list, target, prices, curve=None) -> str:  # noqa: ANN001
@@ -163,14 +171,12 @@ def _render(fmt: str, spec, bible, arc, scripts, shot_list_list, target, prices,
         return screenplay.fdx_document(script_list, bible, spec)
     if fmt == "zh-script":
         return screenplay.zh_script(script_list, bible, spec)
-    if fmt in ("shots-json", "shots-csv", "jobs"):
+    if fmt in ("shots-json", "shots-csv"):  # jobs: render_frames
         from cliffhanger.app import export_shots
 
         if fmt == "shots-json":
             return export_shots.shots_json(shot_list_list)
-        if fmt == "shots-csv":
-            return export_shots.shots_csv(shot_list_list)
-        return export_shots.jobs_jsonl(shot_list_list, target, bible)
+        return export_shots.shots_csv(shot_list_list)
     from cliffhanger.app import export_book
 
     budget = season_budget(shot_list_list, bible, TARGETS, prices)

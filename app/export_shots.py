@@ -13,8 +13,16 @@ Contracts
   sent. Each line is {"target", "endpoint", "body", "cliffhanger": {...}}: `body` is what the API takes,
   `cliffhanger` is our metadata (episode, shot id, timing, first/last frame, character reference
   slots for tools that take subject references, and `image_fields`, the body fields holding a season-relative image reference that the
-  sender must turn into an upload, URL or base64 first). Frame references like '001-01-02:last' point
-  at the last frame of an earlier clip; 'EEE-SS-NN:keyframe' is a still the sender must make first.
+  sender must turn into an upload, URL or base64 first). Every clip starts on an image (`keyframes.starts`):
+  a scene's first shot and a cut to another camera set-up on the set-up's keyframe, a shot continuing its
+  set-up on the last frame of the clip before ('001-01-02:last'), a first frame the user set on that.
+  A keyframe is its image from assets.toml (`assets`) when it has one, else its id ('kf-001-01-3fa9c1', a
+  still the sender makes from `export --format keyframes` first), and such ids are listed in
+  `cliffhanger.missing_assets`, with reference sheets that have no image. No pinned model takes subject
+  references in this endpoint, so each character's sheet (the look as of the episode) and image stay in
+  `reference_images`. Prompts get the location's locked look after the descriptors (`with_setting`).
+- Every body is checked against its target's schema as it is built (`validate_job`): a body that fails is a
+  `JobError` naming the shot and the field, so an export writes all jobs or none.
 - Durations are put on the target's clip lengths (`ShotList.for_target()`: retimed when a shot list was
   cut for another target or has off-grid shots; shots JSON/CSV with a target and the budget do the same); prompts are cut at a word boundary to the target's limit
   (the locked descriptors come first in every prompt, so they survive the cut).
@@ -35,7 +43,8 @@ source was available, and the shape is kept minimal and explicit)
 | generic  | ours                                       | duration_s (number)       | aspect_ratio           | 2000         | this module |
 
 Known gaps: Runway, Sora and Hailuo take no negative prompt (it stays in the metadata); Runway
-gen4_turbo needs a start image, so a shot without one gets a 'EEE-SS-NN:keyframe' placeholder;
+gen4_turbo needs a start image, which every clip now has (a keyframe id until assets.toml names an image);
+image fields hold at most 2,048 characters (Runway's URL limit);
 Hailuo text-to-video has no aspect setting and renders vertical only from a 9:16 first frame; hosted
 Wan models take 5 or 10 s clips, so the 8 s length in CLIP_LENGTHS_S["wan"] fits self-hosted Wan only.
 Prompt optimisers (Hailuo `prompt_optimizer`, Wan `prompt_extend`) are off so the locked descriptors
@@ -47,10 +56,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cliffhanger.agents.errors import UserError
 from cliffhanger.agents.season.artifacts import Bible
+from cliffhanger.agents.season.keyframes import (
+    character_refs,
+    keyframe_id,
+    location_ref,
+    starts,
+    with_setting,
+)
+from cliffhanger.agents.season.looks import LookBook
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S, MAX_SHOT_S, Shot, ShotList, VideoTarget
 
 # ---- JSON ----------------------------------------------------------------------------------------
@@ -148,6 +166,7 @@ MODELS: dict[str, str] = {
     "hailuo": "MiniMax-Hailuo-02", "wan": "wan2.2-t2v-plus", "skyreels": "skyreels-v2",
 }
 _WAN_I2V = "wan2.2-i2v-plus"
+IMAGE_LIMIT = 2048  # a URL or file in an image field; Runway's documented URL limit
 # The frame each target takes for each shot aspect ratio; a ratio missing here is not offered.
 FRAMES: dict[str, dict[str, str]] = {
     "kling": {"9:16": "9:16", "1:1": "1:1", "16:9": "16:9"},
@@ -188,7 +207,7 @@ def _body(target: str, shot: Shot, prompt: str, negative: str, image: str | None
         body.update({"image": image} if image else {"aspect_ratio": frame})
         return ("POST /v1/videos/image2video" if image else "POST /v1/videos/text2video"), body
     if target == "runway":
-        return "POST /v1/image_to_video", {"model": MODELS["runway"], "promptImage": image or f"{shot.shot_id}:keyframe",
+        return "POST /v1/image_to_video", {"model": MODELS["runway"], "promptImage": image or keyframe_id(shot.setup_id),
                                            "promptText": prompt, "ratio": frame, "duration": seconds}
     if target == "sora":
         body = {"model": MODELS["sora"], "prompt": prompt, "seconds": str(seconds), "size": frame}
@@ -249,37 +268,58 @@ def _get(body: Any, path: str) -> Any:
     return body
 
 
-def jobs(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, native: bool = False) -> list[dict]:
-    """One job per shot for `target` (module docstring). `native` sends the script-language prompt.
-    Reference slots take the bible's reference image (canon wins over a drifted shot). ValueError when
-    a shot's aspect ratio is one the target cannot render."""
-    canon = {c.id: c for c in bible.characters}
+class JobError(UserError):
+    """A job that cannot be made for its target (a frame it cannot render, a body that fails its schema)."""
+
+
+def jobs(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, native: bool = False,
+         looks: LookBook | None = None, assets: Mapping[str, str] | None = None) -> list[dict]:
+    """One job per shot for `target` (module docstring). `native` sends the script-language prompt. `looks` give
+    each character's look version as of the episode (default: the bible's looks), `assets` the images of keyframe
+    and sheet ids (assets.toml). JobError when a shot's aspect ratio is one the target cannot render or a body
+    fails `validate_job`."""
+    lists = [sl.for_target(target) for sl in shot_lists]
+    looks = looks or LookBook(bible, max((sl.episode for sl in lists), default=1))
+    assets = assets or {}
     out = []
-    for sl in shot_lists:
-        for shot in sl.for_target(target).shots:
+    for sl in lists:
+        start = starts(sl)
+        for shot in sl.shots:
             frame = FRAMES[target].get(shot.aspect_ratio)
             if frame is None:
-                raise ValueError(f"shot {shot.shot_id} is {shot.aspect_ratio}, which {target} cannot render: "
-                                 f"use one of {', '.join(FRAMES[target])} or another target")
-            refs = [{"character": c.id, "image": canon[c.id].reference_image if c.id in canon else c.reference_image}
-                    for c in shot.characters]
+                raise JobError(f"shot {shot.shot_id} is {shot.aspect_ratio}, which {target} cannot render: "
+                               f"use one of {', '.join(FRAMES[target])} or another target")
             # A character's reference image is an identity reference, not a first frame: sent as the
             # start image it would open the clip on the portrait. It stays in the metadata slots.
-            image = shot.first_frame_ref
-            prompt = fit_prompt(shot.prompt_native if native else shot.prompt, PROMPT_LIMITS[target])
+            refs = character_refs(shot, looks, assets)
+            begin = start[shot.shot_id]
+            image = assets.get(begin.keyframe, begin.keyframe) if begin.keyframe else begin.ref
+            missing = [begin.keyframe] if begin.keyframe and begin.keyframe not in assets else []
+            missing += [r.sheet for r in refs if r.sheet and r.image is None]
+            location = location_ref(shot, bible, assets)
+            missing += [location.sheet] if location and location.sheet and location.image is None else []
+            text = with_setting(shot.prompt_native if native else shot.prompt, shot, bible)
+            prompt = fit_prompt(text, PROMPT_LIMITS[target])
             negative = fit_prompt(shot.negative_prompt, NEGATIVE_LIMITS.get(target, 200))
             endpoint, body = _body(target, shot, prompt, negative, image, frame)
+            if problems := validate_job(target, body):
+                raise JobError(f"shot {shot.shot_id}: its {target} job fails the request schema: {'; '.join(problems)}: "
+                               "nothing was written; fix the shot or the image in assets.toml")
             out.append({"target": target, "endpoint": endpoint, "body": body, "cliffhanger": {
                 "episode": shot.episode, "shot_id": shot.shot_id, "start_s": shot.start_s,
-                "duration_s": shot.duration_s, "first_frame": shot.first_frame_ref, "last_frame": shot.last_frame_ref,
-                "negative_prompt": shot.negative_prompt, "reference_images": refs,
+                "duration_s": shot.duration_s, "first_frame": begin.ref, "keyframe": begin.keyframe,
+                "last_frame": shot.last_frame_ref, "negative_prompt": shot.negative_prompt,
+                "reference_images": [{"character": r.id, "sheet": r.sheet, "image": r.image} for r in refs],
+                "location": location.model_dump() if location else None, "missing_assets": missing,
                 "image_fields": _image_fields(target, body)}})
     return out
 
 
-def jobs_jsonl(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, native: bool = False) -> str:
+def jobs_jsonl(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, native: bool = False,
+               looks: LookBook | None = None, assets: Mapping[str, str] | None = None) -> str:
     """`jobs(...)` as JSON Lines, one job per line."""
-    return "".join(json.dumps(j, ensure_ascii=False) + "\n" for j in jobs(shot_lists, target, bible, native=native))
+    made = jobs(shot_lists, target, bible, native=native, looks=looks, assets=assets)
+    return "".join(json.dumps(j, ensure_ascii=False) + "\n" for j in made)
 
 
 # ---- validation ----------------------------------------------------------------------------------
@@ -298,7 +338,7 @@ def job_schema(target: VideoTarget) -> dict:
     additionalProperties, items, anyRequired) of `target`'s request body."""
     p, n = PROMPT_LIMITS[target], NEGATIVE_LIMITS.get(target, 200)
     frames = sorted(set(FRAMES[target].values()))
-    image = _str(300)
+    image = _str(IMAGE_LIMIT)
     obj = lambda props, required, **kw: {"type": "object", "properties": props, "required": required,  # noqa: E731
                                          "additionalProperties": False, **kw}
     if target == "kling":

@@ -367,4 +367,4 @@ class Room:
         prices = self._settings.video_price_overrides() if self._settings else None
         res = export_season(self.store.root, action.format, target=action.target or None, video_prices=prices)
         missing = f"; not yet available: episodes {res.missing[0]}-{res.missing[-1]}" if res.missing else ""
-        return f"exported {len(res.episodes)} episodes to {res.path}{missing}"
+        return f"exported {len(res.episodes)} episodes to {res.path}{missing}" + "".join(f"\n{n}" for n in res.notes)

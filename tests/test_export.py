@@ -72,6 +72,18 @@ def test_every_format_exports_what_exists_and_names_what_is_missing(capsys, seas
     elif fmt == "jobs":
         lines = [json.loads(ln) for ln in text.splitlines()]
         assert lines and all(validate_job("kling", ln["body"]) == [] for ln in lines)
+        assert all(ln["body"].get("image") for ln in lines)  # every clip starts on a keyframe or the clip before
+        assert "ids the jobs use" in err and lines[0]["cliffhanger"]["keyframe"] in err  # no assets.toml yet
+    elif fmt == "keyframes":
+        frames = [json.loads(ln) for ln in text.splitlines()]
+        assert {f["episode"] for f in frames} == {1, 2, 3} and all(f["aspect_ratio"] == "9:16" for f in frames)
+        for ep in (1, 2, 3):  # every shot belongs to one keyframe's set-up
+            shots = SeasonStore.open(season).shots(ep).shots
+            assert sorted(s for f in frames if f["episode"] == ep for s in f["shots"]) == [s.shot_id for s in shots]
+    elif fmt == "references":
+        sheets = [json.loads(ln) for ln in text.splitlines()]
+        bible = SeasonStore.open(season).bible()
+        assert {s["subject"] for s in sheets} == {x.id for x in (*bible.characters, *bible.locations)}
     elif fmt == "html":
         assert "<script" not in text.lower() and "not drafted yet" in text
     elif fmt == "budget":

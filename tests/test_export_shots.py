@@ -155,7 +155,7 @@ def test_jobs_are_valid_requests_on_the_target_grid(season, target) -> None:
         assert validate_job(target, job["body"]) == [], job
         meta = job["cliffhanger"]
         assert {"episode", "shot_id", "reference_images"} <= set(meta)
-        assert all(set(r) == {"character", "image"} for r in meta["reference_images"])
+        assert all(set(r) == {"character", "sheet", "image"} for r in meta["reference_images"])
         if lengths:
             assert any(abs(meta["duration_s"] - n) < 0.01 for n in lengths)
         assert "cliffhanger" not in job["body"]
@@ -168,28 +168,34 @@ def test_jobs_are_valid_requests_on_the_target_grid(season, target) -> None:
 def test_job_shapes_follow_each_api(season) -> None:
     _, bible, _, _, shots = season
     sl = [shots[1]]
+    first, second = shots[1].shots[:2]
+    assert first.scene == second.scene and first.setup_id != second.setup_id  # a cut within the scene
     kling = jobs(sl, "kling", bible)
-    assert kling[0]["body"]["aspect_ratio"] == "9:16" and kling[0]["body"]["duration"] in ("5", "10")
-    assert kling[1]["body"]["image"] == shots[1].shots[0].last_frame_ref  # chained from the previous clip
+    assert kling[0]["body"]["image"] == f"kf-{first.setup_id}" and kling[0]["body"]["duration"] in ("5", "10")
+    assert kling[1]["body"]["image"] == f"kf-{second.setup_id}"  # a cut starts on its set-up's keyframe
     assert kling[1]["endpoint"].endswith("image2video") and kling[1]["cliffhanger"]["image_fields"] == ["image"]
     runway = jobs(sl, "runway", bible)[0]["body"]
     assert runway["model"] == "gen4_turbo" and runway["ratio"] == "720:1280" and runway["duration"] in (5, 10)
-    assert runway["promptImage"].endswith(":keyframe")
+    assert runway["promptImage"] == f"kf-{first.setup_id}"
     sora = jobs(sl, "sora", bible)[0]["body"]
     assert sora["model"] == "sora-2" and sora["seconds"] in ("4", "8", "12") and sora["size"] == "720x1280"
     veo = jobs(sl, "veo", bible)[1]["body"]
     assert veo["parameters"]["aspectRatio"] == "9:16" and veo["parameters"]["sampleCount"] == 1
-    assert veo["instances"][0]["image"]["gcsUri"] == shots[1].shots[0].last_frame_ref
+    assert veo["instances"][0]["image"]["gcsUri"] == f"kf-{second.setup_id}"
     hailuo = jobs(sl, "hailuo", bible)[0]["body"]
     assert hailuo["duration"] in (6, 10) and hailuo["prompt_optimizer"] is False
     wan = jobs(sl, "wan", bible)
-    assert wan[0]["body"]["parameters"]["size"] == "720*1280" and "img_url" in wan[1]["body"]["input"]
+    assert wan[0]["body"]["parameters"]["resolution"] == "720P" and "img_url" in wan[1]["body"]["input"]
 
 
 def test_native_prompts_and_long_prompts_are_cut_at_a_word(season) -> None:
     _, bible, _, _, shots = season
     native = jobs([shots[1]], "kling", bible, native=True)
-    assert native[0]["body"]["prompt"] == shots[1].shots[0].prompt_native
+    shot, hall, body = shots[1].shots[0], bible.locations[0], "中景，她转身。"
+    assert shot.location == hall.id and hall.visual not in shot.prompt_native and shot.prompt_native.endswith(body)
+    head = shot.prompt_native.removesuffix(body)  # the descriptors, then the planner's text
+    # the location's locked look comes right after the descriptors, in every prompt
+    assert native[0]["body"]["prompt"] == f"{head}Setting: {hall.visual}. {body}"
     for job in jobs([shots[1]], "wan", bible):
         assert len(job["body"]["input"]["prompt"]) <= PROMPT_LIMITS["wan"]
 

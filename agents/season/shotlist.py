@@ -5,11 +5,14 @@ TIMING_EPSILON_S, the first at 0), shot ids are `EEE-SS-NN` and agree with the s
 scene, and dialogue fits inside its shot. Durations are meant to be one of the target model's clip
 lengths (`CLIP_LENGTHS_S`); validation does not insist, so a model's raw answer parses and
 `ShotList.retimed()` can snap it (`ShotList.for_target()` re-cuts a list planned for another target).
+Shots of one scene framed alike share a camera set-up (`Shot.setup_id`, computed, never stored: shot lists
+of any age have it), and a set-up shares one keyframe (`keyframes`).
 Schema notes for OpenAI strict mode are in `artifacts`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
@@ -165,6 +168,15 @@ class Shot(Artifact):
     @property
     def end_s(self) -> float:
         return self.start_s + self.duration_s
+
+    @property
+    def setup_id(self) -> str:
+        """The camera set-up the shot is framed from, 'EEE-SS-' and 6 hex digits: shots of one scene with the same
+        size, angle, lens and characters in frame share it, whatever the movement, and it stays the same when
+        other shots are added or cut."""
+        key = "|".join((self.shot_size, self.angle, " ".join(self.lens.lower().split()),
+                        *sorted(c.id for c in self.characters)))
+        return f"{self.shot_id[:6]}-{hashlib.sha256(key.encode()).hexdigest()[:6]}"
 
 
 class ShotList(Artifact):

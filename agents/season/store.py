@@ -2,7 +2,7 @@
 
     season.toml  bible.json bible.md  arc.json  plan/{acts.json, act_N.json, imported.json}  chat.jsonl
     episodes/017/{script.json, script.fountain, shots.json, review.json, brief.json, revisions/, history/}
-    canon.sqlite  lore/  checkpoints.{sqlite,place}  usage.jsonl  report.md  season_curve.png  exports/
+    canon.sqlite  lore/  checkpoints.{sqlite,place}  usage.jsonl  report.md  season_curve.png  exports/  assets.toml
 
 `SeasonStore` owns every path in the folder: callers read and write artifacts through its typed
 readers and writers (or take a path from it for a file a library writes, like the ledger), and no
@@ -36,6 +36,7 @@ from cliffhanger.agents.season.artifacts import (
     SeasonSpec,
     WriterBrief,
 )
+from cliffhanger.agents.season.assets import read_assets
 from cliffhanger.agents.season.screenplay import bible_markdown
 from cliffhanger.agents.season.shotlist import ShotList
 from cliffhanger.agents.season.store_io import (
@@ -124,9 +125,8 @@ class SeasonStore:
         if fmt > FORMAT:
             raise SeasonError(f"{self.root} was written by a newer cliffhanger (season format {fmt}; this one reads "
                               f"up to {FORMAT}): upgrade with `pip install -U cliffhanger`")
-        data = {k: v for k, v in raw.items() if k not in ("id", "format")}
         try:
-            return SeasonSpec.model_validate(data)
+            return SeasonSpec.model_validate({k: v for k, v in raw.items() if k not in ("id", "format")})
         except ValidationError as exc:
             missing = [e["loc"][0] for e in exc.errors() if e["type"] == "missing" and e["loc"]]
             if missing:
@@ -184,6 +184,13 @@ class SeasonStore:
         path = self.eval_run_path
         data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"wall_s": 0.0, "runs": 0}
         atomic_write(path, json.dumps({"wall_s": round(data["wall_s"] + seconds, 3), "runs": data["runs"] + 1}) + "\n")
+
+    @property
+    def assets_path(self) -> Path:
+        return self.root / "assets.toml"
+
+    def assets(self) -> dict[str, str]:  # keyframe and sheet ids -> images (`assets`); files start at the season folder
+        return read_assets(self.assets_path, lambda name: (self.root / name).is_file())
 
     @property
     def ledger_path(self) -> Path:
@@ -252,7 +259,7 @@ class SeasonStore:
     def _named_files(self) -> set[Path]:
         files = {self.spec_path, self.bible_path, self.bible_markdown_path, self.arc_path, self.chat_path,
                  self.report_path, self.usage_path, self._lock_path, self.eval_run_path, self._place_path,
-                 self._plan_path("acts.json"), self.curve_png_path,
+                 self._plan_path("acts.json"), self.curve_png_path, self.assets_path,
                  self._plan_path("imported.json"), *(self._plan_path(f"act_{a}.json") for a in range(1, MAX_ACTS + 1))}
         for db in (self.ledger_path, self.checkpoint_path):
             files |= {db, *(db.with_name(db.name + side) for side in ("-wal", "-shm", "-journal"))}
@@ -294,22 +301,19 @@ class SeasonStore:
     def write_bible(self, bible: Bible, meta: dict[str, object] | None = None) -> None:
         """bible.json, then bible.md from it (a kill between the two: `ensure_bible_markdown()` mends it)."""
         self.write_model(self.bible_path, bible, meta)
-        atomic_write(self.bible_markdown_path, self._bible_markdown(bible))
+        atomic_write(self.bible_markdown_path, bible_markdown(bible, self.spec().title))
 
     def ensure_bible_markdown(self) -> bool:
         """Rewrite bible.md when it is missing or does not match bible.json; True when it was rewritten."""
         bible = self.bible()
         if bible is None:
             return False
-        text = self._bible_markdown(bible)
+        text = bible_markdown(bible, self.spec().title)
         with contextlib.suppress(OSError, UnicodeDecodeError):
             if self.bible_markdown_path.read_text(encoding="utf-8") == text:
                 return False
         atomic_write(self.bible_markdown_path, text)
         return True
-
-    def _bible_markdown(self, bible: Bible) -> str:
-        return bible_markdown(bible, self.spec().title)
 
     def act_plan(self, schema: type[T]) -> T | None:
         """plan/acts.json, the showrunner's act plan (its schema belongs to the showrunner role)."""
@@ -349,9 +353,6 @@ class SeasonStore:
     def script(self, episode: int) -> EpisodeScript | None:
         return self._read(self._episode_file(episode, "script.json"), EpisodeScript)
 
-    def script_meta(self, episode: int) -> dict[str, object]:
-        return self.meta(self._episode_file(episode, "script.json"))
-
     def write_script(self, episode: int, script: EpisodeScript, fountain: str,
                      meta: dict[str, object] | None = None) -> None:
         """The accepted script: script.fountain, then script.json, whose presence marks the episode accepted."""
@@ -383,7 +384,6 @@ class SeasonStore:
         """Read what a run builds on (id, bible, arc, accepted episodes, canon), so that a damaged file is
         named (SeasonError) before the run takes the lock or writes anything."""
         from cliffhanger.memory.ledger import LedgerError, check_ledger
-
         self.season_id()
         self.bible()
         self.arc()
