@@ -18,6 +18,8 @@ Contracts
 - Durations are put on the target's clip lengths (`ShotList.for_target()`: retimed when a shot list was
   cut for another target or has off-grid shots; shots JSON/CSV with a target and the budget do the same); prompts are cut at a word boundary to the target's limit
   (the locked descriptors come first in every prompt, so they survive the cut).
+- Speech: for targets that render sound (`AUDIO_TARGETS`), each prompt ends with the clip's lines,
+  `Name (emotion): "line"`, and the speakers' voices (`job_prompt`); other targets' prompts carry no speech.
 - `validate_job(target, body)` checks a body against a small hand-written JSON schema of that target.
 
 Request shapes (checked against public docs with the `search` tool; "unverified" means no primary
@@ -52,6 +54,7 @@ from typing import Any
 
 from cliffhanger.agents.season.artifacts import Bible
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S, MAX_SHOT_S, Shot, ShotList, VideoTarget
+from cliffhanger.agents.season.speech import Cast, speech_prompt
 
 # ---- JSON ----------------------------------------------------------------------------------------
 
@@ -148,6 +151,12 @@ MODELS: dict[str, str] = {
     "hailuo": "MiniMax-Hailuo-02", "wan": "wan2.2-t2v-plus", "skyreels": "skyreels-v2",
 }
 _WAN_I2V = "wan2.2-i2v-plus"
+# Targets whose model (as MODELS names it) renders sound with the picture: their job prompts carry the clip's
+# lines (`speech.speech_prompt`); the others' clips are silent and take the lines from `export --format tts`.
+# As of 2025-12: Veo 3 (veo-3.0-generate-001: dialogue, effects, ambience; Vertex AI's `generateAudio`) and
+# Sora 2 (sora-2: synchronized audio with every clip). Kling 2.6 and Wan 2.5 add audio too, but the models the
+# jobs name (kling-v2-1-master, wan2.2) are silent, as are Runway gen4_turbo, Hailuo 02 and SkyReels V2.
+AUDIO_TARGETS: frozenset[str] = frozenset({"veo", "sora"})
 # The frame each target takes for each shot aspect ratio; a ratio missing here is not offered.
 FRAMES: dict[str, dict[str, str]] = {
     "kling": {"9:16": "9:16", "1:1": "1:1", "16:9": "16:9"},
@@ -201,7 +210,8 @@ def _body(target: str, shot: Shot, prompt: str, negative: str, image: str | None
             instance["image"] = {"gcsUri": image, "mimeType": _mime(image)}
         return (f"POST /v1/projects/PROJECT/locations/LOCATION/publishers/google/models/{MODELS['veo']}:predictLongRunning",
                 {"instances": [instance], "parameters": {"aspectRatio": frame, "durationSeconds": seconds,
-                                                         "negativePrompt": negative, "sampleCount": 1}})
+                                                         "negativePrompt": negative, "sampleCount": 1,
+                                                         "generateAudio": True}})
     if target == "hailuo":
         body = {"model": MODELS["hailuo"], "prompt": prompt, "duration": seconds, "resolution": frame,
                 "prompt_optimizer": False}
@@ -249,11 +259,22 @@ def _get(body: Any, path: str) -> Any:
     return body
 
 
+def job_prompt(target: str, shot: Shot, cast: Cast, *, native: bool = False) -> str:
+    """The shot's prompt cut to the target's limit; for AUDIO_TARGETS followed by the clip's speech, which keeps
+    its room (the prompt is cut first, down to half the limit)."""
+    text, limit = shot.prompt_native if native else shot.prompt, PROMPT_LIMITS[target]
+    speech = speech_prompt(shot, cast, native=native) if target in AUDIO_TARGETS else ""
+    if not speech:
+        return fit_prompt(text, limit)
+    return fit_prompt(f"{fit_prompt(text, max(limit - len(speech) - 1, limit // 2))} {speech}", limit)
+
+
 def jobs(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, native: bool = False) -> list[dict]:
     """One job per shot for `target` (module docstring). `native` sends the script-language prompt.
     Reference slots take the bible's reference image (canon wins over a drifted shot). ValueError when
     a shot's aspect ratio is one the target cannot render."""
     canon = {c.id: c for c in bible.characters}
+    cast = Cast(bible)
     out = []
     for sl in shot_lists:
         for shot in sl.for_target(target).shots:
@@ -266,7 +287,7 @@ def jobs(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, n
             # A character's reference image is an identity reference, not a first frame: sent as the
             # start image it would open the clip on the portrait. It stays in the metadata slots.
             image = shot.first_frame_ref
-            prompt = fit_prompt(shot.prompt_native if native else shot.prompt, PROMPT_LIMITS[target])
+            prompt = job_prompt(target, shot, cast, native=native)
             negative = fit_prompt(shot.negative_prompt, NEGATIVE_LIMITS.get(target, 200))
             endpoint, body = _body(target, shot, prompt, negative, image, frame)
             out.append({"target": target, "endpoint": endpoint, "body": body, "cliffhanger": {
@@ -320,7 +341,8 @@ def job_schema(target: VideoTarget) -> dict:
                        ["prompt"])
         params = obj({"aspectRatio": {"type": "string", "enum": frames},
                       "durationSeconds": {"type": "integer", "enum": _durations(target)},
-                      "negativePrompt": {"type": "string", "maxLength": n}, "sampleCount": {"const": 1}},
+                      "negativePrompt": {"type": "string", "maxLength": n}, "sampleCount": {"const": 1},
+                      "generateAudio": {"type": "boolean"}},
                      ["aspectRatio", "durationSeconds", "sampleCount"])
         return obj({"instances": {"type": "array", "items": instance, "minItems": 1, "maxItems": 1},
                     "parameters": params}, ["instances", "parameters"])
