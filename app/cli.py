@@ -252,7 +252,7 @@ def chat(
 @app.command()
 def export(
     directory: Annotated[Path, typer.Argument(help="season folder")],
-    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, jobs, keyframes, references, budget, bible-md, html")],
+    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, jobs, keyframes, references, budget, tts, bible-md, html")],
     target: Annotated[str | None, typer.Option(help="video model: kling, runway, sora, veo, hailuo, wan, skyreels, generic; all (budget)")] = None,
     out: Annotated[str | None, typer.Option(help="output file, or folder (an existing one, or ending in /); default: DIR/exports/")] = None,
     episodes: Annotated[str | None, typer.Option(help="which episodes, e.g. 1-10 or 3,5 (default: all)")] = None,
@@ -260,7 +260,8 @@ def export(
 ) -> None:
     """Export scripts (Fountain, Final Draft, Chinese format), shot lists, video-model jobs, keyframe and reference
     sheet prompts (DIR/assets.toml maps their ids to your images, which the jobs then carry), the video budget
-    (a table here, JSON in the file; [video_prices] in cliffhanger.toml set the prices) or the season book."""
+    (a table here, JSON in the file; [video_prices] in cliffhanger.toml set the prices), timed lines for
+    text-to-speech (tts) or the season book."""
     from cliffhanger.app.export import run_export
 
     run_export(directory, fmt, target=target, out=out, episodes=episodes, config=config)

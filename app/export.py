@@ -5,7 +5,7 @@ File names come only from the format and the target, never from titles or ids, s
 steer a file outside `--out`. `--out` names a file, or a folder when it is one already or ends in a slash
 (`exports/`), and then the format's default name is written inside it. A season with missing episodes
 exports what it has and names what is missing. Every export that names a target (shots JSON and CSV, jobs,
-budget) cuts the shot lists for it the same way (`ShotList.for_target`), whatever target they were planned for.
+budget, tts) cuts the shot lists for it the same way (`ShotList.for_target`), whatever target they were planned for.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from cliffhanger.app.export_frames import FRAME_FORMATS, render_frames
 FORMATS = {
     "fountain": "season.fountain", "fdx": "season.fdx", "zh-script": "season.zh.txt", "shots-json": "shots.json",
     "shots-csv": "shots.csv", "jobs": "jobs.{target}.jsonl", "bible-md": "season.md", "html": "season.html",
-    "budget": "budget.{target}.json",
+    "budget": "budget.{target}.json", "tts": "tts.jsonl",
     "keyframes": "keyframes.jsonl", "references": "references.jsonl",
 }
 TARGETS = tuple(CLIP_LENGTHS_S)
 ALL = "all"  # --target all: every target at once (the budget only)
-SHOT_FORMATS = ("shots-json", "shots-csv", "jobs", "budget", "keyframes")
+SHOT_FORMATS = ("shots-json", "shots-csv", "jobs", "budget", "keyframes", "tts")
 BIBLE_FORMATS = ("bible-md", "html", "references")  # written from the bible alone when no episode is drafted
 PRICED_FORMATS = ("budget", "bible-md", "html")  # the ones that read [video_prices]
 
@@ -164,6 +164,8 @@ def _render(fmt: str, spec, bible, arc, scripts, shot_list_list, target, prices,
     from cliffhanger.agents.season import screenplay
 
     script_list = [scripts[e] for e in sorted(scripts)]
+    if fmt == "tts":
+        return _tts(spec, bible, arc, shot_list_list)
 
     if fmt == "fountain":
         return screenplay.fountain_season(script_list, bible, spec)
@@ -183,3 +185,9 @@ def _render(fmt: str, spec, bible, arc, scripts, shot_list_list, target, prices,
     if fmt == "bible-md":
         return export_book.season_markdown(spec, bible, arc, scripts, shot_list_list, budget=budget)
     return export_book.season_html(spec, bible, arc, scripts, shot_list_list, curve, budget=budget)
+
+
+def _tts(spec, bible, arc, shot_list_list) -> str:  # noqa: ANN001
+    from cliffhanger.app.export_tts import tts_jsonl
+
+    return tts_jsonl(shot_list_list, bible, spec.language, arc)

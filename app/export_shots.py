@@ -26,6 +26,8 @@ Contracts
 - Durations are put on the target's clip lengths (`ShotList.for_target()`: retimed when a shot list was
   cut for another target or has off-grid shots; shots JSON/CSV with a target and the budget do the same); prompts are cut at a word boundary to the target's limit
   (the locked descriptors come first in every prompt, so they survive the cut).
+- Speech: for targets that render sound (`AUDIO_TARGETS`), each prompt ends with the clip's lines,
+  `Name (emotion): "line"`, and the speakers' voices (`job_prompt`); other targets' prompts carry no speech.
 - `validate_job(target, body)` checks a body against a small hand-written JSON schema of that target.
 
 Request shapes (checked against public docs with the `search` tool; "unverified" means no primary
@@ -70,6 +72,7 @@ from cliffhanger.agents.season.keyframes import (
 )
 from cliffhanger.agents.season.looks import LookBook
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S, MAX_SHOT_S, Shot, ShotList, VideoTarget
+from cliffhanger.agents.season.speech import Cast, speech_prompt
 
 # ---- JSON ----------------------------------------------------------------------------------------
 
@@ -167,6 +170,12 @@ MODELS: dict[str, str] = {
 }
 _WAN_I2V = "wan2.2-i2v-plus"
 IMAGE_LIMIT = 2048  # a URL or file in an image field; Runway's documented URL limit
+# Targets whose model (as MODELS names it) renders sound with the picture: their job prompts carry the clip's
+# lines (`speech.speech_prompt`); the others' clips are silent and take the lines from `export --format tts`.
+# As of 2025-12: Veo 3 (veo-3.0-generate-001: dialogue, effects, ambience; Vertex AI's `generateAudio`) and
+# Sora 2 (sora-2: synchronized audio with every clip). Kling 2.6 and Wan 2.5 add audio too, but the models the
+# jobs name (kling-v2-1-master, wan2.2) are silent, as are Runway gen4_turbo, Hailuo 02 and SkyReels V2.
+AUDIO_TARGETS: frozenset[str] = frozenset({"veo", "sora"})
 # The frame each target takes for each shot aspect ratio; a ratio missing here is not offered.
 FRAMES: dict[str, dict[str, str]] = {
     "kling": {"9:16": "9:16", "1:1": "1:1", "16:9": "16:9"},
@@ -220,7 +229,8 @@ def _body(target: str, shot: Shot, prompt: str, negative: str, image: str | None
             instance["image"] = {"gcsUri": image, "mimeType": _mime(image)}
         return (f"POST /v1/projects/PROJECT/locations/LOCATION/publishers/google/models/{MODELS['veo']}:predictLongRunning",
                 {"instances": [instance], "parameters": {"aspectRatio": frame, "durationSeconds": seconds,
-                                                         "negativePrompt": negative, "sampleCount": 1}})
+                                                         "negativePrompt": negative, "sampleCount": 1,
+                                                         "generateAudio": True}})
     if target == "hailuo":
         body = {"model": MODELS["hailuo"], "prompt": prompt, "duration": seconds, "resolution": frame,
                 "prompt_optimizer": False}
@@ -268,6 +278,17 @@ def _get(body: Any, path: str) -> Any:
     return body
 
 
+def job_prompt(target: str, shot: Shot, cast: Cast, *, native: bool = False, text: str | None = None) -> str:
+    """The shot's prompt (or `text`) cut to the target's limit; for AUDIO_TARGETS followed by the clip's speech,
+    which keeps its room (the prompt is cut first, down to half the limit)."""
+    limit = PROMPT_LIMITS[target]
+    text = text if text is not None else shot.prompt_native if native else shot.prompt
+    speech = speech_prompt(shot, cast, native=native) if target in AUDIO_TARGETS else ""
+    if not speech:
+        return fit_prompt(text, limit)
+    return fit_prompt(f"{fit_prompt(text, max(limit - len(speech) - 1, limit // 2))} {speech}", limit)
+
+
 class JobError(UserError):
     """A job that cannot be made for its target (a frame it cannot render, a body that fails its schema)."""
 
@@ -281,6 +302,7 @@ def jobs(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, n
     lists = [sl.for_target(target) for sl in shot_lists]
     looks = looks or LookBook(bible, max((sl.episode for sl in lists), default=1))
     assets = assets or {}
+    cast = Cast(bible)
     out = []
     for sl in lists:
         start = starts(sl)
@@ -299,7 +321,7 @@ def jobs(shot_lists: Iterable[ShotList], target: VideoTarget, bible: Bible, *, n
             location = location_ref(shot, bible, assets)
             missing += [location.sheet] if location and location.sheet and location.image is None else []
             text = with_setting(shot.prompt_native if native else shot.prompt, shot, bible)
-            prompt = fit_prompt(text, PROMPT_LIMITS[target])
+            prompt = job_prompt(target, shot, cast, native=native, text=text)
             negative = fit_prompt(shot.negative_prompt, NEGATIVE_LIMITS.get(target, 200))
             endpoint, body = _body(target, shot, prompt, negative, image, frame)
             if problems := validate_job(target, body):
@@ -360,7 +382,8 @@ def job_schema(target: VideoTarget) -> dict:
                        ["prompt"])
         params = obj({"aspectRatio": {"type": "string", "enum": frames},
                       "durationSeconds": {"type": "integer", "enum": _durations(target)},
-                      "negativePrompt": {"type": "string", "maxLength": n}, "sampleCount": {"const": 1}},
+                      "negativePrompt": {"type": "string", "maxLength": n}, "sampleCount": {"const": 1},
+                      "generateAudio": {"type": "boolean"}},
                      ["aspectRatio", "durationSeconds", "sampleCount"])
         return obj({"instances": {"type": "array", "items": instance, "minItems": 1, "maxItems": 1},
                     "parameters": params}, ["instances", "parameters"])

@@ -10,8 +10,11 @@ from cliffhanger.agents.errors import UserError, format_validation_error
 from cliffhanger.agents.roles.continuity import seed_canon
 from cliffhanger.agents.roles.showrunner_chat import ARC_FIELDS, CHARACTER_FIELDS, Action
 from cliffhanger.agents.season.artifacts import ArcRow, Bible, SeasonSpec
+from cliffhanger.agents.season.casting import bible_casting
 from cliffhanger.agents.season.store import SeasonStore
 from cliffhanger.memory.ledger import Ledger
+
+CASTING_EDITS = ("gender", "age_range", "timbre", "pace", "voice_id")  # fields of Character.casting
 
 
 def check_episode(spec: SeasonSpec, episode: int) -> int:
@@ -39,7 +42,9 @@ def set_character(store: SeasonStore, action: Action) -> str:
             raise UserError(f"age {text!r} is not a number of years")
         value = int(text)
     data = char.model_dump()
-    if fld in data["visual"]:
+    if fld in CASTING_EDITS:
+        data["casting"] = _cast(bible, char.id, fld, text)
+    elif fld in data["visual"]:
         data["visual"][fld] = value
     else:
         data[fld] = value
@@ -54,6 +59,23 @@ def set_character(store: SeasonStore, action: Action) -> str:
         with Ledger(store.ledger_path) as ledger:
             seed_canon(ledger, new_bible)
     return f"bible: {char.id}.{fld} is now {value!r}"
+
+
+def _cast(bible: Bible, who: str, fld: str, text: str) -> dict[str, object]:
+    """The character's casting (the bible's, or the default) with `fld` set; `voice_id` takes 'PROVIDER ID' and
+    sets that provider's voice ('PROVIDER -' removes it)."""
+    current = bible_casting(bible)[who]
+    casting = {**current.model_dump(), "voices": dict(current.voices)}
+    if fld != "voice_id":
+        casting[fld] = text.lower()
+        return casting
+    provider, _, voice = text.partition(" ")
+    if not voice.strip():
+        raise UserError(f"voice_id {text!r}: give a provider and its voice id, e.g. azure zh-CN-XiaoxiaoNeural")
+    casting["voices"] = {k: v for k, v in casting["voices"].items() if k != provider.lower()}
+    if voice.strip() != "-":
+        casting["voices"][provider.lower()] = voice.strip()
+    return casting
 
 
 def set_arc_row(store: SeasonStore, spec: SeasonSpec, action: Action) -> str:

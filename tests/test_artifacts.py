@@ -42,6 +42,8 @@ def _character(id: str, name: str, role: str, age: int | None, visual: dict[str,
         "arc": extra.get("arc", "from victim to the one who sets the rules"),
         "voice": extra.get("voice", "short sentences, never raises her voice"),
         "visual": visual, "reference_image": extra.get("reference_image"),
+        "casting": extra.get("casting", {"gender": "female", "age_range": "young_adult", "timbre": "crisp",
+                                         "pace": "measured"}),
     }
 
 
@@ -62,6 +64,7 @@ ZH_BIBLE: dict[str, Any] = {
             _visual("sharp jaw, narrow eyes, rarely smiles", "short black hair swept back",
                     "tall, broad shoulders, 185 cm", "late twenties", "black three-piece suit, silver cufflinks"),
             aliases=["顾总"], want="找出害死母亲的人", voice="冷淡，惜字如金",
+            casting={"gender": "male", "age_range": "young_adult", "timbre": "magnetic", "pace": "slow"},
         ),
         _character(
             "lin_xuerou", "林雪柔", "antagonist", 23,
@@ -161,7 +164,8 @@ EN_BIBLE: dict[str, Any] = {
         _character("damon_cross", "Damon Cross", "love_interest", 31,
                    _visual("square jaw, stubble, grey eyes", "short dark hair", "tall, muscular, 190 cm",
                            "early thirties", "charcoal suit, open collar", "scar through the left eyebrow"),
-                   want="to keep the treaty", voice="low, clipped, commands"),
+                   want="to keep the treaty", voice="low, clipped, commands",
+                   casting={"gender": "male", "age_range": "adult", "timbre": "deep", "pace": "brisk"}),
         _character("celeste_vane", "Celeste Vane", "antagonist", 27,
                    _visual("high cheekbones, ice-blue eyes", "platinum blonde bob", "tall, willowy",
                            "late twenties", "white satin gown, diamond choker"),

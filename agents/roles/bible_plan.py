@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from cliffhanger.agents.season.artifacts import AUDIENCE, RelPath, fit_look
+from cliffhanger.agents.season.casting import repair_casting
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def repair_bible(data: Any, episodes: int | None = None) -> Any:
     and episodes past the season's end (`episodes`; a secret then waits for the next season). A plant paid
     before it is planted swaps the two episodes, and the ladder falls in tier order (the downfall episodes
     the bible gives, sorted onto the tiers). A look that would not fit a shot as one prompt is shortened
-    (`fit_look`)."""
+    (`fit_look`). A casting outside its vocabularies, or missing, takes the default's values from what the
+    character's entry says, and voice ids a model wrote are dropped (`casting.repair_casting`)."""
     if not isinstance(data, dict):
         return data
     seen: set[str] = set()
@@ -104,12 +106,17 @@ def repair_bible(data: Any, episodes: int | None = None) -> Any:
             data[group] = kept
     chars = _dicts(data.get("characters"))
     ids = {_id(c.get("id")) for c in chars} - {None, AUDIENCE}
+    forms: dict[str, list[str]] = {}
+    for a in _dicts(data.get("address")):
+        if isinstance(a.get("form"), str):
+            forms.setdefault(_id(a.get("listener")) or "", []).append(a["form"])
     for c in chars:
         if isinstance(c.get("visual"), dict):
             c["visual"] = fit_look(c["visual"])
         # No image exists when a model writes the bible: a path outside the season is dropped, not refused.
         if c.get("reference_image") is not None and not _is_relative_path(c["reference_image"]):
             c["reference_image"] = None
+        c["casting"] = repair_casting(c, forms.get(_id(c.get("id")) or "", ()))
     for s in _dicts(data.get("secrets")):
         known = s.get("known_by")
         s["known_by"] = [k for k in (_id(k) for k in (known if isinstance(known, list) else [])) if k in ids]

@@ -25,9 +25,10 @@ Short = Annotated[str, StringConstraints(max_length=2000)]
 
 # Fields of a character and of an arc row the chat may change (the rest is structural).
 CHARACTER_FIELDS = ("name", "age", "want", "secret", "arc", "voice", "face", "hair", "build", "age_look",
-                    "wardrobe", "marks")
+                    "wardrobe", "marks", "gender", "age_range", "timbre", "pace", "voice_id")
 ARC_FIELDS = ("logline", "payoff", "opening_hook", "cliffhanger", "cliffhanger_kind", "strength")
-EXPORT_FORMATS = ("fountain", "fdx", "zh-script", "shots-json", "shots-csv", "jobs", "budget", "bible-md", "html")
+EXPORT_FORMATS = ("fountain", "fdx", "zh-script", "shots-json", "shots-csv", "jobs", "budget", "tts", "bible-md",
+                  "html")
 
 
 class Action(BaseModel):

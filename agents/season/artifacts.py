@@ -45,6 +45,7 @@ from pydantic import (
     model_validator,
 )
 
+from cliffhanger.agents.season.casting import Casting, ask_for_casting
 from cliffhanger.agents.season.runtime import (  # re-exported: callers import the rates from here
     ACTION_OVERLAP_S as ACTION_OVERLAP_S,
 )
@@ -410,6 +411,9 @@ class VisualDescriptor(Artifact):
 class Character(Artifact):
     """A person in the story with what drives them and how they look and sound."""
 
+    # casting is None only in a bible written before it existed; a model is always asked for it (casting.py).
+    model_config = ConfigDict(json_schema_extra=ask_for_casting)
+
     id: Id = Field(description="Stable snake_case ascii id, e.g. 'lin_wan'.")
     name: Name = Field(description="Display name in the script language.")
     aliases: tuple[Name, ...] = Field(
@@ -425,6 +429,7 @@ class Character(Artifact):
     reference_image: RelPath | None = Field(
         None, description="Reference image path relative to the season folder; null until one exists."
     )
+    casting: Casting | None = Field(None, description="How the character's voice is cast for text-to-speech.")
 
 
 class Location(Artifact):

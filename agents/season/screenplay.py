@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from cliffhanger.agents.season.artifacts import Action, Bible, DialogueLine, EpisodeScript, Scene, SeasonSpec
+from cliffhanger.agents.season.casting import Casting, bible_casting
 
 _TIME_EN = {"day": "DAY", "night": "NIGHT", "dawn": "DAWN", "dusk": "DUSK"}
 _DELIVERY_EN = {"OS": "O.S.", "VO": "V.O."}
@@ -271,14 +272,20 @@ def zh_script(scripts: Sequence[EpisodeScript], bible: Bible | None, spec: Seaso
 # ---- bible -------------------------------------------------------------------------------------
 
 
+def _casting_line(casting: Casting) -> str:
+    ids = "; ".join(f"{p}: {v}" for p, v in casting.voices.items())
+    return f"- Casting: {casting.describe()}" + (f" (voice ids: {ids})" if ids else "")
+
+
 def bible_markdown(bible: Bible, title: str) -> str:
     out = [f"# {title}: series bible", "", bible.premise, "", "## World rules", ""]
     out += [f"- {r}" for r in bible.world_rules] + ["", "## Characters", ""]
+    castings = bible_casting(bible)
     for c in bible.characters:
         out += [f"### {c.name} (`{c.id}`, {c.role})", "",
                 f"- Aliases: {', '.join(c.aliases) or '-'}", f"- Age: {c.age if c.age is not None else '-'}",
                 f"- Wants: {c.want}", f"- Secret: {c.secret or '-'}", f"- Arc: {c.arc}", f"- Voice: {c.voice}",
-                f"- Look (locked): {c.visual.as_prompt()}", ""]
+                _casting_line(castings[c.id]), f"- Look (locked): {c.visual.as_prompt()}", ""]
     out += ["## Locations", ""] + [f"- **{loc.name}** (`{loc.id}`, {loc.int_ext}): {loc.description} "
                                    f"Look: {loc.visual}" for loc in bible.locations]
     out += ["", "## Secrets", ""] + [f"- `{s.id}`: {s.description} Known by: {', '.join(s.known_by) or 'no one'}. "
