@@ -252,7 +252,7 @@ def chat(
 @app.command()
 def export(
     directory: Annotated[Path, typer.Argument(help="season folder")],
-    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, jobs, keyframes, references, budget, tts, bible-md, html")],
+    fmt: Annotated[str, typer.Option("--format", help="fountain, fdx, zh-script, shots-json, shots-csv, jobs, keyframes, references, budget, tts, bible-md, html; per episode: srt, vtt, otio, edl, fcpxml")],
     target: Annotated[str | None, typer.Option(help="video model: kling, runway, sora, veo, hailuo, wan, skyreels, generic; all (budget)")] = None,
     out: Annotated[str | None, typer.Option(help="output file, or folder (an existing one, or ending in /); default: DIR/exports/")] = None,
     episodes: Annotated[str | None, typer.Option(help="which episodes, e.g. 1-10 or 3,5 (default: all)")] = None,

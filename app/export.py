@@ -5,7 +5,9 @@ File names come only from the format and the target, never from titles or ids, s
 steer a file outside `--out`. `--out` names a file, or a folder when it is one already or ends in a slash
 (`exports/`), and then the format's default name is written inside it. A season with missing episodes
 exports what it has and names what is missing. Every export that names a target (shots JSON and CSV, jobs,
-budget, tts) cuts the shot lists for it the same way (`ShotList.for_target`), whatever target they were planned for.
+budget, tts) cuts the shot lists for it the same way (`ShotList.for_target`), whatever target they were
+planned for.
+Subtitles and timelines write one file per episode into a folder named like a file here (`export_episodes`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cliffhanger.agents.season.curve import SeasonCurve, read_curve
 from cliffhanger.agents.season.shotlist import CLIP_LENGTHS_S
 from cliffhanger.agents.season.store import SeasonStore, atomic_write
 from cliffhanger.agents.season.video_budget import SeasonBudget, VideoPrice, season_budget
+from cliffhanger.app.export_episodes import FOLDER_FORMATS, write_episode_files
 from cliffhanger.app.export_frames import FRAME_FORMATS, render_frames
 
 FORMATS = {
@@ -90,8 +93,8 @@ def output_path(out: Path | str | None, default_dir: Path, name: str) -> Path:
 def export_season(directory: Path, fmt: str, *, target: str | None = None, out: Path | str | None = None,
                   episodes: str | None = None, video_prices: Mapping[str, VideoPrice] | None = None) -> ExportResult:
     """Write one export; `video_prices` (the user's [video_prices]) price the budget and the book's budget."""
-    if fmt not in FORMATS:
-        raise UserError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt not in FORMATS and fmt not in FOLDER_FORMATS:
+        raise UserError(f"unknown format {fmt!r}: use one of {', '.join([*FORMATS, *FOLDER_FORMATS])}")
     check_target(fmt, target)
     if fmt == "budget" and target is None:
         target = ALL
@@ -100,13 +103,17 @@ def export_season(directory: Path, fmt: str, *, target: str | None = None, out: 
     wanted = parse_episodes(episodes, spec.episodes)
     scripts = {e: s for e in wanted if (s := store.script(e)) is not None}
     shot_lists = {e: s for e in wanted if (s := store.shots(e)) is not None}
-    have = sorted(shot_lists if fmt in SHOT_FORMATS else scripts)
+    have = sorted(shot_lists if fmt in SHOT_FORMATS or fmt in FOLDER_FORMATS else scripts)
     missing = [e for e in wanted if e not in have]
     if bible is None or not have and fmt not in BIBLE_FORMATS:
         raise UserError(f"nothing to export in {directory}: no accepted episodes yet; run `cliffhanger draft {directory}`")
     lists = [shot_lists[e] for e in sorted(shot_lists)]
     if target not in (None, ALL):  # each target's own clip lengths, as its jobs file has them
         lists = [sl.for_target(target) for sl in lists]  # type: ignore[arg-type]  # checked: a VideoTarget
+    if fmt in FOLDER_FORMATS:  # one file per episode, in a folder (export_episodes)
+        folder = write_episode_files(fmt, lambda: output_path(out, store.exports_dir, FOLDER_FORMATS[fmt]),
+                                     spec, bible, arc, scripts, lists)
+        return ExportResult(folder, have, missing)
     name = FORMATS[fmt].format(target=target or "generic")
     budget, notes = None, []
     path = Path(os.fspath(out)) if out is not None else store.exports_dir / name
