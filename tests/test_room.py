@@ -312,3 +312,12 @@ def test_room_loop_runs_coroutines_off_the_calling_thread(tmp_path: Path) -> Non
             return threading.current_thread().name
 
         assert call(room, where()) == "cliffhanger-room"
+
+
+def test_the_room_offers_every_export_format_the_command_line_has() -> None:
+    from cliffhanger.agents.roles.showrunner_chat import EXPORT_FORMATS
+    from cliffhanger.app.export import FORMATS
+    from cliffhanger.app.export_episodes import FOLDER_FORMATS
+
+    assert len(FORMATS) >= 10 and len(FOLDER_FORMATS) >= 5
+    assert set(EXPORT_FORMATS) == set(FORMATS) | set(FOLDER_FORMATS)

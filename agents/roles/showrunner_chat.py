@@ -27,8 +27,8 @@ Short = Annotated[str, StringConstraints(max_length=2000)]
 CHARACTER_FIELDS = ("name", "age", "want", "secret", "arc", "voice", "face", "hair", "build", "age_look",
                     "wardrobe", "marks", "gender", "age_range", "timbre", "pace", "voice_id")
 ARC_FIELDS = ("logline", "payoff", "opening_hook", "cliffhanger", "cliffhanger_kind", "strength")
-EXPORT_FORMATS = ("fountain", "fdx", "zh-script", "shots-json", "shots-csv", "jobs", "budget", "tts", "bible-md",
-                  "html")
+EXPORT_FORMATS = ("fountain", "fdx", "zh-script", "shots-json", "shots-csv", "jobs", "keyframes", "references",
+                  "budget", "tts", "srt", "vtt", "otio", "edl", "fcpxml", "bible-md", "html")
 
 
 class Action(BaseModel):
