@@ -185,10 +185,11 @@ def _free_port(host: str) -> int:
 def serve_forever(req: ServeRequest, say: object = print) -> int:
     """`cliffhanger serve`: start, print the URL, wait for Ctrl-C (or the server's end), stop cleanly."""
     server = start_server(req)
-    say(f"serving the room on {server.url} (graph '{GRAPH_ID}'; log {server.log}); Ctrl-C stops it")  # type: ignore[operator]
     stop = threading.Event()
+    # Ctrl-C is ours before the URL is printed: a client that reads the URL and stops us at once gets a clean stop.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        say(f"serving the room on {server.url} (graph '{GRAPH_ID}'; log {server.log}); Ctrl-C stops it")  # type: ignore[operator]
         while not stop.is_set() and server.process.poll() is None:
             stop.wait(0.5)
     finally:

@@ -37,7 +37,8 @@ def _character(cid: str) -> dict[str, Any]:
     return {"id": cid, "name": cid.title(), "aliases": [], "role": "other", "age": 30, "want": "to win",
             "secret": None, "arc": "changes", "voice": "short",
             "visual": {"face": "oval face", "hair": "black hair", "build": "slim", "age_look": "thirties",
-                       "wardrobe": "grey suit", "marks": ""}, "reference_image": None}
+                       "wardrobe": "grey suit", "marks": ""}, "reference_image": None,
+            "casting": {"gender": "female", "age_range": "adult", "timbre": "warm", "pace": "measured"}}
 
 
 def bible(**changes: Any) -> dict[str, Any]:

@@ -127,7 +127,8 @@ def test_last(phones_home_at_the_end):
 
 
 def test_guard_fails_tests_and_fixtures_that_reach_the_network(tmp_path: Path) -> None:
-    shutil.copy(Path(__file__).with_name("conftest.py"), tmp_path / "conftest.py")
+    for name in ("conftest.py", "pg_kit.py", "serve_kit.py"):  # the conftest and the plugins it names
+        shutil.copy(Path(__file__).with_name(name), tmp_path / name)
     (tmp_path / "test_a_probe.py").write_text(PROBE_A)
     (tmp_path / "test_b_probe.py").write_text(PROBE_B)
     outer_config = str(tmp_path / "user-config")

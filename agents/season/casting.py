@@ -31,6 +31,8 @@ from pydantic import (
     model_serializer,
 )
 
+from cliffhanger.genres.ids import ID_PATTERN
+
 if TYPE_CHECKING:
     from cliffhanger.agents.season.artifacts import Bible, Character, WalkOn
 
@@ -41,7 +43,7 @@ Timbre = Literal["warm", "bright", "deep", "soft", "husky", "crisp", "cold", "sw
 Pace = Literal["slow", "measured", "brisk", "fast"]
 
 MAX_VOICES = 12
-Provider = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+Provider = Annotated[str, StringConstraints(pattern=ID_PATTERN)]  # a provider name is an id
 VoiceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,127}$")]
 
 
