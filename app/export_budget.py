@@ -59,7 +59,7 @@ def _notes(budget: SeasonBudget) -> list[str]:
     if len(budget.targets) == 1:
         b = budget.targets[0]
         lines.append(f"jobs: {b.jobs:,}, one per clip, as `--format jobs --target {b.target}` writes them")
-    lines += [f"short {w}" for b in budget.targets if (w := b.short_line())]
+    lines += [f"drift {w}" for b in budget.targets if (w := b.drift_line())]
     lines += [budget.references.line(),
               f"prices: list prices as of {PRICES_AS_OF} unless set with {CONFIG_HINT.format(target='TARGET')}"]
     return lines

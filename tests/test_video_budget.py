@@ -16,11 +16,14 @@ from cliffhanger.agents.season.video_budget import TARGETS, VideoPrice, price_of
 from cliffhanger.agents.state import RunEnd, RunSettings
 from cliffhanger.app.export_shots import jobs
 
-# Shots planned for `generic`; each target snaps them to its own clip lengths (ties go to the longer clip).
+# Shots planned for `generic`; each target cuts them into its own clip lengths (`clip_plan`: one clip snapped,
+# ties to the longer, or several when they cover a shot longer than the longest clip better).
 DURATIONS = {1: [3.5, 7.0, 12.0, 2.0, 9.0, 6.0], 2: [5.0, 10.0, 4.0]}
-# kling 5/10 s at $1.40/$2.80 a clip: ep 1 -> 5,5,10,5,10,5 (40 s, $11.20); ep 2 -> 5,10,5 (20 s, $5.60)
+# kling 5/10 s at $1.40/$2.80 a clip: ep 1 -> 5,5,10+5,5,10,5 (45 s, $12.60: 12 s is covered by 10+5, not cut to
+# 10); ep 2 -> 5,10,5 (20 s, $5.60)
 # sora 4/8/12 s at $0.10/s: ep 1 -> 4,8,12,4,8,8 (44 s, $4.40); ep 2 -> 4,12,4 (20 s, $2.00)
-# hailuo 6/10 s at $0.28/$0.56 a clip: ep 1 -> 6,6,10,6,10,6 (44 s, $2.24); ep 2 -> 6,10,6 (22 s, $1.12)
+# hailuo 6/10 s at $0.28/$0.56 a clip: ep 1 -> 6,6,6+6,6,10,6 (46 s, $2.24: the 12 s shot is two 6 s clips);
+# ep 2 -> 6,10,6 (22 s, $1.12). skyreels 4/5 s: ep 1 -> 4, 4+4, 4+4+4, 4, 5+4, 4+4 (11 clips); ep 2 -> 5, 5+5, 4
 
 
 @pytest.fixture
@@ -38,10 +41,11 @@ def test_budget_numbers_by_hand(season: Path) -> None:
     lists, bible = _lists(season)
     budget = {b.target: b for b in season_budget(lists, bible).targets}
     kling, sora, hailuo, generic = budget["kling"], budget["sora"], budget["hailuo"], budget["generic"]
-    assert [(e.episode, e.clips, e.seconds, e.cost_usd) for e in kling.episodes] == [(1, 6, 40, 11.2), (2, 3, 20, 5.6)]
-    assert (kling.clips, kling.jobs, kling.seconds, kling.cost_usd) == (9, 9, 60, 16.8)
+    assert [(e.episode, e.clips, e.seconds, e.cost_usd) for e in kling.episodes] == [(1, 7, 45, 12.6), (2, 3, 20, 5.6)]
+    assert (kling.clips, kling.jobs, kling.seconds, kling.cost_usd) == (10, 10, 65, 18.2)
     assert [(e.seconds, e.cost_usd) for e in sora.episodes] == [(44, 4.4), (20, 2.0)] and sora.cost_usd == 6.4
-    assert [(e.seconds, e.cost_usd) for e in hailuo.episodes] == [(44, 2.24), (22, 1.12)]
+    assert [(e.clips, e.seconds, e.cost_usd) for e in hailuo.episodes] == [(7, 46, 2.24), (3, 22, 1.12)]
+    assert [(e.clips, e.seconds) for e in budget["skyreels"].episodes] == [(11, 45), (4, 19)]
     assert generic.seconds == 58.5 and generic.cost_usd is None  # as planned; generic is no model: no price
     assert budget["skyreels"].cost_usd is None  # no list price: unknown, never zero
     refs = season_budget(lists, bible).references
@@ -68,15 +72,15 @@ def test_export_budget_for_one_target_prints_episodes_and_writes_json(capsys, se
     code, out, err = run_cli(capsys, "export", season, "--format", "budget", "--target", "kling")
     assert code == 0, err
     rows = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines() if ln.strip()[:1].isdigit() or "total" in ln}
-    assert rows["1"][:3] == ["6", "40", "11.20"] and rows["2"][:3] == ["3", "20", "5.60"]
-    assert rows["total"][:3] == ["9", "60", "16.80"]
-    assert "$1.40/5s, $2.80/10s" in out and "jobs: 9" in out and "reference images: 4" in out
+    assert rows["1"][:3] == ["7", "45", "12.60"] and rows["2"][:3] == ["3", "20", "5.60"]
+    assert rows["total"][:3] == ["10", "65", "18.20"]
+    assert "$1.40/5s, $2.80/10s" in out and "jobs: 10" in out and "reference images: 4" in out
     path = season / "exports" / "budget.kling.json"
     assert f"wrote {path}" in out and "missing (not drafted yet): episodes 3, 4" in err
     data = json.loads(path.read_text(encoding="utf-8"))
     (kling,) = data["targets"]
-    assert (kling["clips"], kling["seconds"], kling["cost_usd"], kling["jobs"]) == (9, 60, 16.8, 9)
-    assert [e["seconds"] for e in kling["episodes"]] == [40, 20] and data["missing"] == [3, 4]
+    assert (kling["clips"], kling["seconds"], kling["cost_usd"], kling["jobs"]) == (10, 65, 18.2, 10)
+    assert [e["seconds"] for e in kling["episodes"]] == [45, 20] and data["missing"] == [3, 4]
 
 
 @pytest.mark.parametrize("given", [["--target", "all"], []])
@@ -85,7 +89,7 @@ def test_target_all_is_one_table_with_a_row_per_target(capsys, season: Path, giv
     assert code == 0, err
     rows = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines() if ln.split() and ln.split()[0] in TARGETS}
     assert sorted(rows) == sorted(TARGETS)
-    assert rows["kling"][:2] == ["9", "60"] and rows["kling"][-2:] == ["16.80", "9"]
+    assert rows["kling"][:2] == ["10", "65"] and rows["kling"][-2:] == ["18.20", "10"]
     assert rows["sora"][:2] == ["9", "64"] and rows["sora"][-2:] == ["6.40", "9"]
     assert rows["generic"][:2] == ["9", "58.5"] and rows["generic"][-2:] == ["unknown", "9"]
     data = json.loads((season / "exports" / "budget.all.json").read_text(encoding="utf-8"))
@@ -126,9 +130,9 @@ def test_prices_from_cliffhanger_toml_are_used(capsys, season: Path, tmp_path: P
     code, out, err = run_cli(capsys, "export", season, "--format", "budget")
     assert code == 0, err
     data = {t["target"]: t for t in json.loads((season / "exports" / "budget.all.json").read_text())["targets"]}
-    assert data["kling"]["cost_usd"] == 60.0 and data["kling"]["price"]["per_second_usd"] == 1.0
+    assert data["kling"]["cost_usd"] == 65.0 and data["kling"]["price"]["per_second_usd"] == 1.0
     assert "cliffhanger.toml" in data["kling"]["price"]["source"]
-    assert data["skyreels"]["cost_usd"] == 4.5  # 9 clips at $0.50: known now
+    assert data["skyreels"]["cost_usd"] == 7.5  # 15 clips at $0.50: known now
     assert data["hailuo"]["cost_usd"] == 12.0  # 4 x $1 + 2 x $2, then $1 + $2 + $1
     assert data["sora"]["cost_usd"] == 6.4  # not overridden: the list price
     assert "$1.00/s" in out
@@ -136,7 +140,7 @@ def test_prices_from_cliffhanger_toml_are_used(capsys, season: Path, tmp_path: P
     other.write_text("[video_prices.kling]\nper_clip_usd = 2.0\n", encoding="utf-8")
     code, out, err = run_cli(capsys, "export", season, "--format", "budget", "--target", "kling", "--config", other)
     assert code == 0 and json.loads((season / "exports" / "budget.kling.json").read_text())["targets"][0][
-        "cost_usd"] == 18.0
+        "cost_usd"] == 20.0
 
 
 @pytest.mark.parametrize(("toml", "says"), [
@@ -159,33 +163,47 @@ def test_report_and_book_carry_the_budget_at_the_users_prices(capsys, season: Pa
     write_report(ctx, "until")  # type: ignore[arg-type]
     report = store.report_path.read_text(encoding="utf-8")
     budget = report[report.index("## Video budget"):]
-    assert "| kling | 9 | 60 | $2.00/s | 120.00 | 9 |" in budget and "| sora | 9 | 64 | $0.10/s | 6.40 | 9 |" in budget
+    assert "| kling | 10 | 65 | $2.00/s | 130.00 | 10 |" in budget and "| sora | 9 | 64 | $0.10/s | 6.40 | 9 |" in budget
     assert "Reference images: 4" in budget and "unknown for skyreels, generic" in budget
     _config("[video_prices.kling]\nper_second_usd = 2.0\n")
     assert run_cli(capsys, "export", season, "--format", "html")[0] == 0
     html = (season / "exports" / "season.html").read_text(encoding="utf-8")
     section = html[html.index('<section id="video-budget">'):]
     section = section[:section.index("</section>")]
-    assert "<td>kling</td><td>9</td><td>60</td><td>$2.00/s</td><td>120.00</td><td>9</td>" in section
-    assert "<details><summary>per episode</summary>" in section and "40 / 80.00" in section
+    assert "<td>kling</td><td>10</td><td>65</td><td>$2.00/s</td><td>130.00</td><td>10</td>" in section
+    assert "<details><summary>per episode</summary>" in section and "45 / 90.00" in section
     assert run_cli(capsys, "export", season, "--format", "bible-md")[0] == 0
     md = (season / "exports" / "season.md").read_text(encoding="utf-8")
-    assert "## Video budget" in md and "| kling | 9 | 60 | $2.00/s | 120.00 | 9 |" in md
+    assert "## Video budget" in md and "| kling | 10 | 65 | $2.00/s | 130.00 | 10 |" in md
 
 
-def test_a_recut_that_loses_runtime_says_so_and_one_planned_for_the_target_does_not(capsys, tmp_path: Path) -> None:
-    from cliffhanger.agents.season.store import SeasonStore
+def test_long_shots_are_cut_into_several_clips_and_a_recut_that_drifts_says_so(capsys, tmp_path: Path) -> None:
     from cliffhanger.agents.season.video_budget import season_budget
 
     store = shot_season(tmp_path / "generic", {1: [12.0, 12.0, 12.0, 12.0, 12.0]})  # 60 s of 12 s shots
     lists = [sl for e in (1, 2) if (sl := store.shots(e)) is not None]
     budget = {b.target: b for b in season_budget(lists, store.bible()).targets}
-    assert budget["generic"].planned_seconds == 60.0 and budget["generic"].short_line() is None
-    short = budget["skyreels"].short_line()  # 5 s clips at most: 25 s of the 60 planned
-    assert budget["skyreels"].seconds == 25.0 and short is not None and "25 s of the 60 s planned" in short
-    assert "--target skyreels" in short and budget["sora"].short_line() is None  # 12 s clips: nothing lost
-    code, out, _ = run_cli(capsys, "export", store.root, "--format", "budget")
-    assert code == 0 and "short skyreels: re-cut from shots planned for generic" in out
-    kling = shot_season(tmp_path / "kling", {1: [10.0, 10.0, 10.0, 10.0, 10.0, 10.0]}, target="kling")
-    planned = [sl for e in (1,) if (sl := SeasonStore.open(kling.root).shots(e)) is not None]
-    assert season_budget(planned, kling.bible(), ("kling",)).targets[0].short_line() is None
+    assert budget["generic"].planned_seconds == 60.0 and budget["generic"].drift_line() is None
+    # 5 s clips at most: each 12 s shot is three 4 s clips, the whole runtime covered, nothing to say
+    assert (budget["skyreels"].clips, budget["skyreels"].seconds) == (15, 60.0)
+    assert budget["skyreels"].drift_line() is None and budget["sora"].drift_line() is None
+    # kling covers each 12 s shot with 10 + 5 s (trimmed in the edit): 75 s generated for 60 planned, said
+    drift = budget["kling"].drift_line()
+    assert budget["kling"].clips == 10 and drift is not None and "75 s against the 60 s planned" in drift
+    cut = lists[0].for_target("skyreels")
+    assert [s.shot_id for s in cut.shots[:4]] == ["001-01-01", "001-01-02", "001-01-03", "001-01-04"]
+    assert len({s.setup_id for s in cut.shots[:3]}) == 1  # the clips of one shot share its set-up
+    # 1 s shots on a 5-10 s model come out five times longer: said, with the fix
+    short = shot_season(tmp_path / "short", {1: [1.0] * 10})
+    kling = season_budget([store_shots(short)], short.bible(), ("kling",)).targets[0]
+    line = kling.drift_line()
+    assert kling.seconds == 50.0 and line is not None and "50 s against the 10 s planned" in line
+    assert "--target kling" in line
+    code, out, _ = run_cli(capsys, "export", short.root, "--format", "budget")
+    assert code == 0 and "drift kling: re-cut from shots planned for generic" in out
+
+
+def store_shots(store: SeasonStore):  # noqa: ANN201
+    shots = store.shots(1)
+    assert shots is not None
+    return shots

@@ -12,7 +12,10 @@ Schema notes for OpenAI strict mode are in `artifacts`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
+import math
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
@@ -78,6 +81,35 @@ def quantise_duration(seconds: float, target: VideoTarget) -> float:
     if not lengths:
         return max(0.5, round(seconds * 2) / 2)
     return float(min(lengths, key=lambda n: (abs(n - seconds), -n)))
+
+
+@functools.lru_cache(maxsize=1024)
+def clip_plan(seconds: float, target: VideoTarget) -> tuple[float, ...]:
+    """The target's clips for a shot of `seconds`: one clip, snapped (`quantise_duration`), when the shot fits
+    the longest clip; else the fewest clips that cover it to within 10% short, nearest in total (ties go to the
+    longer clips): clip_plan(12, "skyreels") == (4.0, 4.0, 4.0), clip_plan(12, "kling") == (10.0, 5.0), an
+    editor trims the rest. 'generic' takes any length."""
+    lengths = sorted(CLIP_LENGTHS_S[target], reverse=True)
+    if not lengths or seconds <= lengths[0]:
+        return (quantise_duration(seconds, target),)
+    best: tuple[tuple[float, int], tuple[float, ...]] | None = None
+    for k in range(1, math.ceil(seconds / lengths[-1]) + 1):
+        for combo in itertools.combinations_with_replacement(lengths, k):
+            if sum(combo) < 0.9 * seconds:
+                continue
+            key = (round(abs(sum(combo) - seconds), 6), k)
+            if best is None or key < best[0]:
+                best = (key, tuple(float(n) for n in combo))
+    assert best is not None  # k clips of the shortest length always cover the shot
+    return best[1]
+
+
+def _renumber(shots: list[dict]) -> None:
+    """Shot ids numbered again in order within each scene, where a split added clips."""
+    count: dict[int, int] = {}
+    for shot in shots:
+        count[shot["scene"]] = count.get(shot["scene"], 0) + 1
+        shot["shot_id"] = shot_id(shot["episode"], shot["scene"], count[shot["scene"]])
 
 
 class ShotCharacter(Artifact):
@@ -221,21 +253,35 @@ class ShotList(Artifact):
         return [s.shot_id for s in self.shots if not any(abs(s.duration_s - n) <= TIMING_EPSILON_S for n in lengths)]
 
     def retimed(self) -> ShotList:
-        """A copy with every duration snapped to the target's clip lengths and start times recomputed;
-        dialogue timings scale with their shot.
-        """
-        shots: list[Shot] = []
+        """A copy on the target's clip lengths, start times recomputed. A shot becomes the clips that cover its
+        length best (`clip_plan`): one clip, snapped, when that is nearest; else several of the same set-up, one
+        after the other, so a 12 s shot is three 4 s clips for a 4-5 s model, not one clip 5 s long. Dialogue
+        scales with the (small) snap and goes to the clip it starts in, cut at that clip's end. A scene with a
+        split shot has its shots numbered again in order (`EEE-SS-NN`)."""
+        shots: list[dict] = []
         start = 0.0
         for s in self.shots:
-            duration = quantise_duration(s.duration_s, self.target)
-            scale = duration / s.duration_s
-            dialogue = [d.model_copy(update={"start_s": d.start_s * scale, "duration_s": d.duration_s * scale})
-                        for d in s.dialogue]
-            data = s.model_dump()
-            data.update(start_s=round(start, 3), duration_s=duration, dialogue=[d.model_dump() for d in dialogue])
-            shots.append(Shot.model_validate(data))
-            start += duration
-        return ShotList.model_validate({**self.model_dump(), "shots": [s.model_dump() for s in shots]})
+            parts = clip_plan(s.duration_s, self.target)
+            scale = sum(parts) / s.duration_s
+            offset = 0.0
+            for k, part in enumerate(parts):
+                last = k == len(parts) - 1
+                lines = [d.model_dump() | {"start_s": round(d.start_s * scale - offset, 3),
+                                            "duration_s": round(min(d.duration_s * scale, part - (d.start_s * scale - offset)), 3)}
+                         for d in s.dialogue if offset <= d.start_s * scale < offset + part or (last and d.start_s * scale >= offset)]
+                lines = [d for d in lines if d["duration_s"] > 0]
+                data = s.model_dump()
+                data.update(start_s=round(start, 3), duration_s=part, dialogue=lines,
+                            first_frame_ref=s.first_frame_ref if k == 0 else None,
+                            last_frame_ref=s.last_frame_ref if last else None)
+                if k:  # heard and shown once: voice-over, effects, music cue and caption stay with the first clip
+                    data.update(sound={"vo_os": None, "sfx": (), "music_cue": None}, on_screen_text=None)
+                shots.append(data)
+                start += part
+                offset += part
+        if len(shots) > len(self.shots):
+            _renumber(shots)
+        return ShotList.model_validate({**self.model_dump(), "shots": shots})
 
     def for_target(self, target: VideoTarget) -> ShotList:
         """The shot list as `target` takes it: itself when it was cut for `target` and every shot is on its grid,

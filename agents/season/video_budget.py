@@ -151,15 +151,16 @@ class TargetBudget:
         costs = [e.cost_usd for e in self.episodes]
         return None if not costs or None in costs else round(sum(c for c in costs if c is not None), 4)
 
-    def short_line(self) -> str | None:
-        """A warning when the re-cut clips cover less (or more) than the planned runtime by over 10%: each shot
-        snaps to one of the target's clip lengths, so shots longer than its longest clip come out short."""
+    def drift_line(self) -> str | None:
+        """A note when the re-cut clips run more than 10% off the planned runtime: shots far shorter than the
+        target's shortest clip, or much longer than it covers in whole clips, are generated longer (or shorter)
+        than planned and trimmed in the edit."""
         if not self.planned_seconds or abs(self.seconds - self.planned_seconds) <= 0.10 * self.planned_seconds:
             return None
-        return (f"{self.target}: re-cut from shots planned for {', '.join(self.planned_for)}, its clips cover "
-                f"{self.seconds:,.0f} s of the {self.planned_seconds:,.0f} s planned (a shot is one clip, up to "
-                f"{max(CLIP_LENGTHS_S.get(self.target) or (0,)):g} s): plan with `cliffhanger draft --target "
-                f"{self.target}` for a true count")
+        return (f"{self.target}: re-cut from shots planned for {', '.join(self.planned_for)}, its clips run "
+                f"{self.seconds:,.0f} s against the {self.planned_seconds:,.0f} s planned (clips of "
+                f"{', '.join(f'{n:g}' for n in CLIP_LENGTHS_S.get(self.target) or ())} s): plan with "
+                f"`cliffhanger draft --target {self.target}` for clips that fit")
 
     def price_line(self) -> str:
         if self.price is None:
@@ -172,7 +173,7 @@ class TargetBudget:
             "per_length_usd": {f"{n:g}": usd for n, usd in self.price.per_length_usd} or None,
             "source": self.price.source}
         return {"target": self.target, "price": price, "clips": self.clips, "seconds": self.seconds,
-                "planned_seconds": self.planned_seconds, "warning": self.short_line(),
+                "planned_seconds": self.planned_seconds, "warning": self.drift_line(),
                 "cost_usd": self.cost_usd, "jobs": self.jobs,
                 "episodes": [{"episode": e.episode, "clips": e.clips, "seconds": e.seconds, "cost_usd": e.cost_usd,
                               "references": e.references} for e in self.episodes]}
@@ -226,7 +227,7 @@ class SeasonBudget:
                 f"| {usd(b.cost_usd)} | {b.jobs:,} |" for b in self.targets]
         unknown = [b.target for b in self.targets if b.cost_usd is None]
         refs = self.references.line()
-        out += ["", *(f"- Short: {w}" for b in self.targets if (w := b.short_line())), f"- {refs[0].upper()}{refs[1:]}",
+        out += ["", *(f"- Drift: {w}" for b in self.targets if (w := b.drift_line())), f"- {refs[0].upper()}{refs[1:]}",
                 f"- Prices: list prices as of {PRICES_AS_OF} unless set with {CONFIG_HINT.format(target='TARGET')}"
                 + (f"; unknown for {', '.join(unknown)}" if unknown else "")]
         return out
