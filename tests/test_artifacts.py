@@ -674,3 +674,24 @@ def test_strict_schema_is_in_openais_subset(model: type[BaseModel]) -> None:
             assert node["additionalProperties"] is False
             assert node["required"] == list(node["properties"])
     assert "(1-300 characters)" in json.dumps(schema, ensure_ascii=False)
+
+
+def test_a_shot_longer_than_the_targets_longest_clip_becomes_several_clips() -> None:
+    from cliffhanger.agents.season.shotlist import clip_plan
+
+    assert clip_plan(12, "skyreels") == (4.0, 4.0, 4.0) and clip_plan(12, "kling") == (10.0, 5.0)
+    assert clip_plan(7, "kling") == (5.0,) and clip_plan(8.5, "veo") == (8.0,) and clip_plan(9, "veo") == (6.0, 4.0) and clip_plan(30, "generic") == (30.0,)
+    data = zh_shots()
+    second = data["shots"][3]  # 001-02-02: 10 s, the OS line; a spoken line at 9 s, a first and a last frame
+    second.update(dialogue=[{"speaker": "lin_wan", "line": "放开她。", "emotion": "cold", "start_s": 8.5,
+                             "duration_s": 1.5}], first_frame_ref="frames/a.png", last_frame_ref="frames/b.png")
+    cut = ShotList.model_validate(data).for_target("skyreels")  # 4-5 s clips
+    assert [s.shot_id for s in cut.shots] == ["001-01-01", "001-01-02", "001-01-03", "001-02-01", "001-02-02",
+                                              "001-02-03"]  # 10 s shots became two 5 s clips, numbered again
+    assert [s.duration_s for s in cut.shots] == [5, 5, 5, 5, 5, 5] and cut.total_duration_s == 30
+    a, b = cut.shots[4], cut.shots[5]
+    assert a.setup_id == b.setup_id and a.first_frame_ref == "frames/a.png" and b.last_frame_ref == "frames/b.png"
+    assert a.last_frame_ref is None and b.first_frame_ref is None
+    assert a.sound.vo_os and b.sound.vo_os is None  # heard once
+    assert a.dialogue == () and [(d.line, d.start_s, d.duration_s) for d in b.dialogue] == [("放开她。", 3.5, 1.5)]
+    assert ShotList.model_validate(data).for_target("sora").shots[3].shot_id == "001-02-02"  # fits: one clip
