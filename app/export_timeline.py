@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from cliffhanger.agents.errors import UserError
+from cliffhanger.agents.season.keyframes import starts
 from cliffhanger.app.export_subtitles import Cue, episode_cues, plain
 
 if TYPE_CHECKING:
@@ -118,10 +119,13 @@ def episode_timeline(shot_list: ShotList, spec: SeasonSpec, bible: Bible | None 
     markers = _markers(shot_list, row, script, spec)
     picture = otio.schema.Track(name="picture", kind=otio.schema.TrackKind.Video)
     elapsed = 0.0
+    begins = starts(shot_list)  # what each clip starts on, as its job does: a keyframe or the clip before
     for i, shot in enumerate(shot_list.shots):
         first, elapsed = _frames(elapsed), elapsed + shot.duration_s
         frames = _frames(elapsed) - first
         meta = {"shot_id": shot.shot_id, "scene": shot.scene, "beat_role": shot.beat_role, "duration_s": shot.duration_s,
+                "setup_id": shot.setup_id, "keyframe": begins[shot.shot_id].keyframe,
+                "starts_on": begins[shot.shot_id].ref,
                 "first_frame_ref": shot.first_frame_ref, "last_frame_ref": shot.last_frame_ref,
                 "characters": [c.id for c in shot.characters], "target": shot_list.target}
         ref = otio.schema.MissingReference(name=shot.shot_id, available_range=_range(0, frames),

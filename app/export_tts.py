@@ -16,7 +16,7 @@ from cliffhanger.agents.season.artifacts import ArcPlan, Bible, Language, WalkOn
 from cliffhanger.agents.season.shotlist import ShotList
 from cliffhanger.agents.season.speech import TimedLine, timed_lines
 
-TTS_KEYS = ("episode", "scene", "shot_id", "start_s", "end_s", "speaker", "name", "delivery", "in_frame", "voice",
+TTS_KEYS = ("episode", "scene", "shot_id", "line_id", "start_s", "end_s", "speaker", "name", "delivery", "in_frame", "voice",
             "emotion", "language", "text", "timing")
 
 

@@ -4,6 +4,7 @@ as the SRT is, the season as one sequence, and one line when the `[edit]` extra 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -56,6 +57,12 @@ def test_otio_has_a_clip_per_shot_and_the_shot_lists_duration(capsys, season: Se
         assert tl.duration() == otio.opentime.RationalTime(sl.total_duration_s * RATE, RATE)
         assert tl.duration().to_seconds() == sl.total_duration_s == sum(seconds)
         assert all(c.media_reference.is_missing_reference and c.media_reference.name == c.name for c in clips)
+        # each clip names what it starts on, as its job does: the scene's first clip its set-up's keyframe
+        from cliffhanger.agents.season.keyframes import keyframe_id
+
+        first = clips[0].metadata["cliffhanger"]
+        assert first["keyframe"] == keyframe_id(sl.shots[0].setup_id) == first["starts_on"]
+        assert all(c.metadata["cliffhanger"]["setup_id"] == s.setup_id for c, s in zip(clips, sl.shots, strict=True))
 
 
 def test_markers_hold_the_hook_the_payoffs_and_the_cliffhanger(capsys, season: SeasonStore) -> None:
@@ -92,6 +99,12 @@ def test_subtitle_and_dialogue_tracks_are_timed_as_the_lines(capsys, season: Sea
                  for s in season.shots(ep).shots for d in s.dialogue]
         assert [c.name for c in dialogue.find_clips()] == [x[2] for x in lines]
         assert _spans(dialogue) == pytest.approx([t for x in lines for t in x[:2]], abs=1 / RATE)
+        # the same line has the same id in the timeline and in tts.jsonl (what a voice track is matched by)
+        assert run_cli(capsys, "export", season.root, "--format", "tts")[0] == 0
+        tts = [json.loads(ln) for ln in (season.exports_dir / "tts.jsonl").read_text(encoding="utf-8").splitlines()]
+        spoken = [r["line_id"] for r in tts if r["episode"] == ep and r["delivery"] == "on_screen"]
+        assert len(spoken) == len(lines) > 0
+        assert [c.metadata["cliffhanger"]["line_id"] for c in dialogue.find_clips()] == spoken
 
 
 def _spans(track: otio.schema.Track) -> list[float]:

@@ -101,6 +101,7 @@ class TimedLine(BaseModel):
     episode: int
     scene: int
     shot_id: str
+    line_id: str  # 'EEE-SS-NN.K' for the shot's K-th on-screen line (the timeline's), 'EEE-SS-NN.vo' for its VO/OS
     start_s: float
     end_s: float
     speaker: str | None  # canon id; None for a VO/OS nobody in the cast owns
@@ -161,10 +162,13 @@ def timed_lines(shot_lists: Iterable[ShotList], bible: Bible, language: Language
         cast = casts.setdefault(sl.episode, Cast(bible, (walk_ons or {}).get(sl.episode, ())))
         for shot in sl.shots:
             in_frame = {c.id for c in shot.characters}
+            spoken = 0
             for s in _said(shot, cast, language):
                 start = round(shot.start_s + s.start, 3)
+                spoken += s.delivery == "on_screen"
+                line_id = f"{shot.shot_id}.{spoken}" if s.delivery == "on_screen" else f"{shot.shot_id}.vo"
                 out.append(TimedLine(
-                    episode=shot.episode, scene=shot.scene, shot_id=shot.shot_id, start_s=start,
+                    episode=shot.episode, scene=shot.scene, shot_id=shot.shot_id, line_id=line_id, start_s=start,
                     end_s=round(start + s.duration, 3), speaker=s.voice.id if s.voice else None,
                     name=s.voice.name if s.voice else s.label, delivery=s.delivery,
                     in_frame=s.voice is not None and s.voice.id in in_frame, emotion=s.emotion, language=language,
