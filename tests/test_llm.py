@@ -261,3 +261,29 @@ def test_concurrent_calls_never_pass_the_budget_together(make_sim) -> None:
     results = asyncio.run(both())
     assert all(isinstance(r, Line) for r in results), results  # the second waited for the first, then fit
     assert 0 < budget.spent_usd <= budget.limit_usd and budget.reserved_usd == 0
+
+
+def test_the_usage_file_read_right_after_a_run_has_every_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lines appended on an event loop are written by the log's own thread; a reader of the file in this process
+    # (a report, a test, a benchmark) waits for them instead of reading a file they have not reached yet.
+    import time
+
+    from cliffhanger.agents.llm.usage import UsageRecord
+
+    slow = UsageLog._write
+
+    def late(self: UsageLog, line: str) -> None:
+        time.sleep(0.3)
+        slow(self, line)
+
+    monkeypatch.setattr(UsageLog, "_write", late)
+    log = UsageLog(tmp_path / "usage.jsonl")
+
+    async def on_a_loop() -> None:
+        for n in range(3):
+            log.append(UsageRecord(time="t", role="writer", episode=1, provider="sim", model="m", kind="text",
+                                   method=None, tokens_in=n, tokens_out=1, estimated=False, latency_s=0.1,
+                                   cost_usd=0.0, attempts=1, retries=0, outcome="ok"))
+
+    run(on_a_loop())
+    assert [r.tokens_in for r in read_usage(log.path)] == [0, 1, 2]

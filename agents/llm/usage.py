@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
@@ -65,6 +66,8 @@ class UsageLog:
         self._running = UsageTotals()  # `_totals(self.records)`, kept as records come (progress asks at every step)
         self._writer: ThreadPoolExecutor | None = None
         self._pending: set[Future[None]] = set()
+        if path is not None:
+            _LIVE.add(self)
 
     def append(self, record: UsageRecord) -> None:
         """Keep `record` and append its line to the file. Called on an event loop (a run's model calls), the
@@ -211,10 +214,22 @@ def _record(data: dict[str, Any]) -> UsageRecord:
         prompt=optional_text("prompt"), error=optional_text("error"), cached_in=int(number("cached_in", 0)))
 
 
+# The logs of this process with a file: a reader of that file first waits for their lines still being written.
+_LIVE: weakref.WeakSet[UsageLog] = weakref.WeakSet()
+
+
+def _flush_writers_of(path: Path) -> None:
+    for log in list(_LIVE):
+        if log._pending and log.path is not None and (log.path == path or log.path.resolve() == path.resolve()):
+            log.flush()
+
+
 def read_usage(path: Path) -> list[UsageRecord]:
     """The records of a usage.jsonl file, in order. A torn last line (crash mid-write) and lines that are
     not a record are skipped; a field a line lacks reads as unknown (cost, episode, method), empty (names)
-    or its usual value (one attempt, no retries, outcome ok, tokens estimated)."""
+    or its usual value (one attempt, no retries, outcome ok, tokens estimated). Lines this process has appended
+    (on an event loop, written by the log's thread) are in the file before it is read."""
+    _flush_writers_of(path)
     records: list[UsageRecord] = []
     if not path.exists():
         return records
