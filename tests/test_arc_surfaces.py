@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from season_kit import make_season, run_cli
+from test_tui import season_open
 
 from cliffhanger.agents.llm.scripted import ScriptedClient
 from cliffhanger.agents.roles.shot_planner import ShotPlan, build_shot_list, plan_shots
@@ -21,7 +22,6 @@ from cliffhanger.app.export_book import season_html, season_markdown
 from cliffhanger.app.room import Room
 from cliffhanger.app.tui.app import CliffhangerApp
 from cliffhanger.app.tui.board import COLUMNS
-from cliffhanger.app.tui.season import SeasonScreen
 from cliffhanger.genres.loader import builtin_catalog
 from cliffhanger.memory.embeddings import HashEmbedding
 
@@ -145,11 +145,7 @@ async def test_the_board_marks_rows_with_findings(tmp_path: Path) -> None:
                                                                 embedding=HashEmbedding()))
     arc = [key for key, _ in COLUMNS].index("arc")
     async with app.run_test(size=(110, 30)) as pilot:
-        for _ in range(400):
-            if isinstance(app.screen, SeasonScreen) and app.screen.summary is not None:
-                break
-            await pilot.pause(0.05)
-        board = app.screen.board
+        board = (await season_open(pilot)).board
         cells = board._cells
         assert cells[4][arc].endswith("!") and cells[5][arc].endswith("!")
         assert cells[1][arc] == "" and cells[2][arc] == ""

@@ -219,10 +219,11 @@ def test_a_failing_picture_does_not_fail_the_report(tmp_path: Path, monkeypatch:
 
 
 async def test_the_board_sparklines_follow_the_season(tmp_path: Path) -> None:
+    from test_tui import season_open, until
+
     from cliffhanger.agents.llm.scripted import ScriptedClient
     from cliffhanger.app.room import Room
     from cliffhanger.app.tui.app import CliffhangerApp
-    from cliffhanger.app.tui.season import SeasonScreen
     from cliffhanger.memory.embeddings import HashEmbedding
 
     store = curve_season(tmp_path / "s", drafted=(1,))
@@ -230,20 +231,13 @@ async def test_the_board_sparklines_follow_the_season(tmp_path: Path) -> None:
     app = CliffhangerApp(store.root, opener=lambda d: Room.open(d, models={"showrunner": showrunner},
                                                                 embedding=HashEmbedding()))
     async with app.run_test(size=(120, 30)) as pilot:
-        for _ in range(400):
-            if isinstance(app.screen, SeasonScreen) and app.screen.summary is not None:
-                break
-            await pilot.pause(0.05)
-        board = app.screen.board
+        board = (await season_open(pilot)).board
         data = board.curve_data()
         assert data["strength"] == [float(s) for s in STRENGTH]
         assert data["cliffhanger_pull"] == [8.0] + [0.0] * (EPISODES - 1)
         accept(store, 2, SCORES[2])  # the run accepts episode 2: the next refresh shows its pull
         app.screen.refresh_board()
-        for _ in range(100):
-            if board.curve_data()["cliffhanger_pull"][1] == SCORES[2][2]:
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: board.curve_data()["cliffhanger_pull"][1] == SCORES[2][2], "episode 2's pull shown")
         assert board.curve_data()["cliffhanger_pull"][:3] == [8.0, 4.0, 0.0]
     bugs = [m for _, m in app.notices if m.startswith("internal error")]
     assert not bugs, bugs
