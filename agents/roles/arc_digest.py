@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from cliffhanger.agents.season.arc_check import plant_episodes
 from cliffhanger.agents.season.artifacts import AUDIENCE, Antagonist, ArcRow, Bible
 
 FULL_ROWS = 6  # the latest rows the planner sees in full: the hook to pick up and the rhythm to continue
@@ -101,13 +102,7 @@ def _learned(rows: Sequence[ArcRow], language: str) -> str:
 
 def _plants(rows: Sequence[ArcRow], bible: Bible | None, language: str) -> str:
     """Each plant planted or paid so far: where it was planted, and where it was paid or is due."""
-    planted: dict[str, int] = {}
-    paid: dict[str, int] = {}
-    for r in rows:
-        for p in r.plants:
-            planted.setdefault(p, r.episode)
-        for p in r.pays:
-            paid.setdefault(p, r.episode)
+    planted, paid = plant_episodes(rows)
     zh = language == "zh"
     lines = []
     for pid in dict.fromkeys([*planted, *paid]):

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from cliffhanger.agents.season.arc_check import plant_episodes
 from cliffhanger.agents.season.artifacts import AUDIENCE, ArcRow, Bible, Cliffhanger, Reveal, SeasonSpec
 from cliffhanger.genres.ids import Id
 from cliffhanger.genres.pack import GenrePack
@@ -102,11 +103,8 @@ class _Schedule:
             for st in c.stages:
                 self.due.setdefault(st.episode, []).append({"secret": c.id, "to": st.to})
         self.told = {(r.secret, r.to) for row in earlier for r in row.reveals}
-        self.planted: dict[str, int] = {}  # plant id -> the episode a row planted it
-        self.paid = {p for row in earlier for p in row.pays}
-        for row in earlier:
-            for p in row.plants:
-                self.planted.setdefault(p, row.episode)
+        self.planted, paid = plant_episodes(earlier)  # plant id -> the episode a row first planted it
+        self.paid = set(paid)
         self.payoff_at = {p.id: p.payoff_episode for p in bible.plants}
         self.ladder = sorted({a.character: a for a in reversed(bible.antagonists)}.values(),
                              key=lambda a: (a.tier, a.downfall_episode or 10**6))

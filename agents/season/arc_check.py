@@ -165,6 +165,18 @@ def successor(ladder: list[Antagonist], fallen: str, episode: int) -> str | None
     return next((a.character for a in ladder[idx + 1:] if is_standing(a, episode)), None)
 
 
+def plant_episodes(rows: Iterable[ArcRow]) -> tuple[dict[str, int], dict[str, int]]:
+    """(plant id -> the first row that plants it, plant id -> the first row that pays it), in row order."""
+    planted: dict[str, int] = {}
+    paid: dict[str, int] = {}
+    for row in rows:
+        for pid in row.plants:
+            planted.setdefault(pid, row.episode)
+        for pid in row.pays:
+            paid.setdefault(pid, row.episode)
+    return planted, paid
+
+
 def _planted_at(arc: ArcPlan, plant_id: str, bible_planted: int) -> int:
     """Where a plant is planted: the first row that plants it, else the bible's planted episode."""
     return next((r.episode for r in arc.rows if plant_id in r.plants), bible_planted)

@@ -18,11 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from cliffhanger.agents.season.arc_check import ArcAudit, plant_episodes
 from cliffhanger.agents.season.artifacts import ArcRow, Bible, Review, SeasonSpec
 from cliffhanger.agents.season.store_io import SeasonError
 
 if TYPE_CHECKING:
-    from cliffhanger.agents.season.arc_check import ArcAudit
     from cliffhanger.agents.season.store import SeasonStore
 
 INTENSITY_LEVEL = {"small": 1, "medium": 2, "big": 3}
@@ -188,13 +188,7 @@ def _reveals(rows: Sequence[ArcRow], bible: Bible | None) -> tuple[RevealMark, .
 
 
 def _plants(rows: Sequence[ArcRow], bible: Bible | None, episodes: int) -> tuple[PlantLink, ...]:
-    planted: dict[str, int] = {}
-    paid: dict[str, int] = {}
-    for row in rows:
-        for pid in row.plants:
-            planted.setdefault(pid, row.episode)
-        for pid in row.pays:
-            paid.setdefault(pid, row.episode)
+    planted, paid = plant_episodes(rows)
     plan = {p.id: p for p in bible.plants} if bible else {}
     out = []
     for pid in dict.fromkeys([*planted, *paid, *plan]):
