@@ -35,14 +35,20 @@ def write_config(path: Path, text: str, mode: str = "room") -> Path:
     return path
 
 
+def eval_cli(capsys: pytest.CaptureFixture[str], configs: tuple[Path, Path], sim: str, out: Path, server: str,
+             *more: object) -> tuple[int, str, str]:
+    """`cliffhanger eval smoke` of two configs with the sim as judge, drafting on `server`."""
+    return run_cli(capsys, "eval", "smoke", "--config", configs[0], "--config", configs[1], "--judge", "sim-drama",
+                   "--judge-provider", "sim", "--judge-base-url", sim, "--out", out, "--bootstrap", "200",
+                   "--server", server, *more)
+
+
 def test_eval_drafts_the_room_seasons_on_the_server_and_the_baseline_here(
         capsys, tmp_path: Path, server: Server, sim_for_server: str) -> None:
     room = write_config(tmp_path / "room.toml", f'provider = "sim"\nbase_url = "{sim_for_server}"')
     base = write_config(tmp_path / "baseline.toml", f'provider = "sim"\nbase_url = "{sim_for_server}"', "baseline")
     out = tmp_path / "eval"
-    code, stdout, err = run_cli(capsys, "eval", "smoke", "--config", room, "--config", base, "--judge", "sim-drama",
-                                "--judge-provider", "sim", "--judge-base-url", sim_for_server, "--out", out,
-                                "--bootstrap", "200", "--server", server.url)
+    code, stdout, err = eval_cli(capsys, (room, base), sim_for_server, out, server.url)
     assert code == 0, err
     suite = load_suite("smoke")
     assert len(suite.premises) >= 2
@@ -61,9 +67,7 @@ def test_eval_drafts_the_room_seasons_on_the_server_and_the_baseline_here(
 
     # The same command again drafts nothing: the server's seasons are finished and kept.
     usage = {p: p.read_bytes() for p in out.rglob("usage.jsonl")}
-    code, stdout, _ = run_cli(capsys, "eval", "smoke", "--config", room, "--config", base, "--judge", "sim-drama",
-                              "--judge-provider", "sim", "--judge-base-url", sim_for_server, "--out", out,
-                              "--bootstrap", "200", "--server", server.url)
+    code, stdout, _ = eval_cli(capsys, (room, base), sim_for_server, out, server.url)
     assert code == 0 and "0 new judgments" in stdout
     assert {p: p.read_bytes() for p in out.rglob("usage.jsonl")} == usage
 
@@ -75,9 +79,7 @@ def test_a_config_on_a_provider_the_server_holds_no_key_for_fails_its_seasons_wi
                                                   'model = "deepseek-chat"\napi_key = "sk-client-side-987654321"')
     base = write_config(tmp_path / "baseline.toml", f'provider = "sim"\nbase_url = "{sim_for_server}"', "baseline")
     out = tmp_path / "eval"
-    code, _, err = run_cli(capsys, "eval", "smoke", "--config", keyed, "--config", base, "--judge", "sim-drama",
-                           "--judge-provider", "sim", "--judge-base-url", sim_for_server, "--out", out,
-                           "--bootstrap", "200", "--server", server.url)
+    code, _, err = eval_cli(capsys, (keyed, base), sim_for_server, out, server.url)
     assert code == 2, err
     assert "this server holds no key" in err and "keyed/" in err
     assert "sk-client-side-987654321" not in err  # the client's key is never sent, nor shown
@@ -92,9 +94,7 @@ def test_eval_with_no_server_there_is_one_line_before_anything_is_drafted(capsys
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
     cfgs = [write_config(tmp_path / f"{n}.toml", f'provider = "sim"\nbase_url = "{sim_url}"') for n in ("a", "b")]
-    code, _, err = run_cli(capsys, "eval", "smoke", "--config", cfgs[0], "--config", cfgs[1], "--judge", "sim-drama",
-                           "--judge-provider", "sim", "--judge-base-url", sim_url, "--out", tmp_path / "eval",
-                           "--server", f"http://127.0.0.1:{free}")
+    code, _, err = eval_cli(capsys, (cfgs[0], cfgs[1]), sim_url, tmp_path / "eval", f"http://127.0.0.1:{free}")
     assert code == 2 and "no server answers at" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "eval" / "seasons").exists()
 
@@ -185,9 +185,7 @@ def test_a_server_season_stops_at_its_share_of_the_budget_and_more_budget_finish
     room = write_config(tmp_path / "room.toml", priced)
     base = write_config(tmp_path / "baseline.toml", priced, "baseline")
     out = tmp_path / "eval"
-    args = ["eval", "smoke", "--config", room, "--config", base, "--judge", "sim-drama", "--judge-provider", "sim",
-            "--judge-base-url", sim_for_server, "--out", out, "--bootstrap", "200", "--server", server.url]
-    code, _, err = run_cli(capsys, *args, "--budget-usd", "0.5")
+    code, _, err = eval_cli(capsys, (room, base), sim_for_server, out, server.url, "--budget-usd", "0.5")
     assert code == 2 and "budget" in err.strip().splitlines()[-1], err
     rooms = [out / "seasons" / "room" / p.id for p in load_suite("smoke").premises]
     assert any((r / "report.md").exists() and "- Stopped: budget" in (r / "report.md").read_text(encoding="utf-8")
@@ -196,6 +194,6 @@ def test_a_server_season_stops_at_its_share_of_the_budget_and_more_budget_finish
 
     spent = usage_summary(r for p in out.rglob("*usage.jsonl") for r in read_usage(p)).cost_usd
     assert 0 < spent <= 0.5 + 1e-9  # the shares held never passed the eval's budget
-    code, _, err = run_cli(capsys, *args, "--budget-usd", "50")
+    code, _, err = eval_cli(capsys, (room, base), sim_for_server, out, server.url, "--budget-usd", "50")
     assert code == 0, err
     assert all(len(list((r / "episodes").glob("*/script.json"))) == 4 for r in rooms)
