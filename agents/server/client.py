@@ -98,7 +98,7 @@ async def follow(client: Any, run: ServerRun, url: str, context: SeasonRequest, 
         return
     status = (await client.runs.get(run.thread, run.run_id)).get("status", "") if run.run_id else "error"
     run.stopped = stopped_line(run.folder)
-    run.code, run.line = outcome(run.folder, status, error)
+    run.code, run.line = outcome(run.folder, status, error, run.stopped)
 
 
 CANCEL_WAIT_S = 30.0
@@ -132,13 +132,12 @@ async def run_to_end(url: str, run: ServerRun, context: SeasonRequest, say: Call
     return run
 
 
-def outcome(folder: Path, status: str, error: str) -> tuple[int, str]:
-    """(exit code, the line that says how a season's run ended), from the season's report (written by the
-    server's run whatever the end) and the run's status."""
+def outcome(folder: Path, status: str, error: str, stopped: str) -> tuple[int, str]:
+    """(exit code, the line that says how a season's run ended), from the season's report's `stopped` line
+    (written by the server's run whatever the end) and the run's status."""
     from cliffhanger.agents.season.store import SeasonStore
 
     store = SeasonStore(folder)
-    stopped = stopped_line(folder)
     if status == "success" and not stopped.startswith("budget"):
         if stopped.startswith("arc_review"):
             return 0, f"the arc is ready for your review: {store.arc_path}; submit again to approve it and continue"
